@@ -1,0 +1,131 @@
+/**
+ * The AdmissionReview wire format (admission.k8s.io/v1 and v1beta1), translated once at the boundary
+ * into the domain's AdmissionRequest, and the domain's Decision back into a response review.
+ */
+import { z } from 'zod';
+import type { AdmissionRequest, Decision } from '../domain/admission';
+import { describeIssues } from '../domain/policy';
+
+export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
+export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
+
+/** Kubernetes objects are at most about 1.5 MiB in etcd; a review carries the object and the old one. */
+export const MAX_REVIEW_BYTES = 6 * 1024 * 1024;
+
+export class AdmissionReviewError extends Error {
+  override readonly name = 'AdmissionReviewError';
+}
+
+const reviewSchema = z.object({
+  apiVersion: z.enum(ADMISSION_API_VERSIONS, {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'is required'
+        : `expected ${ADMISSION_API_VERSIONS.join(' or ')}, got ${JSON.stringify(issue.input)}`,
+  }),
+  kind: z.literal('AdmissionReview', { error: 'expected "AdmissionReview"' }),
+  request: z.object(
+    {
+      uid: z.string({ error: 'expected a string' }).min(1, 'must not be empty'),
+      kind: z.object({
+        group: z.string().default(''),
+        version: z.string().default(''),
+        kind: z.string({ error: 'expected a string' }).min(1, 'must not be empty'),
+      }),
+      subResource: z.string().optional(),
+      name: z.string().optional(),
+      namespace: z.string().optional(),
+      operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
+      object: z.unknown().optional(),
+      dryRun: z.boolean().optional(),
+    },
+    { error: 'is required' },
+  ),
+});
+
+export interface ParsedReview {
+  readonly apiVersion: AdmissionApiVersion;
+  readonly request: AdmissionRequest;
+}
+
+function objectName(object: unknown): string {
+  const metadata = (object as { metadata?: { name?: unknown; generateName?: unknown } } | null)?.metadata;
+  if (typeof metadata?.name === 'string') return metadata.name;
+  if (typeof metadata?.generateName === 'string') return `${metadata.generateName}*`;
+  return '';
+}
+
+/** Parses a review from a body (text or bytes) or an already decoded value. Throws AdmissionReviewError. */
+export function parseAdmissionReview(body: string | Buffer | unknown): ParsedReview {
+  let value: unknown = body;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    if (body.length > MAX_REVIEW_BYTES) {
+      throw new AdmissionReviewError(`the AdmissionReview is larger than ${MAX_REVIEW_BYTES} bytes`);
+    }
+    if (body.length === 0) throw new AdmissionReviewError('the body is empty; expected an AdmissionReview');
+    try {
+      value = JSON.parse(body.toString());
+    } catch (error) {
+      throw new AdmissionReviewError(`the body is not valid JSON (${(error as Error).message})`);
+    }
+  }
+  const result = reviewSchema.safeParse(value);
+  if (!result.success) {
+    throw new AdmissionReviewError(`invalid AdmissionReview: ${describeIssues(result.error).join('; ')}`);
+  }
+  const { apiVersion, request } = result.data;
+  if ((request.operation === 'CREATE' || request.operation === 'UPDATE') && !isObject(request.object)) {
+    throw new AdmissionReviewError(
+      `invalid AdmissionReview: request.object is required for ${request.operation}`,
+    );
+  }
+  return {
+    apiVersion,
+    request: {
+      uid: request.uid,
+      kind: { group: request.kind.group, kind: request.kind.kind },
+      subresource: request.subResource ?? '',
+      namespace: request.namespace ?? '',
+      name: request.name || objectName(request.object),
+      operation: request.operation,
+      object: request.object,
+      dryRun: request.dryRun ?? false,
+    },
+  };
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export interface AdmissionReviewResponse {
+  apiVersion: AdmissionApiVersion;
+  kind: 'AdmissionReview';
+  response: {
+    uid: string;
+    allowed: boolean;
+    status?: { code: number; reason: string; message: string };
+    warnings?: string[];
+    auditAnnotations?: Record<string, string>;
+  };
+}
+
+export function formatAdmissionResponse(
+  apiVersion: AdmissionApiVersion,
+  uid: string,
+  decision: Decision,
+): AdmissionReviewResponse {
+  return {
+    apiVersion,
+    kind: 'AdmissionReview',
+    response: {
+      uid,
+      allowed: decision.allowed,
+      ...(!decision.allowed && {
+        status: { code: 403, reason: 'Forbidden', message: decision.message ?? 'denied by ecr-admission' },
+      }),
+      ...(decision.warnings.length > 0 && { warnings: [...decision.warnings] }),
+      auditAnnotations: { ...decision.auditAnnotations },
+    },
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * Gathers the facts about one image from ECR's reads, whatever answers them (the live SDK or a
+ * registry snapshot file): the repository, its effective scanning configuration, the image, its scan
+ * findings and, for an image index, every platform image it lists.
+ */
+import {
+  type Facts,
+  type FactsLookup,
+  type FactsSource,
+  type ImageLookup,
+  INDEX_MEDIA_TYPES,
+  parseIndexManifest,
+  type RepositoryKey,
+  type ScanFacts,
+} from '../domain/facts';
+import type {
+  ImageDetailShape,
+  RegistryScanningShape,
+  RepositoryScanningShape,
+  RepositoryShape,
+  ScanShape,
+} from './ecr-shapes';
+
+/**
+ * The ECR reads the facts need. `undefined` means "does not exist" for the repository, the image, the
+ * manifest and the scan, and "could not be read" for the two scanning configurations. Failures throw.
+ */
+export interface EcrReads {
+  describeRepository(key: RepositoryKey, signal?: AbortSignal): Promise<RepositoryShape | undefined>;
+  describeImage(
+    key: RepositoryKey,
+    image: { tag?: string; digest?: string },
+    signal?: AbortSignal,
+  ): Promise<ImageDetailShape | undefined>;
+  registryScanning(
+    registryId: string,
+    region: string,
+    signal?: AbortSignal,
+  ): Promise<RegistryScanningShape | undefined>;
+  repositoryScanning(key: RepositoryKey, signal?: AbortSignal): Promise<RepositoryScanningShape | undefined>;
+  imageManifest(key: RepositoryKey, digest: string, signal?: AbortSignal): Promise<string | undefined>;
+  scanFindings(key: RepositoryKey, digest: string, signal?: AbortSignal): Promise<ScanShape | undefined>;
+}
+
+export function toScanFacts(scan: ScanShape | undefined): ScanFacts | undefined {
+  if (!scan?.imageScanStatus) return undefined;
+  const findings = scan.imageScanFindings;
+  const basic = (findings?.findings ?? []).map((f) => ({
+    id: f.name ?? '',
+    severity: f.severity ?? 'UNDEFINED',
+  }));
+  const enhanced = (findings?.enhancedFindings ?? [])
+    .filter((f) => f.status === undefined || f.status === 'ACTIVE')
+    .map((f) => ({
+      id: f.packageVulnerabilityDetails?.vulnerabilityId ?? f.title ?? '',
+      severity: f.severity ?? 'UNDEFINED',
+    }));
+  return {
+    status: scan.imageScanStatus.status,
+    ...(scan.imageScanStatus.description && { description: scan.imageScanStatus.description }),
+    ...(findings?.imageScanCompletedAt && { completedAt: findings.imageScanCompletedAt }),
+    severityCounts: findings?.findingSeverityCounts ?? {},
+    findings: [...basic, ...enhanced],
+  };
+}
+
+export function isIndex(image: ImageDetailShape): boolean {
+  const type = image.imageManifestMediaType ?? image.artifactMediaType;
+  return type !== undefined && INDEX_MEDIA_TYPES.includes(type);
+}
+
+export class EcrFactsSource implements FactsSource {
+  constructor(
+    private readonly reads: EcrReads,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async lookup(lookup: ImageLookup, signal?: AbortSignal): Promise<FactsLookup> {
+    const key: RepositoryKey = {
+      registryId: lookup.registryId,
+      region: lookup.region,
+      repositoryName: lookup.repositoryName,
+    };
+    const ref = lookup.digest ? { digest: lookup.digest } : { tag: lookup.tag ?? 'latest' };
+    const [repository, image, registryScanning, repositoryScanning] = await Promise.all([
+      this.reads.describeRepository(key, signal),
+      this.reads.describeImage(key, ref, signal),
+      this.reads.registryScanning(key.registryId, key.region, signal),
+      this.reads.repositoryScanning(key, signal),
+    ]);
+    if (!repository) return { status: 'repository-not-found' };
+    if (!image) return { status: 'image-not-found' };
+
+    const index = isIndex(image);
+    const [scan, platforms] = await Promise.all([
+      index ? undefined : this.reads.scanFindings(key, image.imageDigest, signal),
+      index ? this.platformImages(key, image.imageDigest, signal) : undefined,
+    ]);
+
+    const scanFacts = toScanFacts(scan);
+    const facts: Facts = {
+      repository: {
+        ...key,
+        imageTagMutability: repository.imageTagMutability,
+        tagMutabilityExclusionFilters: (repository.imageTagMutabilityExclusionFilters ?? []).map(
+          (f) => f.filter,
+        ),
+        legacyScanOnPush: repository.imageScanningConfiguration?.scanOnPush ?? false,
+        ...(registryScanning && {
+          registryScanning: {
+            scanType: registryScanning.scanType,
+            rules: registryScanning.rules.map((rule) => ({
+              scanFrequency: rule.scanFrequency,
+              repositoryFilters: rule.repositoryFilters.map((f) => f.filter),
+            })),
+          },
+        }),
+        ...(repositoryScanning && {
+          repositoryScanning: {
+            scanOnPush: repositoryScanning.scanOnPush,
+            ...(repositoryScanning.scanFrequency && { scanFrequency: repositoryScanning.scanFrequency }),
+          },
+        }),
+      },
+      image: {
+        digest: image.imageDigest,
+        tags: image.imageTags ?? [],
+        ...((image.imageManifestMediaType ?? image.artifactMediaType) && {
+          mediaType: image.imageManifestMediaType ?? image.artifactMediaType,
+        }),
+        ...(image.imagePushedAt && { pushedAt: image.imagePushedAt }),
+        ...(scanFacts && { scan: scanFacts }),
+        ...(platforms && { platforms }),
+      },
+      gatheredAt: this.now().toISOString(),
+    };
+    return { status: 'found', facts };
+  }
+
+  private async platformImages(key: RepositoryKey, digest: string, signal?: AbortSignal) {
+    const manifest = await this.reads.imageManifest(key, digest, signal);
+    const entries = manifest ? (parseIndexManifest(manifest) ?? []) : [];
+    return Promise.all(
+      entries.map(async (entry) => {
+        const [child, scan] = await Promise.all([
+          this.reads.describeImage(key, { digest: entry.digest }, signal),
+          this.reads.scanFindings(key, entry.digest, signal),
+        ]);
+        const scanFacts = toScanFacts(scan);
+        return {
+          platform: entry.platform,
+          digest: entry.digest,
+          found: child !== undefined,
+          ...(scanFacts && { scan: scanFacts }),
+        };
+      }),
+    );
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Reading the files the commands take (policy, snapshot, manifests): each failure is a FileError that
+ * names the file and what is wrong with it, in one line.
+ */
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { type Policy, PolicyError, parsePolicy } from '../domain/policy';
+import { SnapshotError, SnapshotReads } from './snapshot';
+
+export class FileError extends Error {
+  override readonly name = 'FileError';
+  constructor(
+    readonly file: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${problem}`, options);
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : 'cannot be read';
+    throw new FileError(file, why, { cause: error });
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** A YAML or JSON document (JSON is YAML). */
+function parseDocument(file: string, text: string): unknown {
+  try {
+    return parseYaml(text, { prettyErrors: false });
+  } catch (error) {
+    throw new FileError(file, `not valid YAML or JSON (${oneLine((error as Error).message)})`, {
+      cause: error,
+    });
+  }
+}
+
+export function parsePolicyText(text: string, source: string): Policy {
+  const document = parseDocument(source, text);
+  try {
+    return parsePolicy(document);
+  } catch (error) {
+    if (error instanceof PolicyError)
+      throw new FileError(source, `invalid policy: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+export function loadPolicyFile(file: string): Policy {
+  return parsePolicyText(readText(file), file);
+}
+
+export function loadSnapshotFile(file: string): SnapshotReads {
+  const text = readText(file);
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new FileError(file, `not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  try {
+    return new SnapshotReads(document);
+  } catch (error) {
+    if (error instanceof SnapshotError)
+      throw new FileError(file, `invalid registry snapshot: ${error.message}`);
+    throw error;
+  }
+}
+
+export interface ManifestObject {
+  readonly file: string;
+  /** 1-based document number in the file, for messages. */
+  readonly document: number;
+  readonly object: Record<string, unknown>;
+}
+
+/** Every object in multi-document Kubernetes YAML; `kind: List` is opened into its items. */
+export function loadManifestFile(file: string): ManifestObject[] {
+  const text = readText(file);
+  const objects: ManifestObject[] = [];
+  const documents = parseAllDocuments(text, { prettyErrors: false });
+  if (!Array.isArray(documents)) {
+    throw new FileError(file, 'not valid YAML');
+  }
+  documents.forEach((doc, index) => {
+    const where = `document ${index + 1}`;
+    if (doc.errors.length > 0) {
+      throw new FileError(file, `${where} is not valid YAML (${oneLine(doc.errors[0]?.message ?? '')})`);
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      throw new FileError(file, `${where} is not a Kubernetes object`);
+    }
+    const object = value as Record<string, unknown>;
+    if (typeof object.kind !== 'string' || typeof object.apiVersion !== 'string') {
+      throw new FileError(file, `${where} has no kind or apiVersion`);
+    }
+    if (object.kind === 'List' || object.kind.endsWith('List')) {
+      if (!Array.isArray(object.items))
+        throw new FileError(file, `${where} is a ${object.kind} without items`);
+      for (const item of object.items) {
+        if (
+          typeof item === 'object' &&
+          item !== null &&
+          typeof (item as { kind?: unknown }).kind === 'string'
+        ) {
+          objects.push({ file, document: index + 1, object: item as Record<string, unknown> });
+        }
+      }
+      return;
+    }
+    objects.push({ file, document: index + 1, object });
+  });
+  return objects;
+}

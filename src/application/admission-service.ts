@@ -1,0 +1,221 @@
+/**
+ * The admission core: one implementation, used by the Lambda, the HTTPS server and the CLI. It reads the
+ * decision cache once for all images of an object, gathers the facts of misses within a deadline
+ * (concurrent misses for one image share one lookup), writes them through, and judges every image with
+ * the current policy and clock.
+ */
+import {
+  type AdmissionRequest,
+  allowUntouched,
+  type Decision,
+  decide,
+  type ImageJudgement,
+} from '../domain/admission';
+import { type CachedImage, type DecisionStore, lookupKey } from '../domain/decision-store';
+import type { FactsLookup, FactsSource, ImageLookup } from '../domain/facts';
+import { type ImageReference, parseImageReference } from '../domain/image-ref';
+import type { Policy } from '../domain/policy';
+import { judgeFacts, judgeLookup, judgeReference, type Verdict } from '../domain/verdict';
+import { extractImages, type ImageAtPath } from '../domain/workload';
+
+export interface AdmissionServiceOptions {
+  readonly policy: Policy;
+  readonly facts: FactsSource;
+  readonly store: DecisionStore;
+  readonly now?: () => Date;
+  /** Time allowed for cache reads and ECR lookups together, well under the webhook timeout. */
+  readonly deadlineMs?: number;
+  /** Told of every failure that the failure mode answered (for logs and metrics; never shown to users). */
+  readonly onFailure?: (what: string, error: unknown) => void;
+}
+
+export const DEFAULT_DEADLINE_MS = 2500;
+
+type Pending = { readonly ref: ImageReference; readonly lookup: ImageLookup };
+
+class DeadlineExceeded extends Error {
+  override readonly name = 'DeadlineExceeded';
+}
+
+export class AdmissionService {
+  readonly policy: Policy;
+  private readonly facts: FactsSource;
+  private readonly store: DecisionStore;
+  private readonly now: () => Date;
+  private readonly deadlineMs: number;
+  private readonly onFailure: (what: string, error: unknown) => void;
+  private readonly inflight = new Map<string, Promise<FactsLookup>>();
+
+  constructor(options: AdmissionServiceOptions) {
+    this.policy = options.policy;
+    this.facts = options.facts;
+    this.store = options.store;
+    this.now = options.now ?? (() => new Date());
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    this.onFailure = options.onFailure ?? (() => {});
+  }
+
+  async review(request: AdmissionRequest): Promise<Decision> {
+    if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') {
+      return allowUntouched(`operation ${request.operation} is not judged`);
+    }
+    if (request.namespace && this.policy.match.exemptNamespace(request.namespace)) {
+      return allowUntouched(`namespace ${request.namespace} is exempt`);
+    }
+    const extraction = extractImages(request.kind, request.object, request.subresource);
+    if (extraction.kind === 'not-applicable')
+      return allowUntouched(`${request.kind.kind} carries no pod spec`);
+
+    const judgements: ImageJudgement[] =
+      extraction.kind === 'malformed'
+        ? [malformedObject(extraction.path, extraction.problem)]
+        : await this.judgeImages(extraction.images);
+    const warnOnly =
+      this.policy.mode === 'warn' ||
+      (request.namespace !== '' && this.policy.match.warnNamespace(request.namespace));
+    return decide({
+      kind: request.kind.kind,
+      namespace: request.namespace,
+      name: request.name,
+      warnOnly,
+      judgements,
+    });
+  }
+
+  /** Judges images found at paths. Never throws: failures are answered by the policy's failure mode. */
+  async judgeImages(images: readonly ImageAtPath[]): Promise<ImageJudgement[]> {
+    const started = Date.now();
+    const now = this.now();
+    const early = new Map<string, Omit<ImageJudgement, 'path'>>();
+    const pending = new Map<string, Pending>();
+
+    for (const { image } of images) {
+      const raw = rawImage(image);
+      if (early.has(raw) || pending.has(raw)) continue;
+      const parsed = parseImageReference(image);
+      const judged = judgeReference(raw, parsed.ok ? parsed.ref : parsed.error, this.policy);
+      if (judged.kind === 'exempt') early.set(raw, { image: raw, exempt: judged.reason, cache: 'none' });
+      else if (judged.kind === 'verdict')
+        early.set(raw, { image: raw, verdict: judged.verdict, cache: 'none' });
+      else if (parsed.ok) pending.set(raw, { ref: parsed.ref, lookup: judged.lookup });
+    }
+
+    const judged = new Map(early);
+    if (pending.size > 0) {
+      const cached = await this.readCache(
+        [...pending.values()].map((p) => p.lookup),
+        started,
+      );
+      const misses: [string, Pending][] = [];
+      for (const [raw, item] of pending) {
+        const entry = cached.get(lookupKey(item.lookup));
+        if (entry) {
+          judged.set(raw, {
+            image: raw,
+            verdict: judgeFacts(entry.facts, item.ref, this.policy, now),
+            cache: 'hit',
+          });
+        } else {
+          misses.push([raw, item]);
+        }
+      }
+      const remaining = this.deadlineMs - (Date.now() - started);
+      const verdicts = await Promise.all(misses.map(([, item]) => this.judgeMiss(item, remaining, now)));
+      misses.forEach(([raw], index) => {
+        judged.set(raw, { image: raw, verdict: verdicts[index] as Verdict, cache: 'miss' });
+      });
+    }
+
+    return images.map(({ path, image }) => {
+      const raw = rawImage(image);
+      return { path, ...(judged.get(raw) as Omit<ImageJudgement, 'path'>) };
+    });
+  }
+
+  private async readCache(lookups: ImageLookup[], started: number): Promise<Map<string, CachedImage>> {
+    try {
+      return await withDeadline(this.store.getMany(lookups), this.deadlineMs - (Date.now() - started));
+    } catch (error) {
+      this.onFailure('decision cache read', error);
+      return new Map();
+    }
+  }
+
+  private async judgeMiss(item: Pending, remainingMs: number, now: Date): Promise<Verdict> {
+    try {
+      const lookup = await withDeadline(this.gather(item.lookup), remainingMs);
+      return judgeLookup(lookup, item.ref, this.policy, now);
+    } catch (error) {
+      this.onFailure(`facts of ${lookupKey(item.lookup)}`, error);
+      return this.failureVerdict(item.ref.raw, error instanceof DeadlineExceeded);
+    }
+  }
+
+  /** One lookup per image at a time, whoever asks; found facts are written through to the cache. */
+  private gather(lookup: ImageLookup): Promise<FactsLookup> {
+    const key = lookupKey(lookup);
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const promise = (async () => {
+      try {
+        const result = await this.facts.lookup(lookup);
+        if (result.status === 'found') {
+          await this.store
+            .put({ facts: result.facts })
+            .catch((error) => this.onFailure('decision cache write', error));
+        }
+        return result;
+      } finally {
+        this.inflight.delete(key);
+      }
+    })();
+    this.inflight.set(key, promise);
+    return promise;
+  }
+
+  private failureVerdict(image: string, timedOut: boolean): Verdict {
+    const why = timedOut ? 'ECR did not answer in time' : 'ECR could not be reached';
+    if (this.policy.failureMode === 'allow') {
+      return {
+        violations: [],
+        warnings: [
+          `${image}: could not be verified yet (${why}); admitted because the failure mode is allow`,
+        ],
+        notes: [],
+      };
+    }
+    return {
+      violations: [
+        { code: 'NOT_VERIFIED', image, message: `could not be verified yet (${why}); retry in a moment` },
+      ],
+      warnings: [],
+      notes: [],
+    };
+  }
+}
+
+function rawImage(image: unknown): string {
+  return typeof image === 'string' ? image : (JSON.stringify(image) ?? '(missing)');
+}
+
+function malformedObject(path: string, problem: string): ImageJudgement {
+  return {
+    path: path || '(object)',
+    image: '',
+    cache: 'none',
+    verdict: {
+      violations: [{ code: 'INVALID_OBJECT', image: '', message: `the pod spec ${problem}` }],
+      warnings: [],
+      notes: [],
+    },
+  };
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  if (ms <= 0) return Promise.reject(new DeadlineExceeded('deadline passed'));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceeded(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,57 @@
+/**
+ * The webhook's HTTP surface, shared by the Lambda and the HTTPS server: `POST /validate` answers an
+ * AdmissionReview, `GET /healthz` says the process is up. A denial is an answer (200, allowed: false);
+ * a review that cannot be parsed is the caller's error (400, with a message naming what is wrong); a
+ * failure of ours is a 500 that says nothing about internals.
+ */
+import {
+  AdmissionReviewError,
+  formatAdmissionResponse,
+  parseAdmissionReview,
+} from '../adapters/admission-review';
+import type { AdmissionService } from './admission-service';
+
+export interface HttpRequest {
+  readonly method: string;
+  /** Path with or without the query string (the apiserver appends `?timeout=10s`). */
+  readonly path: string;
+  readonly body: string | Buffer | undefined;
+}
+
+export interface HttpReply {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function reply(statusCode: number, body: unknown): HttpReply {
+  return { statusCode, headers: JSON_HEADERS, body: JSON.stringify(body) };
+}
+
+export async function handleWebhookRequest(
+  service: AdmissionService,
+  request: HttpRequest,
+  onError: (error: unknown) => void = () => {},
+): Promise<HttpReply> {
+  const path = request.path.split('?')[0]?.replace(/\/+$/, '') || '/';
+  if (path === '/healthz') {
+    return request.method === 'GET' || request.method === 'HEAD'
+      ? reply(200, { status: 'ok' })
+      : reply(405, { error: 'use GET for /healthz' });
+  }
+  if (path !== '/validate') return reply(404, { error: `no such endpoint: ${path}; use POST /validate` });
+  if (request.method !== 'POST')
+    return reply(405, { error: 'use POST with an AdmissionReview for /validate' });
+
+  try {
+    const review = parseAdmissionReview(request.body ?? '');
+    const decision = await service.review(review.request);
+    return reply(200, formatAdmissionResponse(review.apiVersion, review.request.uid, decision));
+  } catch (error) {
+    if (error instanceof AdmissionReviewError) return reply(400, { error: error.message });
+    onError(error);
+    return reply(500, { error: 'internal error while judging the review' });
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The admission decision: each image's verdict combined with the namespace rules, the mode and the
+ * request into allowed or denied, a message naming every reason with its path, warnings and audit
+ * annotations. Computed per request, never cached. Knows nothing of the AdmissionReview wire format.
+ */
+
+import type { Verdict, Violation } from './verdict';
+import type { GroupKind } from './workload';
+
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+
+/** One admission request, whatever the wire version it came in. */
+export interface AdmissionRequest {
+  readonly uid: string;
+  readonly kind: GroupKind;
+  readonly subresource: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly operation: Operation;
+  readonly object: unknown;
+  readonly dryRun: boolean;
+}
+
+/** How one image at one path was judged. */
+export interface ImageJudgement {
+  readonly path: string;
+  readonly image: string;
+  /** Absent when the policy admits the image without judging it. */
+  readonly verdict?: Verdict;
+  readonly exempt?: string;
+  readonly cache: 'hit' | 'miss' | 'none';
+}
+
+export interface Decision {
+  readonly allowed: boolean;
+  /** Set when denied: every reason, each with its path. */
+  readonly message?: string;
+  readonly warnings: readonly string[];
+  readonly auditAnnotations: Readonly<Record<string, string>>;
+  /** Every violation with its path, also when only warned about (for `check` and reports). */
+  readonly violations: readonly (Violation & { readonly path: string })[];
+  readonly notes: readonly string[];
+}
+
+/** Kubernetes keeps warnings short and printable: 4096 characters in total. */
+const WARNINGS_BUDGET = 4096;
+const MAX_WARNING = 512;
+const TRUNCATED = '...';
+
+export function allowUntouched(reason: string): Decision {
+  return {
+    allowed: true,
+    warnings: [],
+    auditAnnotations: { decision: 'allowed', reason },
+    violations: [],
+    notes: [],
+  };
+}
+
+export interface DecideInput {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** Violations become warnings (policy `mode: warn`, or a warn namespace). */
+  readonly warnOnly: boolean;
+  readonly judgements: readonly ImageJudgement[];
+}
+
+export function decide(input: DecideInput): Decision {
+  const violations = input.judgements.flatMap((j) =>
+    (j.verdict?.violations ?? []).map((v) => ({ ...v, path: j.path })),
+  );
+  const imageWarnings = input.judgements.flatMap((j) => j.verdict?.warnings ?? []);
+  const notes = [...new Set(input.judgements.flatMap((j) => j.verdict?.notes ?? []))];
+  const lines = violations.map(describeViolation);
+  const hits = input.judgements.filter((j) => j.cache === 'hit').length;
+  const misses = input.judgements.filter((j) => j.cache === 'miss').length;
+  const codes = [...new Set(violations.map((v) => v.code))];
+  const denied = violations.length > 0 && !input.warnOnly;
+
+  const audit: Record<string, string> = {
+    decision: denied ? 'denied' : violations.length > 0 ? 'warned' : 'allowed',
+    cache: `hit=${hits},miss=${misses}`,
+  };
+  if (codes.length > 0) audit.violations = codes.join(',');
+
+  const warnings = [...new Set([...(denied ? [] : lines), ...imageWarnings])];
+  const object = `${input.kind} ${input.namespace ? `${input.namespace}/` : ''}${input.name || '(unnamed)'}`;
+  const offending = new Set(violations.map((v) => v.path)).size;
+  return {
+    allowed: !denied,
+    ...(denied && {
+      message: `ecr-admission denied ${object}: ${offending} image${offending === 1 ? '' : 's'} break${offending === 1 ? 's' : ''} the image policy\n${lines.map((l) => `- ${l}`).join('\n')}`,
+    }),
+    warnings: limitWarnings(warnings),
+    auditAnnotations: audit,
+    violations,
+    notes,
+  };
+}
+
+export function describeViolation(v: Violation & { path: string }): string {
+  return `${v.path} "${v.image}": [${v.code}] ${v.message}`;
+}
+
+/** Strips control characters and keeps the warnings within the Kubernetes budget. */
+export function limitWarnings(warnings: readonly string[]): string[] {
+  const kept: string[] = [];
+  let used = 0;
+  for (const [index, warning] of warnings.entries()) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+    let text = warning.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+    if (text.length > MAX_WARNING) text = `${text.slice(0, MAX_WARNING - TRUNCATED.length)}${TRUNCATED}`;
+    const left = warnings.length - index - 1;
+    const reserve = left > 0 ? 40 : 0;
+    if (used + text.length + reserve > WARNINGS_BUDGET) {
+      kept.push(`${warnings.length - index} more warnings not shown`);
+      break;
+    }
+    kept.push(text);
+    used += text.length;
+  }
+  return kept;
+}

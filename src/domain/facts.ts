@@ -1,0 +1,140 @@
+/**
+ * Facts about one image in one ECR repository: what ECR says, normalised once at the adapter boundary
+ * (live SDK or snapshot file) into plain, JSON-serialisable data that the decision cache can store.
+ */
+
+export type TagMutability = 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE_WITH_EXCLUSION';
+
+/** Where an image lives: every ECR call and cache key is scoped by all three. */
+export interface RepositoryKey {
+  readonly registryId: string;
+  readonly region: string;
+  readonly repositoryName: string;
+}
+
+/** What to look up: a repository and either a tag or a digest. */
+export interface ImageLookup extends RepositoryKey {
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+export interface RegistryScanRule {
+  readonly scanFrequency: string;
+  /** WILDCARD repository filters. */
+  readonly repositoryFilters: readonly string[];
+}
+
+export interface RepositoryFacts extends RepositoryKey {
+  readonly imageTagMutability: TagMutability;
+  /** WILDCARD filters of the `*_WITH_EXCLUSION` settings. */
+  readonly tagMutabilityExclusionFilters: readonly string[];
+  /** The deprecated repository-level `imageScanningConfiguration.scanOnPush`. */
+  readonly legacyScanOnPush: boolean;
+  /** `GetRegistryScanningConfiguration`; absent when it could not be read (another account's registry). */
+  readonly registryScanning?: { readonly scanType: string; readonly rules: readonly RegistryScanRule[] };
+  /** `BatchGetRepositoryScanningConfiguration`, the effective setting; absent when it could not be read. */
+  readonly repositoryScanning?: { readonly scanOnPush: boolean; readonly scanFrequency?: string };
+}
+
+export interface Finding {
+  /** CVE or finding name (basic `name`, enhanced `packageVulnerabilityDetails.vulnerabilityId`). */
+  readonly id: string;
+  readonly severity: string;
+}
+
+export interface ScanFacts {
+  /** `imageScanStatus.status`: COMPLETE, ACTIVE, IN_PROGRESS, FAILED, ... */
+  readonly status: string;
+  readonly description?: string;
+  /** ISO time the scan completed. */
+  readonly completedAt?: string;
+  /** `findingSeverityCounts` as ECR reports them (a missing key is 0). */
+  readonly severityCounts: Readonly<Record<string, number>>;
+  /** Every active finding on every page, basic and enhanced. */
+  readonly findings: readonly Finding[];
+}
+
+export interface PlatformImageFacts {
+  /** `os/architecture[/variant]`. */
+  readonly platform: string;
+  readonly digest: string;
+  /** False when the index lists an image the repository does not hold. */
+  readonly found: boolean;
+  readonly scan?: ScanFacts;
+}
+
+export interface ImageFacts {
+  readonly digest: string;
+  readonly tags: readonly string[];
+  readonly mediaType?: string;
+  readonly pushedAt?: string;
+  readonly scan?: ScanFacts;
+  /** Present for an image index (multi-architecture): the platform images it lists, attestations excluded. */
+  readonly platforms?: readonly PlatformImageFacts[];
+}
+
+export interface Facts {
+  readonly repository: RepositoryFacts;
+  readonly image: ImageFacts;
+  /** ISO time the facts were read from ECR. */
+  readonly gatheredAt: string;
+}
+
+/** The outcome of a lookup. "Not found" is a fact (denied, never cached); failures are thrown as errors. */
+export type FactsLookup =
+  | { readonly status: 'found'; readonly facts: Facts }
+  | { readonly status: 'repository-not-found' }
+  | { readonly status: 'image-not-found' };
+
+/** The facts port: implemented by the live ECR adapter and the registry snapshot adapter. */
+export interface FactsSource {
+  lookup(image: ImageLookup, signal?: AbortSignal): Promise<FactsLookup>;
+}
+
+/** Raised by a facts source when ECR could not answer (throttling, timeouts, access denied). Never cached. */
+export class FactsUnavailableError extends Error {
+  override readonly name = 'FactsUnavailableError';
+}
+
+export const INDEX_MEDIA_TYPES: readonly string[] = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+
+export interface IndexEntry {
+  readonly digest: string;
+  readonly platform: string;
+}
+
+/**
+ * Reads the platform images an image index lists, leaving out attestation manifests (`unknown/unknown`
+ * or annotated as attestations). Returns undefined when the text is not an index.
+ */
+export function parseIndexManifest(text: string): IndexEntry[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const manifests = (parsed as { manifests?: unknown }).manifests;
+  if (!Array.isArray(manifests)) return undefined;
+  const entries: IndexEntry[] = [];
+  for (const entry of manifests) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const { digest, platform, annotations } = entry as {
+      digest?: unknown;
+      platform?: { os?: unknown; architecture?: unknown; variant?: unknown };
+      annotations?: Record<string, unknown>;
+    };
+    if (typeof digest !== 'string') continue;
+    const os = typeof platform?.os === 'string' ? platform.os : 'unknown';
+    const arch = typeof platform?.architecture === 'string' ? platform.architecture : 'unknown';
+    if (os === 'unknown' && arch === 'unknown') continue;
+    if (annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') continue;
+    const variant = typeof platform?.variant === 'string' ? `/${platform.variant}` : '';
+    entries.push({ digest, platform: `${os}/${arch}${variant}` });
+  }
+  return entries;
+}

@@ -1,0 +1,328 @@
+/**
+ * The judgement: a pure, cheap function of (reference, facts, policy, clock) into a verdict, a list of
+ * violations (empty means the image passes). Used alike by the admission path, the refresh workflow,
+ * the CLI and the server.
+ */
+import type { Facts, FactsLookup, ImageLookup, RepositoryFacts, ScanFacts } from './facts';
+import { compileGlobs } from './glob';
+import { type ImageReference, PUBLIC_ECR_HOST } from './image-ref';
+import { type IgnoredFinding, type Policy, SEVERITIES, type Severity } from './policy';
+
+export type ViolationCode =
+  | 'INVALID_REFERENCE'
+  | 'INVALID_OBJECT'
+  | 'NOT_ECR'
+  | 'REGISTRY_NOT_ALLOWED'
+  | 'REPOSITORY_NOT_FOUND'
+  | 'IMAGE_NOT_FOUND'
+  | 'TAG_MUTABLE'
+  | 'SCAN_ON_PUSH_DISABLED'
+  | 'SCAN_ON_PUSH_UNVERIFIED'
+  | 'UNSCANNED'
+  | 'SEVERITY_LIMIT_EXCEEDED'
+  | 'SCAN_TOO_OLD'
+  | 'NOT_VERIFIED';
+
+export interface Violation {
+  readonly code: ViolationCode;
+  /** The image reference as written. */
+  readonly image: string;
+  /** Plain words a developer can act on; never AWS error text. */
+  readonly message: string;
+  /** For a multi-architecture image: the platform image that breaks the rule. */
+  readonly platform?: string;
+}
+
+export interface Verdict {
+  readonly violations: readonly Violation[];
+  /** Allowed but worth knowing: unscanned images under `unscanned: warn`, exceptions about to expire. */
+  readonly warnings: readonly string[];
+  /** How the verdict was reached where it matters (registry rules that could not be read). */
+  readonly notes: readonly string[];
+}
+
+/** What the reference alone decides, before any facts are needed. */
+export type ReferenceJudgement =
+  | { readonly kind: 'exempt'; readonly reason: string }
+  | { readonly kind: 'verdict'; readonly verdict: Verdict }
+  | { readonly kind: 'needs-facts'; readonly lookup: ImageLookup };
+
+const DAY_MS = 86_400_000;
+const EXPIRY_WARNING_DAYS = 7;
+const SCANNED_STATUSES = new Set(['COMPLETE', 'ACTIVE']);
+const SCANNING_FREQUENCIES = new Set(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN']);
+
+const PASS: Verdict = { violations: [], warnings: [], notes: [] };
+
+function deny(image: string, code: ViolationCode, message: string): Verdict {
+  return { violations: [{ code, image, message }], warnings: [], notes: [] };
+}
+
+/** Rules that need no facts: exemptions, and rule 1 (the image comes from a private ECR registry). */
+export function judgeReference(
+  raw: string,
+  parsed: ImageReference | string,
+  policy: Policy,
+): ReferenceJudgement {
+  if (policy.match.exemptImage(raw)) return { kind: 'exempt', reason: 'image exempt by policy' };
+  if (typeof parsed === 'string') {
+    return { kind: 'verdict', verdict: deny(raw, 'INVALID_REFERENCE', `invalid image reference: ${parsed}`) };
+  }
+  const ref = parsed;
+  if (!ref.ecr) {
+    if (!policy.rules.requireEcr) return { kind: 'exempt', reason: 'ECR not required by policy' };
+    if (ref.registry === PUBLIC_ECR_HOST) {
+      if (policy.images.allowPublicEcr) return { kind: 'exempt', reason: 'ECR Public allowed by policy' };
+      return {
+        kind: 'verdict',
+        verdict: deny(
+          raw,
+          'NOT_ECR',
+          'ECR Public images are not allowed; copy the image into a private ECR repository',
+        ),
+      };
+    }
+    return {
+      kind: 'verdict',
+      verdict: deny(
+        raw,
+        'NOT_ECR',
+        `registry "${ref.registry}" is not a private Amazon ECR registry; push the image to ECR and reference it from there`,
+      ),
+    };
+  }
+  const { accountId, region } = ref.ecr;
+  const allowed = policy.images.allowedRegistries;
+  if (allowed.length > 0 && !allowed.includes(accountId)) {
+    return {
+      kind: 'verdict',
+      verdict: deny(
+        raw,
+        'REGISTRY_NOT_ALLOWED',
+        `ECR registry of account ${accountId} is not in the allowed registries`,
+      ),
+    };
+  }
+  return {
+    kind: 'needs-facts',
+    lookup: {
+      registryId: accountId,
+      region,
+      repositoryName: ref.repository,
+      ...(ref.digest ? { digest: ref.digest } : { tag: ref.tag ?? 'latest' }),
+    },
+  };
+}
+
+/** Judges the outcome of a lookup: "not found" is a denial; found facts go through rules 2 to 4. */
+export function judgeLookup(lookup: FactsLookup, ref: ImageReference, policy: Policy, now: Date): Verdict {
+  if (lookup.status === 'repository-not-found') {
+    return deny(
+      ref.raw,
+      'REPOSITORY_NOT_FOUND',
+      `repository "${ref.repository}" does not exist in ${ref.registry}`,
+    );
+  }
+  if (lookup.status === 'image-not-found') {
+    const what = ref.digest ? `digest ${ref.digest}` : `tag "${ref.tag}"`;
+    return deny(ref.raw, 'IMAGE_NOT_FOUND', `${what} does not exist in repository "${ref.repository}"`);
+  }
+  return judgeFacts(lookup.facts, ref, policy, now);
+}
+
+/** Rules 2 to 4 on gathered facts, for the tag the object references, the current policy and clock. */
+export function judgeFacts(facts: Facts, ref: ImageReference, policy: Policy, now: Date): Verdict {
+  const violations: Violation[] = [];
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  const image = ref.raw;
+  const { rules } = policy;
+
+  if (rules.requireTagImmutability && !ref.digest) {
+    const tag = ref.tag ?? 'latest';
+    if (tagIsMutable(facts.repository, tag)) {
+      violations.push({
+        code: 'TAG_MUTABLE',
+        image,
+        message: `tag "${tag}" can be moved (repository tag mutability ${facts.repository.imageTagMutability}); make the tag immutable or reference the image by digest`,
+      });
+    }
+  }
+
+  if (rules.requireScanOnPush) {
+    const scanning = judgeScanOnPush(facts);
+    if (scanning.note) notes.push(scanning.note);
+    if (scanning.violation) violations.push({ ...scanning.violation, image });
+  }
+
+  const platforms = facts.image.platforms;
+  if (platforms) {
+    if (platforms.length === 0) {
+      const missing = 'the image index lists no platform image that can be judged';
+      judgeScan(undefined, image, undefined, missing, policy, now, violations, warnings);
+    }
+    for (const child of platforms) {
+      const where = child.found ? undefined : `platform image ${child.digest} is not in the repository`;
+      judgeScan(child.scan, image, child.platform, where, policy, now, violations, warnings);
+    }
+  } else {
+    judgeScan(facts.image.scan, image, undefined, undefined, policy, now, violations, warnings);
+  }
+  return { violations, warnings, notes };
+}
+
+export function tagIsMutable(repository: RepositoryFacts, tag: string): boolean {
+  const matchesFilter = () => compileGlobs(repository.tagMutabilityExclusionFilters)(tag);
+  switch (repository.imageTagMutability) {
+    case 'IMMUTABLE':
+      return false;
+    case 'IMMUTABLE_WITH_EXCLUSION':
+      return matchesFilter();
+    case 'MUTABLE_WITH_EXCLUSION':
+      return !matchesFilter();
+    default:
+      return true;
+  }
+}
+
+function judgeScanOnPush(facts: Facts): {
+  violation?: Omit<Violation, 'image'>;
+  note?: string;
+} {
+  const repo = facts.repository;
+  const basic = repo.registryScanning?.scanType === 'BASIC';
+  if (repo.repositoryScanning) {
+    const { scanOnPush, scanFrequency } = repo.repositoryScanning;
+    if (scanOnPush || (scanFrequency && SCANNING_FREQUENCIES.has(scanFrequency))) return {};
+    if (basic && repo.legacyScanOnPush) return {};
+    return { violation: { code: 'SCAN_ON_PUSH_DISABLED', message: scanOnPushAdvice(repo) } };
+  }
+  if (repo.registryScanning) {
+    const scanned = repo.registryScanning.rules.some(
+      (rule) =>
+        SCANNING_FREQUENCIES.has(rule.scanFrequency) &&
+        compileGlobs(rule.repositoryFilters)(repo.repositoryName),
+    );
+    if (scanned || (basic && repo.legacyScanOnPush)) return {};
+    return { violation: { code: 'SCAN_ON_PUSH_DISABLED', message: scanOnPushAdvice(repo) } };
+  }
+  const unread = `the registry scanning rules of account ${repo.registryId} could not be read`;
+  const statuses = [facts.image.scan?.status, ...(facts.image.platforms ?? []).map((p) => p.scan?.status)];
+  if (statuses.includes('ACTIVE')) {
+    return { note: `${unread}; continuous scanning is shown by the image's active enhanced scan` };
+  }
+  if (repo.legacyScanOnPush) return { note: `${unread}; judged by the repository's scan-on-push flag` };
+  return {
+    violation: {
+      code: 'SCAN_ON_PUSH_UNVERIFIED',
+      message: `scan on push could not be confirmed: ${unread} and the repository does not show it; configure a registry role for that account or enable scan on push`,
+    },
+  };
+}
+
+function scanOnPushAdvice(repo: RepositoryFacts): string {
+  return `repository "${repo.repositoryName}" does not scan images on push; add a registry scanning rule (scan on push or continuous) that covers it`;
+}
+
+function judgeScan(
+  scan: ScanFacts | undefined,
+  image: string,
+  platform: string | undefined,
+  missing: string | undefined,
+  policy: Policy,
+  now: Date,
+  violations: Violation[],
+  warnings: string[],
+): void {
+  const { rules } = policy;
+  const on = platform ? `${platform}: ` : '';
+  const at = platform ? { platform } : {};
+  if (!scan || !SCANNED_STATUSES.has(scan.status)) {
+    if (rules.unscanned === 'allow') return;
+    const state = missing ?? (scan ? `scan status is ${scan.status}` : 'the image has not been scanned');
+    const message = `${on}no usable vulnerability scan (${state}); scan the image and wait for the scan to complete`;
+    if (rules.unscanned === 'deny') violations.push({ code: 'UNSCANNED', image, message, ...at });
+    else warnings.push(`${image}: ${message}`);
+    return;
+  }
+
+  if (rules.maxScanAgeDays > 0) {
+    const completed = scan.completedAt ? Date.parse(scan.completedAt) : Number.NaN;
+    const ageDays = (now.getTime() - completed) / DAY_MS;
+    if (Number.isNaN(completed) || ageDays > rules.maxScanAgeDays) {
+      const when = Number.isNaN(completed) ? 'has no completion time' : `is ${Math.floor(ageDays)} days old`;
+      violations.push({
+        code: 'SCAN_TOO_OLD',
+        image,
+        message: `${on}the last scan ${when}, more than the ${rules.maxScanAgeDays} days allowed; rescan the image`,
+        ...at,
+      });
+    }
+  }
+
+  const counts = countFindings(scan, rules.ignoreFindings, now, image, warnings);
+  const over = SEVERITIES.flatMap((severity) => {
+    const limit = rules.maxSeverityCounts[severity];
+    const count = counts.get(severity) ?? 0;
+    return limit !== undefined && count > limit ? [`${count} ${severity} (limit ${limit})`] : [];
+  });
+  if (over.length > 0) {
+    violations.push({
+      code: 'SEVERITY_LIMIT_EXCEEDED',
+      image,
+      message: `${on}vulnerability findings above the policy limits: ${over.join(', ')}; fix them or add a dated exception`,
+      ...at,
+    });
+  }
+}
+
+function normaliseSeverity(severity: string): Severity {
+  const upper = severity.toUpperCase();
+  return (SEVERITIES as readonly string[]).includes(upper) ? (upper as Severity) : 'UNDEFINED';
+}
+
+/** Severity counts after subtracting findings the policy ignores and that have not expired. */
+function countFindings(
+  scan: ScanFacts,
+  ignored: readonly IgnoredFinding[],
+  now: Date,
+  image: string,
+  warnings: string[],
+): Map<Severity, number> {
+  const counts = new Map<Severity, number>();
+  const reported = Object.keys(scan.severityCounts).length > 0;
+  if (reported) {
+    for (const [severity, count] of Object.entries(scan.severityCounts)) {
+      const key = normaliseSeverity(severity);
+      counts.set(key, (counts.get(key) ?? 0) + count);
+    }
+  }
+  if (!reported) {
+    for (const finding of scan.findings) {
+      const key = normaliseSeverity(finding.severity);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  if (ignored.length === 0) return counts;
+
+  const active = new Map<string, IgnoredFinding>();
+  for (const exception of ignored) {
+    const end = Date.parse(`${exception.expires}T00:00:00Z`) + DAY_MS;
+    if (now.getTime() < end) active.set(exception.id, exception);
+  }
+  const warned = new Set<string>();
+  for (const finding of scan.findings) {
+    const exception = active.get(finding.id);
+    if (!exception) continue;
+    const key = normaliseSeverity(finding.severity);
+    counts.set(key, Math.max(0, (counts.get(key) ?? 0) - 1));
+    const end = Date.parse(`${exception.expires}T00:00:00Z`) + DAY_MS;
+    if (end - now.getTime() <= EXPIRY_WARNING_DAYS * DAY_MS && !warned.has(exception.id)) {
+      warned.add(exception.id);
+      warnings.push(`${image}: the exception for ${exception.id} expires on ${exception.expires}`);
+    }
+  }
+  return counts;
+}
+
+export { PASS as PASSING_VERDICT };

@@ -1,0 +1,55 @@
+/**
+ * TLS for `serve`: the user's certificate and key, or a certificate authority and a server certificate
+ * made at start (for trying it out), whose CA is written to a file so that a client (curl, or a
+ * webhook configuration's caBundle) can trust it.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { generate } from 'selfsigned';
+
+export interface ServerTls {
+  readonly cert: string;
+  readonly key: string;
+  /** Set when the certificate was made at start: where its CA was written. */
+  readonly caFile?: string;
+}
+
+export function loadTls(certFile: string, keyFile: string): ServerTls {
+  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+}
+
+export async function makeSelfSignedTls(caFile: string, hosts: readonly string[]): Promise<ServerTls> {
+  const notBeforeDate = new Date(Date.now() - 60_000);
+  const notAfterDate = new Date(notBeforeDate.getTime() + 365 * 86_400_000);
+  const ca = await generate([{ name: 'commonName', value: 'ecr-admission local CA' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    notBeforeDate,
+    notAfterDate,
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    ],
+  });
+  const altNames = hosts.map((host) =>
+    /^[\d.]+$/.test(host) || host.includes(':')
+      ? { type: 7 as const, ip: host }
+      : { type: 2 as const, value: host },
+  );
+  const leaf = await generate([{ name: 'commonName', value: hosts[0] ?? 'localhost' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    notBeforeDate,
+    notAfterDate,
+    ca: { key: ca.private, cert: ca.cert },
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames },
+    ],
+  });
+  mkdirSync(dirname(caFile), { recursive: true });
+  writeFileSync(caFile, ca.cert);
+  return { cert: `${leaf.cert}`, key: leaf.private, caFile };
+}
