@@ -55,15 +55,17 @@ export class MemoryDecisionStore implements DecisionStore {
       region: repository.region,
       repositoryName: repository.repositoryName,
     };
-    const expiresAt = this.now() + this.ttlMs;
     const keys = [
       lookupKey({ ...base, digest: image.digest }),
       ...image.tags.map((tag) => lookupKey({ ...base, tag })),
     ];
-    for (const key of keys) {
-      this.entries.delete(key);
-      this.entries.set(key, { value: entry, expiresAt });
-    }
+    for (const key of keys) this.putKey(key, entry);
+  }
+
+  /** Stores an entry under one key only (what a remote store answered for that key). */
+  putKey(key: string, entry: CachedImage): void {
+    this.entries.delete(key);
+    this.entries.set(key, { value: entry, expiresAt: this.now() + this.ttlMs });
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;

@@ -9,6 +9,7 @@ import {
   formatAdmissionResponse,
   parseAdmissionReview,
 } from '../adapters/admission-review';
+import type { AdmissionRequest, Decision } from '../domain/admission';
 import type { AdmissionService } from './admission-service';
 
 export interface HttpRequest {
@@ -30,10 +31,17 @@ function reply(statusCode: number, body: unknown): HttpReply {
   return { statusCode, headers: JSON_HEADERS, body: JSON.stringify(body) };
 }
 
+/** What the caller may want to know of each request, for logs and metrics. */
+export interface WebhookHooks {
+  readonly onReview?: (request: AdmissionRequest) => void;
+  readonly onDecision?: (decision: Decision, request: AdmissionRequest) => void;
+  readonly onError?: (error: unknown) => void;
+}
+
 export async function handleWebhookRequest(
   service: AdmissionService,
   request: HttpRequest,
-  onError: (error: unknown) => void = () => {},
+  hooks: WebhookHooks = {},
 ): Promise<HttpReply> {
   const path = request.path.split('?')[0]?.replace(/\/+$/, '') || '/';
   if (path === '/healthz') {
@@ -47,11 +55,13 @@ export async function handleWebhookRequest(
 
   try {
     const review = parseAdmissionReview(request.body ?? '');
+    hooks.onReview?.(review.request);
     const decision = await service.review(review.request);
+    hooks.onDecision?.(decision, review.request);
     return reply(200, formatAdmissionResponse(review.apiVersion, review.request.uid, decision));
   } catch (error) {
     if (error instanceof AdmissionReviewError) return reply(400, { error: error.message });
-    onError(error);
+    hooks.onError?.(error);
     return reply(500, { error: 'internal error while judging the review' });
   }
 }

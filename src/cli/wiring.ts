@@ -1,11 +1,12 @@
 /**
  * Builds the admission core from the command line's options: the policy file (or the embedded
- * defaults), the facts source and the decision cache, and a fixed clock when `--now` is given.
+ * defaults), facts from a registry snapshot or live ECR, the decision cache in process or on DynamoDB
+ * (`--table`), and a fixed clock when `--now` is given.
  */
 import { EcrFactsSource } from '../adapters/ecr-facts';
 import { loadPolicyFile, loadSnapshotFile } from '../adapters/files';
-import { MemoryDecisionStore } from '../adapters/memory-store';
-import { AdmissionService } from '../application/admission-service';
+import { createAdmissionService } from '../adapters/live';
+import type { AdmissionService } from '../application/admission-service';
 import { DEFAULT_POLICY } from '../domain/policy';
 
 export class UsageError extends Error {
@@ -19,25 +20,27 @@ export interface CoreOptions {
   readonly now?: string | undefined;
 }
 
+/** The in-process cache of a long-running `serve` keeps facts this long. */
+const IN_PROCESS_TTL_MS = 5 * 60_000;
+
 export function parseNow(now: string | undefined): (() => Date) | undefined {
   if (now === undefined) return undefined;
   const fixed = new Date(now);
-  if (Number.isNaN(fixed.getTime()))
+  if (Number.isNaN(fixed.getTime())) {
     throw new UsageError(`--now must be an ISO time such as 2026-11-27T12:00:00Z, not "${now}"`);
+  }
   return () => fixed;
 }
 
 export function buildService(options: CoreOptions): AdmissionService {
   const now = parseNow(options.now);
   const policy = options.policy ? loadPolicyFile(options.policy) : DEFAULT_POLICY;
-  if (!options.snapshot) {
-    throw new UsageError(
-      'live ECR lookups are not available yet; pass --snapshot FILE (a registry snapshot)',
-    );
-  }
-  if (options.table) {
-    throw new UsageError('the DynamoDB decision cache is not available yet; leave out --table');
-  }
-  const facts = new EcrFactsSource(loadSnapshotFile(options.snapshot), now);
-  return new AdmissionService({ policy, facts, store: new MemoryDecisionStore(), ...(now && { now }) });
+  const facts = options.snapshot ? new EcrFactsSource(loadSnapshotFile(options.snapshot), now) : undefined;
+  return createAdmissionService({
+    policy,
+    ...(options.table && { tableName: options.table }),
+    ...(facts && { facts }),
+    ...(now && { now }),
+    warmCacheTtlMs: options.table ? 30_000 : IN_PROCESS_TTL_MS,
+  });
 }

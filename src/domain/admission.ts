@@ -40,6 +40,9 @@ export interface Decision {
   /** Every violation with its path, also when only warned about (for `check` and reports). */
   readonly violations: readonly (Violation & { readonly path: string })[];
   readonly notes: readonly string[];
+  /** Images answered from the decision cache, and images whose facts had to be gathered. */
+  readonly cacheHits: number;
+  readonly cacheMisses: number;
 }
 
 /** Kubernetes keeps warnings short and printable: 4096 characters in total. */
@@ -54,6 +57,8 @@ export function allowUntouched(reason: string): Decision {
     auditAnnotations: { decision: 'allowed', reason },
     violations: [],
     notes: [],
+    cacheHits: 0,
+    cacheMisses: 0,
   };
 }
 
@@ -96,6 +101,8 @@ export function decide(input: DecideInput): Decision {
     auditAnnotations: audit,
     violations,
     notes,
+    cacheHits: hits,
+    cacheMisses: misses,
   };
 }
 

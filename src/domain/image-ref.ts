@@ -111,11 +111,12 @@ export function parseImageReference(input: unknown): ParsedReference {
     repository = rest.slice(slash + 1);
     if (!validHost(registry)) return { ok: false, error: `"${registry}" is not a valid registry host` };
   }
+  // Checked before Docker Hub's `library/` prefix, which would otherwise hide an empty name.
+  if (repository.length === 0) return { ok: false, error: 'the image has no repository name' };
   if (registry === 'docker.io' || registry === 'index.docker.io') {
     registry = 'docker.io';
     if (!repository.includes('/')) repository = `library/${repository}`;
   }
-  if (repository.length === 0) return { ok: false, error: 'the image has no repository name' };
   if (repository.length > MAX_REPOSITORY_LENGTH)
     return { ok: false, error: 'the repository name is too long' };
   for (const component of repository.split('/')) {

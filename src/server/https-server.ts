@@ -69,7 +69,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       handleWebhookRequest(
         options.service,
         { method: req.method ?? 'GET', path: req.url ?? '/', body },
-        options.onError,
+        { ...(options.onError && { onError: options.onError }) },
       )
         .then((reply) => send(reply.statusCode, { ...reply.headers }, reply.body))
         .catch((error) => {

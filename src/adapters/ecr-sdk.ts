@@ -1,0 +1,215 @@
+/**
+ * ECR's reads through the AWS SDK. Every call targets the registry (`registryId`) and region of the
+ * image's host, never the caller's own by default. One client per region (and per cross-account role),
+ * created once. The scanning-configuration APIs answer only for the calling account's own registry:
+ * another account's registry is read with the role configured for it, or its configuration is reported
+ * as "could not be read" (undefined), never taken from the caller's registry.
+ *
+ * Not found is an answer (undefined); every other failure (throttling after retries, access denied,
+ * timeouts, server errors) is a FactsUnavailableError whose message holds no AWS error text.
+ */
+import {
+  BatchGetImageCommand,
+  BatchGetRepositoryScanningConfigurationCommand,
+  DescribeImageScanFindingsCommand,
+  type DescribeImageScanFindingsCommandOutput,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  type ECRClientConfig,
+  GetRegistryScanningConfigurationCommand,
+} from '@aws-sdk/client-ecr';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { FactsUnavailableError, INDEX_MEDIA_TYPES, type RepositoryKey } from '../domain/facts';
+import type { EcrReads } from './ecr-facts';
+import {
+  imageDetailShape,
+  registryScanningShape,
+  repositoryScanningShape,
+  repositoryShape,
+  type ScanShape,
+  scanShape,
+} from './ecr-shapes';
+
+const NOT_FOUND = new Set(['RepositoryNotFoundException', 'ImageNotFoundException', 'ScanNotFoundException']);
+const MANIFEST_TYPES = [
+  ...INDEX_MEDIA_TYPES,
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
+/** Findings pages are bounded so that a runaway pagination cannot hold a lookup forever. */
+const MAX_FINDING_PAGES = 50;
+
+export interface EcrSdkOptions {
+  /** Roles to read other accounts' registries with (the policy's `registries`). */
+  readonly registryRoles?: readonly { readonly accountId: string; readonly roleArn: string }[];
+  /** The caller's own account, when known (else learnt from the first registry scanning read). */
+  readonly ownAccountId?: string;
+  /** Extra client settings (retry strategy, request handler, endpoint) applied to every client. */
+  readonly clientConfig?: Omit<ECRClientConfig, 'region' | 'credentials'>;
+  /** Told of every failed call, with its operation and error name (for metrics and logs). */
+  readonly onError?: (operation: string, error: unknown) => void;
+}
+
+export class EcrSdkReads implements EcrReads {
+  private readonly clients = new Map<string, ECRClient>();
+  private readonly roles: Map<string, string>;
+  private ownAccountId: string | undefined;
+
+  constructor(private readonly options: EcrSdkOptions = {}) {
+    this.roles = new Map((options.registryRoles ?? []).map((r) => [r.accountId, r.roleArn]));
+    this.ownAccountId = options.ownAccountId;
+  }
+
+  private client(registryId: string, region: string): ECRClient {
+    const roleArn = this.roles.get(registryId);
+    const id = `${region}|${roleArn ?? ''}`;
+    let client = this.clients.get(id);
+    if (!client) {
+      client = new ECRClient({
+        ...this.options.clientConfig,
+        region,
+        ...(roleArn && {
+          credentials: fromTemporaryCredentials({
+            params: { RoleArn: roleArn, RoleSessionName: 'ecr-admission', DurationSeconds: 3600 },
+            clientConfig: { region },
+          }),
+        }),
+      });
+      this.clients.set(id, client);
+    }
+    return client;
+  }
+
+  /** Whether the scanning-configuration APIs would answer for this registry. */
+  private canReadScanning(registryId: string): boolean {
+    return this.roles.has(registryId) || this.ownAccountId === undefined || this.ownAccountId === registryId;
+  }
+
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await run();
+    } catch (error) {
+      const name = (error as { name?: string }).name ?? 'Error';
+      if (NOT_FOUND.has(name)) return undefined;
+      this.options.onError?.(operation, error);
+      throw new FactsUnavailableError(`ECR ${operation} failed (${name})`, { cause: error });
+    }
+  }
+
+  async describeRepository(key: RepositoryKey, abortSignal?: AbortSignal) {
+    const out = await this.call('DescribeRepositories', () =>
+      this.client(key.registryId, key.region).send(
+        new DescribeRepositoriesCommand({
+          registryId: key.registryId,
+          repositoryNames: [key.repositoryName],
+        }),
+        { abortSignal },
+      ),
+    );
+    const repository = out?.repositories?.[0];
+    return repository ? repositoryShape.parse(repository) : undefined;
+  }
+
+  async describeImage(
+    key: RepositoryKey,
+    image: { tag?: string; digest?: string },
+    abortSignal?: AbortSignal,
+  ) {
+    const imageId = image.digest ? { imageDigest: image.digest } : { imageTag: image.tag ?? 'latest' };
+    const out = await this.call('DescribeImages', () =>
+      this.client(key.registryId, key.region).send(
+        new DescribeImagesCommand({
+          registryId: key.registryId,
+          repositoryName: key.repositoryName,
+          imageIds: [imageId],
+        }),
+        { abortSignal },
+      ),
+    );
+    const detail = out?.imageDetails?.[0];
+    return detail ? imageDetailShape.parse(detail) : undefined;
+  }
+
+  async registryScanning(registryId: string, region: string, abortSignal?: AbortSignal) {
+    if (!this.canReadScanning(registryId)) return undefined;
+    const out = await this.call('GetRegistryScanningConfiguration', () =>
+      this.client(registryId, region).send(new GetRegistryScanningConfigurationCommand({}), { abortSignal }),
+    );
+    // The API answers for the caller's registry: learn which one it is, and never lend it to another.
+    if (out?.registryId && !this.roles.has(registryId)) this.ownAccountId ??= out.registryId;
+    if (!out?.scanningConfiguration || out.registryId !== registryId) return undefined;
+    return registryScanningShape.parse(out.scanningConfiguration);
+  }
+
+  async repositoryScanning(key: RepositoryKey, abortSignal?: AbortSignal) {
+    if (!this.canReadScanning(key.registryId)) return undefined;
+    const out = await this.call('BatchGetRepositoryScanningConfiguration', () =>
+      this.client(key.registryId, key.region).send(
+        new BatchGetRepositoryScanningConfigurationCommand({ repositoryNames: [key.repositoryName] }),
+        { abortSignal },
+      ),
+    );
+    const config = out?.scanningConfigurations?.find((c) => c.repositoryName === key.repositoryName);
+    // The ARN names the registry that answered; a same-named repository of the caller's own registry is no answer.
+    if (!config || config.repositoryArn?.split(':')[4] !== key.registryId) return undefined;
+    return repositoryScanningShape.parse(config);
+  }
+
+  async imageManifest(key: RepositoryKey, digest: string, abortSignal?: AbortSignal) {
+    const out = await this.call('BatchGetImage', () =>
+      this.client(key.registryId, key.region).send(
+        new BatchGetImageCommand({
+          registryId: key.registryId,
+          repositoryName: key.repositoryName,
+          imageIds: [{ imageDigest: digest }],
+          acceptedMediaTypes: MANIFEST_TYPES,
+        }),
+        { abortSignal },
+      ),
+    );
+    return out?.images?.[0]?.imageManifest;
+  }
+
+  async scanFindings(
+    key: RepositoryKey,
+    digest: string,
+    abortSignal?: AbortSignal,
+  ): Promise<ScanShape | undefined> {
+    const pages: DescribeImageScanFindingsCommandOutput[] = [];
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const page = await this.call('DescribeImageScanFindings', () =>
+        this.client(key.registryId, key.region).send(
+          new DescribeImageScanFindingsCommand({
+            registryId: key.registryId,
+            repositoryName: key.repositoryName,
+            imageId: { imageDigest: digest },
+            maxResults: 1000,
+            ...(token && { nextToken: token }),
+          }),
+          { abortSignal },
+        ),
+      );
+      if (!page) return undefined;
+      pages.push(page);
+      nextToken = page.nextToken;
+      if (pages.length >= MAX_FINDING_PAGES && nextToken) {
+        throw new FactsUnavailableError(`more than ${MAX_FINDING_PAGES} pages of findings`);
+      }
+    } while (nextToken);
+
+    const [first] = pages;
+    const findings = pages.flatMap((p) => p.imageScanFindings?.findings ?? []);
+    const enhancedFindings = pages.flatMap((p) => p.imageScanFindings?.enhancedFindings ?? []);
+    return scanShape.parse({
+      imageScanStatus: first?.imageScanStatus,
+      imageScanFindings: first?.imageScanFindings && {
+        ...first.imageScanFindings,
+        findings,
+        enhancedFindings,
+      },
+    });
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The admission Lambda behind API Gateway (REST v1 or HTTP API v2 proxy events). Configuration is
+ * read and validated once at cold start; each request is answered by the shared webhook surface.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
+import { loadAdmissionConfig } from '../adapters/config';
+import { createAdmissionService } from '../adapters/live';
+import type { AdmissionService } from '../application/admission-service';
+import { type HttpRequest, handleWebhookRequest } from '../application/webhook-http';
+
+const logger = new Logger({ serviceName: 'ecr-admission' });
+const metrics = new Metrics({ namespace: 'EcrAdmission', serviceName: 'ecr-admission' });
+
+let service: AdmissionService | undefined;
+
+/** Built on first use, so that a test can set the environment first; a bad setting fails the cold start. */
+function admissionService(): AdmissionService {
+  if (!service) {
+    const config = loadAdmissionConfig(process.env);
+    service = createAdmissionService({
+      ...config,
+      onFailure: (what, error) => {
+        logger.warn('answered by the failure mode', { what, error: error as Error });
+        metrics.addMetric('FactsUnavailable', MetricUnit.Count, 1);
+      },
+      onEcrError: (operation, error) => {
+        metrics.addMetric('EcrErrors', MetricUnit.Count, 1);
+        logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
+      },
+    });
+  }
+  return service;
+}
+
+export function toHttpRequest(event: APIGatewayProxyEvent | APIGatewayProxyEventV2): HttpRequest {
+  const v2 = 'requestContext' in event && event.requestContext && 'http' in event.requestContext;
+  const method = v2
+    ? (event as APIGatewayProxyEventV2).requestContext.http.method
+    : (event as APIGatewayProxyEvent).httpMethod;
+  const path = v2 ? (event as APIGatewayProxyEventV2).rawPath : (event as APIGatewayProxyEvent).path;
+  const body = event.body ?? '';
+  return { method, path, body: event.isBase64Encoded ? Buffer.from(body, 'base64') : body };
+}
+
+export async function handler(
+  event: APIGatewayProxyEvent | APIGatewayProxyEventV2,
+): Promise<APIGatewayProxyResult> {
+  const started = performance.now();
+  try {
+    const reply = await handleWebhookRequest(admissionService(), toHttpRequest(event), {
+      onReview: (request) => logger.appendKeys({ uid: request.uid }),
+      onDecision: (decision, request) => {
+        const outcome = decision.allowed ? (decision.violations.length > 0 ? 'Warned' : 'Allowed') : 'Denied';
+        metrics.addMetric(outcome, MetricUnit.Count, 1);
+        metrics.addMetric('CacheHits', MetricUnit.Count, decision.cacheHits);
+        metrics.addMetric('CacheMisses', MetricUnit.Count, decision.cacheMisses);
+        logger.info('decision', {
+          kind: request.kind.kind,
+          namespace: request.namespace,
+          name: request.name,
+          operation: request.operation,
+          dryRun: request.dryRun,
+          ...decision.auditAnnotations,
+        });
+      },
+      onError: (error) => logger.error('review failed', error as Error),
+    });
+    return { statusCode: reply.statusCode, headers: { ...reply.headers }, body: reply.body };
+  } finally {
+    metrics.addMetric('AdmissionLatency', MetricUnit.Milliseconds, performance.now() - started);
+    metrics.publishStoredMetrics();
+    logger.removeKeys(['uid']);
+  }
+}

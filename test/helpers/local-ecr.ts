@@ -1,0 +1,337 @@
+/**
+ * A local HTTP endpoint speaking ECR's JSON 1.1 protocol (and STS AssumeRole), served from a registry
+ * snapshot, so that the real AWS SDK can be exercised offline. It behaves like ECR where the product
+ * depends on it: registry and region scoping, the scanning-configuration APIs answering for the
+ * caller's own account only, pagination of findings, modeled errors. It counts what crossed the socket
+ * and can inject faults (delay, throttling, access denied).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+type Json = Record<string, unknown>;
+
+interface RawImage extends Json {
+  imageDigest: string;
+  imageTags?: string[];
+  manifest?: string;
+  scan?: {
+    imageScanStatus?: Json;
+    imageScanFindings?: Json & { findings?: Json[]; enhancedFindings?: Json[] };
+  };
+}
+interface RawRepository {
+  repository: Json & { repositoryName: string };
+  scanningConfiguration?: Json;
+  images?: RawImage[];
+}
+interface RawRegistry {
+  registryId: string;
+  region: string;
+  scanningConfiguration?: Json;
+  repositories?: RawRepository[];
+}
+export interface RawSnapshot {
+  registries: RawRegistry[];
+}
+
+export interface Faults {
+  /** Delay every ECR answer by this many milliseconds. */
+  delayMs?: number;
+  /** Answer ThrottlingException this many times per operation (Infinity: always). */
+  throttle?: number;
+  /** Answer AccessDeniedException to calls this returns true for. */
+  deny?: (operation: string, body: Json, callerAccount: string) => boolean;
+}
+
+export interface LocalEcr {
+  readonly url: string;
+  /** Calls per ECR operation (and `AssumeRole`), counted as they arrived. */
+  readonly calls: Map<string, number>;
+  totalEcrCalls(): number;
+  reset(): void;
+  setSnapshot(snapshot: RawSnapshot): void;
+  faults: Faults;
+  close(): Promise<void>;
+}
+
+export interface LocalEcrOptions {
+  /** The account of the default credentials (the caller's own registry). */
+  ownAccountId: string;
+  /** Findings per page of DescribeImageScanFindings, whatever maxResults asks (to exercise pagination). */
+  findingsPageSize?: number;
+}
+
+const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
+
+class EcrError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+function toEpochSeconds(value: unknown): unknown {
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)) return Date.parse(value) / 1000;
+  return value;
+}
+
+function wire(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(wire);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Json).map(([k, v]) => [k, k.endsWith('At') ? toEpochSeconds(v) : wire(v)]),
+    );
+  }
+  return value;
+}
+
+/** Credential scope `AKID/date/region/service/aws4_request` gives the region and the caller. */
+function signature(req: IncomingMessage): { accessKeyId: string; region: string } {
+  const match = /Credential=([^/]+)\/\d+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
+  return { accessKeyId: match?.[1] ?? '', region: match?.[2] ?? '' };
+}
+
+export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOptions): Promise<LocalEcr> {
+  let data = snapshot;
+  const calls = new Map<string, number>();
+  const throttled = new Map<string, number>();
+  const pageSize = options.findingsPageSize ?? 1000;
+  const roleKeys = new Map<string, string>();
+
+  const registry = (registryId: string, region: string) =>
+    data.registries.find((r) => r.registryId === registryId && r.region === region);
+  const repository = (registryId: string, region: string, name: string) => {
+    const found = registry(registryId, region)?.repositories?.find(
+      (r) => r.repository.repositoryName === name,
+    );
+    if (!found) {
+      throw new EcrError(
+        'RepositoryNotFoundException',
+        `The repository with name '${name}' does not exist in the registry with id '${registryId}'`,
+      );
+    }
+    return found;
+  };
+  const image = (repo: RawRepository, id: { imageTag?: string; imageDigest?: string }) =>
+    repo.images?.find((i) =>
+      id.imageDigest
+        ? i.imageDigest === id.imageDigest && (!id.imageTag || (i.imageTags ?? []).includes(id.imageTag))
+        : (i.imageTags ?? []).includes(id.imageTag ?? ''),
+    );
+  const detail = (registryId: string, repositoryName: string, i: RawImage) => {
+    const { manifest: _m, scan: _s, ...rest } = i;
+    return { registryId, repositoryName, ...rest };
+  };
+
+  const operations: Record<string, (body: Json, ctx: { region: string; caller: string }) => Json> = {
+    DescribeRepositories(body, { region, caller }) {
+      const registryId = String(body.registryId ?? caller);
+      const names = (body.repositoryNames as string[] | undefined) ?? [];
+      const all = registry(registryId, region)?.repositories ?? [];
+      const repos = names.length > 0 ? names.map((n) => repository(registryId, region, n)) : all;
+      const start = Number(body.nextToken ?? 0);
+      const max = Number(body.maxResults ?? 1000);
+      const page = repos.slice(start, start + max);
+      return {
+        repositories: page.map((r) => r.repository),
+        ...(start + max < repos.length && { nextToken: String(start + max) }),
+      };
+    },
+    DescribeImages(body, { region, caller }) {
+      const registryId = String(body.registryId ?? caller);
+      const repo = repository(registryId, region, String(body.repositoryName));
+      const ids = (body.imageIds as Json[] | undefined) ?? [];
+      if (ids.length === 0) {
+        const start = Number(body.nextToken ?? 0);
+        const max = Number(body.maxResults ?? 100);
+        const images = repo.images ?? [];
+        return {
+          imageDetails: images
+            .slice(start, start + max)
+            .map((i) => detail(registryId, repo.repository.repositoryName, i)),
+          ...(start + max < images.length && { nextToken: String(start + max) }),
+        };
+      }
+      const found = ids.map((id) => image(repo, id));
+      if (found.some((f) => !f)) {
+        throw new EcrError(
+          'ImageNotFoundException',
+          `The image with imageId ${JSON.stringify(ids[0])} does not exist`,
+        );
+      }
+      return {
+        imageDetails: found.map((i) => detail(registryId, repo.repository.repositoryName, i as RawImage)),
+      };
+    },
+    GetRegistryScanningConfiguration(_body, { region, caller }) {
+      return {
+        registryId: caller,
+        scanningConfiguration: registry(caller, region)?.scanningConfiguration ?? {
+          scanType: 'BASIC',
+          rules: [],
+        },
+      };
+    },
+    BatchGetRepositoryScanningConfiguration(body, { region, caller }) {
+      const configs: Json[] = [];
+      const failures: Json[] = [];
+      for (const name of (body.repositoryNames as string[]) ?? []) {
+        const repo = registry(caller, region)?.repositories?.find(
+          (r) => r.repository.repositoryName === name,
+        );
+        if (!repo)
+          throw new EcrError('RepositoryNotFoundException', `The repository '${name}' does not exist`);
+        if (repo.scanningConfiguration) {
+          configs.push({
+            repositoryArn: `arn:aws:ecr:${region}:${caller}:repository/${name}`,
+            ...repo.scanningConfiguration,
+          });
+        } else {
+          failures.push({
+            repositoryName: name,
+            failureCode: 'REPOSITORY_NOT_FOUND',
+            failureReason: 'no configuration',
+          });
+        }
+      }
+      return { scanningConfigurations: configs, failures };
+    },
+    BatchGetImage(body, { region, caller }) {
+      const registryId = String(body.registryId ?? caller);
+      const repo = repository(registryId, region, String(body.repositoryName));
+      const images: Json[] = [];
+      const failures: Json[] = [];
+      for (const id of (body.imageIds as Json[]) ?? []) {
+        const found = image(repo, id);
+        if (found?.manifest) {
+          images.push({
+            registryId,
+            repositoryName: repo.repository.repositoryName,
+            imageId: { imageDigest: found.imageDigest },
+            imageManifest: found.manifest,
+            imageManifestMediaType: found.imageManifestMediaType,
+          });
+        } else {
+          failures.push({
+            imageId: id,
+            failureCode: 'ImageNotFound',
+            failureReason: 'Requested image not found',
+          });
+        }
+      }
+      return { images, failures };
+    },
+    DescribeImageScanFindings(body, { region, caller }) {
+      const registryId = String(body.registryId ?? caller);
+      const repo = repository(registryId, region, String(body.repositoryName));
+      const found = image(repo, body.imageId as Json);
+      if (!found) throw new EcrError('ImageNotFoundException', 'The image does not exist');
+      if (!found.scan) {
+        throw new EcrError(
+          'ScanNotFoundException',
+          `Image scan does not exist for the image with '${found.imageDigest}'`,
+        );
+      }
+      const start = Number(body.nextToken ?? 0);
+      const findings = found.scan.imageScanFindings?.findings ?? [];
+      const enhanced = found.scan.imageScanFindings?.enhancedFindings ?? [];
+      const total = Math.max(findings.length, enhanced.length);
+      const end = start + pageSize;
+      return {
+        registryId,
+        repositoryName: repo.repository.repositoryName,
+        imageId: { imageDigest: found.imageDigest },
+        imageScanStatus: found.scan.imageScanStatus,
+        ...(found.scan.imageScanFindings && {
+          imageScanFindings: {
+            ...found.scan.imageScanFindings,
+            findings: findings.slice(start, end),
+            enhancedFindings: enhanced.slice(start, end),
+          },
+        }),
+        ...(end < total && { nextToken: String(end) }),
+      };
+    },
+  };
+
+  const send = (res: ServerResponse, status: number, body: unknown, type = 'application/x-amz-json-1.1') => {
+    const text = typeof body === 'string' ? body : JSON.stringify(wire(body));
+    res.writeHead(status, { 'content-type': type, 'x-amzn-requestid': `local-${Date.now()}` });
+    res.end(text);
+  };
+
+  const local: LocalEcr = {
+    url: '',
+    calls,
+    faults: {},
+    totalEcrCalls: () =>
+      [...calls.entries()].filter(([op]) => op !== 'AssumeRole').reduce((n, [, c]) => n + c, 0),
+    reset: () => {
+      calls.clear();
+      throttled.clear();
+    },
+    setSnapshot: (next) => {
+      data = next;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const text = Buffer.concat(chunks).toString();
+      const { accessKeyId, region } = signature(req);
+      const target = String(req.headers['x-amz-target'] ?? '');
+
+      if (!target) {
+        // STS (query protocol): AssumeRole hands out keys that act as the role's account.
+        const params = new URLSearchParams(text);
+        calls.set('AssumeRole', (calls.get('AssumeRole') ?? 0) + 1);
+        const account = params.get('RoleArn')?.split(':')[4] ?? '';
+        const key = `ASIA${account}`;
+        roleKeys.set(key, account);
+        const expiration = new Date(Date.now() + 3600_000).toISOString();
+        send(
+          res,
+          200,
+          `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>${key}</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>token</SessionToken><Expiration>${expiration}</Expiration></Credentials><AssumedRoleUser><Arn>${params.get('RoleArn')}/ecr-admission</Arn><AssumedRoleId>AROA:ecr-admission</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>local</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+          'text/xml',
+        );
+        return;
+      }
+
+      const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
+      calls.set(operation, (calls.get(operation) ?? 0) + 1);
+      const caller = roleKeys.get(accessKeyId) ?? options.ownAccountId;
+      try {
+        if (local.faults.delayMs) await new Promise((r) => setTimeout(r, local.faults.delayMs));
+        const body = (text ? JSON.parse(text) : {}) as Json;
+        const limit = local.faults.throttle ?? 0;
+        if ((throttled.get(operation) ?? 0) < limit) {
+          throttled.set(operation, (throttled.get(operation) ?? 0) + 1);
+          throw new EcrError('ThrottlingException', 'Rate exceeded');
+        }
+        if (local.faults.deny?.(operation, body, caller)) {
+          throw new EcrError(
+            'AccessDeniedException',
+            `User: arn:aws:iam::${caller}:user/x is not authorized to perform: ecr:${operation}`,
+          );
+        }
+        const handler = operations[operation];
+        if (!handler) throw new EcrError('UnknownOperationException', `unknown operation ${operation}`);
+        send(res, 200, handler(body, { region, caller }));
+      } catch (error) {
+        if (error instanceof EcrError)
+          send(res, error.status, { __type: error.type, message: error.message });
+        else send(res, 500, { __type: 'ServerException', message: String(error) });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  Object.assign(local, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  return local;
+}
