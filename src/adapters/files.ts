@@ -18,7 +18,7 @@ export class FileError extends Error {
   }
 }
 
-function readText(file: string): string {
+export function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
@@ -49,7 +49,7 @@ export function parsePolicyText(text: string, source: string): Policy {
     return parsePolicy(document);
   } catch (error) {
     if (error instanceof PolicyError)
-      throw new FileError(source, `invalid policy: ${error.message}`, { cause: error });
+      throw new FileError(source, `invalid policy: ${oneLine(error.message)}`, { cause: error });
     throw error;
   }
 }

@@ -83,6 +83,8 @@ export const policySchema = z.strictObject({
         .refine((entry) => entry.roleArn.split(':')[4] === entry.accountId, {
           message: 'the role must belong to the account it reads',
           path: ['roleArn'],
+          // Only compare two well-formed values; otherwise the field's own issue says what is wrong.
+          when: (payload) => payload.issues.length === 0,
         }),
     )
     .default([]),

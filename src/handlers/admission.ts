@@ -13,26 +13,18 @@ import { type HttpRequest, handleWebhookRequest } from '../application/webhook-h
 const logger = new Logger({ serviceName: 'ecr-admission' });
 const metrics = new Metrics({ namespace: 'EcrAdmission', serviceName: 'ecr-admission' });
 
-let service: AdmissionService | undefined;
-
-/** Built on first use, so that a test can set the environment first; a bad setting fails the cold start. */
-function admissionService(): AdmissionService {
-  if (!service) {
-    const config = loadAdmissionConfig(process.env);
-    service = createAdmissionService({
-      ...config,
-      onFailure: (what, error) => {
-        logger.warn('answered by the failure mode', { what, error: error as Error });
-        metrics.addMetric('FactsUnavailable', MetricUnit.Count, 1);
-      },
-      onEcrError: (operation, error) => {
-        metrics.addMetric('EcrErrors', MetricUnit.Count, 1);
-        logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
-      },
-    });
-  }
-  return service;
-}
+// Read and validated once, at cold start: a bad setting fails the cold start with a message naming it.
+const service: AdmissionService = createAdmissionService({
+  ...loadAdmissionConfig(process.env),
+  onFailure: (what, error) => {
+    logger.warn('answered by the failure mode', { what, error: error as Error });
+    metrics.addMetric('FactsUnavailable', MetricUnit.Count, 1);
+  },
+  onEcrError: (operation, error) => {
+    metrics.addMetric('EcrErrors', MetricUnit.Count, 1);
+    logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
+  },
+});
 
 export function toHttpRequest(event: APIGatewayProxyEvent | APIGatewayProxyEventV2): HttpRequest {
   const v2 = 'requestContext' in event && event.requestContext && 'http' in event.requestContext;
@@ -49,7 +41,7 @@ export async function handler(
 ): Promise<APIGatewayProxyResult> {
   const started = performance.now();
   try {
-    const reply = await handleWebhookRequest(admissionService(), toHttpRequest(event), {
+    const reply = await handleWebhookRequest(service, toHttpRequest(event), {
       onReview: (request) => logger.appendKeys({ uid: request.uid }),
       onDecision: (decision, request) => {
         const outcome = decision.allowed ? (decision.violations.length > 0 ? 'Warned' : 'Allowed') : 'Denied';

@@ -26,12 +26,16 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const limit = options.maxBodyBytes ?? MAX_REVIEW_BYTES;
+  let closing = false;
   const server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
     const send = (statusCode: number, headers: Record<string, string>, body: string) => {
       if (res.headersSent) return;
+      // Once shutting down, keep-alive clients (the apiserver) are told to reconnect elsewhere, so that
+      // the connection ends with the review in flight instead of idling until the grace period is over.
+      if (closing) res.setHeader('connection', 'close');
       res.writeHead(statusCode, { ...headers, 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };
@@ -98,6 +102,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `https://${host}:${port}`,
     close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
+        closing = true;
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();
         server.close(() => {

@@ -3,9 +3,11 @@
  * made at start (for trying it out), whose CA is written to a file so that a client (curl, or a
  * webhook configuration's caBundle) can trust it.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { generate } from 'selfsigned';
+import { FileError, readText } from '../adapters/files';
 
 export interface ServerTls {
   readonly cert: string;
@@ -14,8 +16,23 @@ export interface ServerTls {
   readonly caFile?: string;
 }
 
+/** Checked here, so that a bad file is a one-line error naming it rather than a stack trace at listen. */
 export function loadTls(certFile: string, keyFile: string): ServerTls {
-  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+  const cert = readText(certFile);
+  const key = readText(keyFile);
+  checkPem(certFile, cert, 'not a PEM certificate', { cert });
+  checkPem(keyFile, key, 'not a PEM private key', { key });
+  checkPem(keyFile, key, `does not match the certificate in ${certFile}`, { cert, key });
+  return { cert, key };
+}
+
+function checkPem(file: string, text: string, problem: string, options: SecureContextOptions): void {
+  if (text.trim() === '') throw new FileError(file, 'is empty');
+  try {
+    createSecureContext(options);
+  } catch (error) {
+    throw new FileError(file, `${problem} (${(error as Error).message})`, { cause: error });
+  }
 }
 
 export async function makeSelfSignedTls(caFile: string, hosts: readonly string[]): Promise<ServerTls> {

@@ -31,7 +31,7 @@ export interface DynamoLocal {
 
 export async function startDynamoLocal(): Promise<DynamoLocal> {
   const port = await freePort();
-  const child: ChildProcess = spawn({ port, stdio: 'ignore' });
+  const child: ChildProcess = spawn({ port, stdio: 'ignore', sharedDb: true });
   const endpoint = `http://127.0.0.1:${port}`;
   const make = (url = endpoint) =>
     new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
