@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compileGlobs, type Matcher } from './glob';
+import { compileGlobs, compileImageGlobs, type Matcher } from './glob';
 
 /** Severities ECR and Inspector report, highest first. */
 export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'] as const;
@@ -178,7 +178,7 @@ function compile(parsed: ParsedPolicy): Policy {
     match: {
       exemptNamespace: compileGlobs(parsed.namespaces.exempt),
       warnNamespace: compileGlobs(parsed.namespaces.warn),
-      exemptImage: compileGlobs(parsed.images.exempt),
+      exemptImage: compileImageGlobs(parsed.images.exempt),
     },
   };
 }

@@ -315,7 +315,7 @@ function countFindings(
     const exception = active.get(finding.id);
     if (!exception) continue;
     const key = normaliseSeverity(finding.severity);
-    counts.set(key, 0);
+    counts.set(key, Math.max(0, (counts.get(key) ?? 0) - 1));
     const end = Date.parse(`${exception.expires}T00:00:00Z`) + DAY_MS;
     if (end - now.getTime() <= EXPIRY_WARNING_DAYS * DAY_MS && !warned.has(exception.id)) {
       warned.add(exception.id);

@@ -574,6 +574,11 @@ describe('parsePolicy', () => {
         image: 'evil.example/602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.9',
         exempt: false,
       },
+      {
+        name: 'the registry part of a glob never reaches past the host into a look-alike path',
+        image: '602401143452.dkr.ecr.attacker.example/x.amazonaws.com/y:1',
+        exempt: false,
+      },
       { name: 'a question mark matches one character', image: 'registry.k8s.io/pause:3.9', exempt: true },
       {
         name: 'a question mark does not match two characters',
