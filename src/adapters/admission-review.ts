@@ -39,7 +39,7 @@ const reviewSchema = z.object({
       object: z.unknown().optional(),
       dryRun: z.boolean().optional(),
     },
-    { error: 'is required' },
+    { error: (issue) => (issue.input === undefined ? 'is required' : 'expected an object') },
   ),
 });
 
@@ -59,7 +59,8 @@ function objectName(object: unknown): string {
 export function parseAdmissionReview(body: string | Buffer | unknown): ParsedReview {
   let value: unknown = body;
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
-    if (body.length > MAX_REVIEW_BYTES) {
+    // A string's length counts characters; the limit is on the bytes that arrived.
+    if ((typeof body === 'string' ? Buffer.byteLength(body) : body.length) > MAX_REVIEW_BYTES) {
       throw new AdmissionReviewError(`the AdmissionReview is larger than ${MAX_REVIEW_BYTES} bytes`);
     }
     if (body.length === 0) throw new AdmissionReviewError('the body is empty; expected an AdmissionReview');

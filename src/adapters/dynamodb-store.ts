@@ -13,13 +13,27 @@ import {
   DeleteItemCommand,
   DynamoDBClient,
   PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type CachedImage, type DecisionStore, lookupKey } from '../domain/decision-store';
+import {
+  type CachedImage,
+  type DecisionStore,
+  entryKeys,
+  entryVersion,
+  type ListPage,
+  type ListScope,
+  lookupKey,
+  type PutOutcome,
+  type StoredVerdict,
+} from '../domain/decision-store';
 import type { Facts, ImageLookup, RepositoryKey } from '../domain/facts';
 
 export const BATCH_GET_LIMIT = 100;
 const DEFAULT_TTL_SECONDS = 7 * 86_400;
 const PROJECTION = 'pk, facts, verdict, expiresAt';
+const LIST_PROJECTION = 'pk, facts, verdict, expiresAt, kind';
 
 export interface DynamoStoreOptions {
   readonly tableName: string;
@@ -35,25 +49,9 @@ export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
 }
 
-/** The newest scan among the image and its platform images; '0' when none completed. */
-function scanTime(facts: Facts): string {
-  const times = [
-    facts.image.scan?.completedAt,
-    ...(facts.image.platforms ?? []).map((p) => p.scan?.completedAt),
-  ];
-  return (
-    times
-      .filter((t): t is string => t !== undefined)
-      .sort()
-      .at(-1) ?? '0'
-  );
-}
-
-/** Orders entries of one key: later scans win, then later reads. Tags: the later push wins first. */
-export function entryVersion(facts: Facts, kind: 'digest' | 'tag'): string {
-  const digestVersion = `${scanTime(facts)}|${facts.gatheredAt}`;
-  return kind === 'tag' ? `${facts.image.pushedAt ?? '0'}|${digestVersion}` : digestVersion;
-}
+/** The sparse index over digest entries by repository (docs/decision-cache.md). */
+export const REPOSITORY_INDEX = 'byRepository';
+const LIST_PAGE_SIZE = 100;
 
 export class DynamoDecisionStore implements DecisionStore {
   private readonly client: DynamoDBClient;
@@ -103,42 +101,40 @@ export class DynamoDecisionStore implements DecisionStore {
     // Keys still unprocessed are answered as misses: the caller gathers their facts instead.
   }
 
-  async put(entry: CachedImage): Promise<void> {
+  async put(entry: CachedImage): Promise<PutOutcome> {
     const { repository, image } = entry.facts;
-    const base: RepositoryKey = {
-      registryId: repository.registryId,
-      region: repository.region,
-      repositoryName: repository.repositoryName,
-    };
-    const facts = JSON.stringify(entry.facts);
-    const verdict = entry.verdict ? JSON.stringify(entry.verdict) : undefined;
+    const keys = entryKeys(entry.facts);
     const expiresAt = String(Math.floor(this.now() / 1000) + this.ttlSeconds);
     const common: Record<string, AttributeValue> = {
-      registryId: { S: base.registryId },
-      region: { S: base.region },
-      repositoryName: { S: base.repositoryName },
+      registryId: { S: repository.registryId },
+      region: { S: repository.region },
+      repositoryName: { S: repository.repositoryName },
       digest: { S: image.digest },
-      facts: { S: facts },
-      ...(verdict && { verdict: { S: verdict } }),
+      gatheredAt: { S: entry.facts.gatheredAt },
+      facts: { S: JSON.stringify(entry.facts) },
+      ...(entry.verdict && { verdict: { S: JSON.stringify(entry.verdict) } }),
       expiresAt: { N: expiresAt },
       updatedAt: { S: new Date(this.now()).toISOString() },
     };
     const items: Record<string, AttributeValue>[] = [
       {
-        pk: { S: lookupKey({ ...base, digest: image.digest }) },
+        pk: { S: keys.digest },
         kind: { S: 'digest' },
+        // Only digest entries carry the index key: one index entry per image.
+        repository: { S: `${repository.registryId}/${repository.region}/${repository.repositoryName}` },
         version: { S: entryVersion(entry.facts, 'digest') },
         ...common,
       },
-      ...image.tags.map((tag) => ({
-        pk: { S: lookupKey({ ...base, tag }) },
+      ...keys.tags.map(({ tag, key }) => ({
+        pk: { S: key },
         kind: { S: 'tag' },
         tag: { S: tag },
         version: { S: entryVersion(entry.facts, 'tag') },
         ...common,
       })),
     ];
-    await Promise.all(items.map((item) => this.conditionalPut(item)));
+    const results = await Promise.all(items.map((item) => this.conditionalPut(item)));
+    return { written: items.filter((_, i) => results[i]).map((item) => item.pk?.S as string) };
   }
 
   /** Writes unless the stored entry is at least as new; returns whether it wrote. */
@@ -160,25 +156,126 @@ export class DynamoDecisionStore implements DecisionStore {
     }
   }
 
-  /** Removes entries that still point at `digest` (a tag moved elsewhere since is left alone). */
-  async delete(lookups: readonly ImageLookup[], digest: string): Promise<void> {
-    await Promise.all(
-      lookups.map(async (lookup) => {
+  async deleteImage(repository: RepositoryKey, digest: string, tags: readonly string[]): Promise<string[]> {
+    const digestKey = lookupKey({ ...repository, digest });
+    const stored = await this.getMany([{ ...repository, digest }]);
+    const known = stored.get(digestKey)?.facts.image.tags ?? [];
+    const keys = [
+      digestKey,
+      ...[...new Set([...tags, ...known])].map((tag) => lookupKey({ ...repository, tag })),
+    ];
+    const removed = await Promise.all(
+      keys.map(async (key) => {
         try {
           await this.client.send(
             new DeleteItemCommand({
               TableName: this.table,
-              Key: { pk: { S: lookupKey(lookup) } },
-              ConditionExpression: 'attribute_not_exists(pk) OR digest = :digest',
+              Key: { pk: { S: key } },
+              // A tag that has moved to another image since is left alone.
+              ConditionExpression: 'digest = :digest',
               ExpressionAttributeValues: { ':digest': { S: digest } },
             }),
           );
+          return key;
         } catch (error) {
-          if (error instanceof ConditionalCheckFailedException) return;
+          if (error instanceof ConditionalCheckFailedException) return undefined;
           throw new StoreUnavailableError('the decision cache could not be written', { cause: error });
         }
       }),
     );
+    return removed.filter((key): key is string => key !== undefined);
+  }
+
+  async listImages(scope: ListScope, cursor?: string): Promise<ListPage> {
+    const startKey = cursor
+      ? (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, AttributeValue>)
+      : undefined;
+    const names: Record<string, string> = {};
+    const values: Record<string, AttributeValue> = {};
+    let out: { Items?: Record<string, AttributeValue>[]; LastEvaluatedKey?: Record<string, AttributeValue> };
+    try {
+      if (scope.registryId && scope.region && scope.repositoryName) {
+        out = await this.client.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: REPOSITORY_INDEX,
+            KeyConditionExpression: '#repository = :repository',
+            ExpressionAttributeNames: { '#repository': 'repository' },
+            ExpressionAttributeValues: {
+              ':repository': { S: `${scope.registryId}/${scope.region}/${scope.repositoryName}` },
+            },
+            Limit: LIST_PAGE_SIZE,
+            ...(startKey && { ExclusiveStartKey: startKey }),
+          }),
+        );
+      } else {
+        const filters = ['#kind = :digest'];
+        names['#kind'] = 'kind';
+        values[':digest'] = { S: 'digest' };
+        for (const field of ['registryId', 'region', 'repositoryName'] as const) {
+          const value = scope[field];
+          if (value === undefined) continue;
+          filters.push(`#${field} = :${field}`);
+          names[`#${field}`] = field;
+          values[`:${field}`] = { S: value };
+        }
+        out = await this.client.send(
+          new ScanCommand({
+            TableName: this.table,
+            ProjectionExpression: LIST_PROJECTION.split(', ')
+              .map((a) => `#p_${a}`)
+              .join(', '),
+            FilterExpression: filters.join(' AND '),
+            ExpressionAttributeNames: {
+              ...names,
+              ...Object.fromEntries(LIST_PROJECTION.split(', ').map((a) => [`#p_${a}`, a])),
+            },
+            ExpressionAttributeValues: values,
+            Limit: LIST_PAGE_SIZE,
+            ...(startKey && { ExclusiveStartKey: startKey }),
+          }),
+        );
+      }
+    } catch (error) {
+      throw new StoreUnavailableError('the decision cache could not be listed', { cause: error });
+    }
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const entries = (out.Items ?? []).flatMap((item) => decode(item, nowSeconds) ?? []);
+    return {
+      entries,
+      ...(out.LastEvaluatedKey && {
+        cursor: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url'),
+      }),
+    };
+  }
+
+  async updateVerdict(entry: CachedImage, verdict: StoredVerdict): Promise<boolean> {
+    const keys = entryKeys(entry.facts);
+    const results = await Promise.all(
+      [keys.digest, ...keys.tags.map((t) => t.key)].map(async (key) => {
+        try {
+          await this.client.send(
+            new UpdateItemCommand({
+              TableName: this.table,
+              Key: { pk: { S: key } },
+              UpdateExpression: 'SET verdict = :verdict',
+              // Only while the entry still holds the facts that were judged.
+              ConditionExpression: 'digest = :digest AND gatheredAt = :gatheredAt',
+              ExpressionAttributeValues: {
+                ':verdict': { S: JSON.stringify(verdict) },
+                ':digest': { S: entry.facts.image.digest },
+                ':gatheredAt': { S: entry.facts.gatheredAt },
+              },
+            }),
+          );
+          return true;
+        } catch (error) {
+          if (error instanceof ConditionalCheckFailedException) return false;
+          throw new StoreUnavailableError('the decision cache could not be written', { cause: error });
+        }
+      }),
+    );
+    return results.some(Boolean);
   }
 }
 
@@ -189,7 +286,7 @@ function decode(item: Record<string, AttributeValue>, nowSeconds: number): Cache
   try {
     const facts = JSON.parse(item.facts.S) as Facts;
     const verdict = item.verdict?.S ? JSON.parse(item.verdict.S) : undefined;
-    return { facts, ...(verdict && { verdict }) };
+    return { facts, ...(verdict && { verdict }), expiresAt };
   } catch {
     return undefined;
   }

@@ -1,9 +1,21 @@
 /**
  * The in-process decision cache: bounded in entries (least recently used go first) and in age, so a
- * long-running server never grows without limit nor answers from facts older than its TTL.
+ * long-running server never grows without limit nor answers from facts older than its TTL. Writes
+ * follow the same ordering as the DynamoDB store (an older scan never replaces a newer one).
  */
-import { type CachedImage, type DecisionStore, lookupKey } from '../domain/decision-store';
-import type { ImageLookup } from '../domain/facts';
+import {
+  type CachedImage,
+  type DecisionStore,
+  entryKeys,
+  entryVersion,
+  inScope,
+  type ListPage,
+  type ListScope,
+  lookupKey,
+  type PutOutcome,
+  type StoredVerdict,
+} from '../domain/decision-store';
+import type { ImageLookup, RepositoryKey } from '../domain/facts';
 
 export interface MemoryStoreOptions {
   readonly maxEntries?: number;
@@ -11,8 +23,17 @@ export interface MemoryStoreOptions {
   readonly now?: () => number;
 }
 
+interface Slot {
+  value: CachedImage;
+  expiresAt: number;
+  version: string;
+  digest: string;
+}
+
+const PAGE_SIZE = 100;
+
 export class MemoryDecisionStore implements DecisionStore {
-  private readonly entries = new Map<string, { value: CachedImage; expiresAt: number }>();
+  private readonly entries = new Map<string, Slot>();
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -37,35 +58,42 @@ export class MemoryDecisionStore implements DecisionStore {
     const now = this.now();
     for (const lookup of lookups) {
       const key = lookupKey(lookup);
-      const entry = this.entries.get(key);
-      if (!entry) continue;
+      const slot = this.entries.get(key);
+      if (!slot) continue;
       this.entries.delete(key);
-      if (entry.expiresAt <= now) continue;
+      if (slot.expiresAt <= now) continue;
       // Re-inserting moves the key to the end: Map order is the recency order.
-      this.entries.set(key, entry);
-      found.set(key, entry.value);
+      this.entries.set(key, slot);
+      found.set(key, slot.value);
     }
     return found;
   }
 
-  async put(entry: CachedImage): Promise<void> {
-    const { repository, image } = entry.facts;
-    const base = {
-      registryId: repository.registryId,
-      region: repository.region,
-      repositoryName: repository.repositoryName,
-    };
-    const keys = [
-      lookupKey({ ...base, digest: image.digest }),
-      ...image.tags.map((tag) => lookupKey({ ...base, tag })),
-    ];
-    for (const key of keys) this.putKey(key, entry);
+  async put(entry: CachedImage): Promise<PutOutcome> {
+    const keys = entryKeys(entry.facts);
+    const written: string[] = [];
+    if (this.write(keys.digest, entry, entryVersion(entry.facts, 'digest'))) written.push(keys.digest);
+    const tagVersion = entryVersion(entry.facts, 'tag');
+    for (const { key } of keys.tags) if (this.write(key, entry, tagVersion)) written.push(key);
+    return { written };
   }
 
-  /** Stores an entry under one key only (what a remote store answered for that key). */
-  putKey(key: string, entry: CachedImage): void {
+  private write(key: string, value: CachedImage, version: string): boolean {
+    const current = this.entries.get(key);
+    if (current && current.expiresAt > this.now() && current.version >= version) return false;
+    this.putKey(key, value, version);
+    return true;
+  }
+
+  /** Stores an entry under one key (what a remote store answered for that key), newest wins. */
+  putKey(key: string, value: CachedImage, version = ''): void {
     this.entries.delete(key);
-    this.entries.set(key, { value: entry, expiresAt: this.now() + this.ttlMs });
+    this.entries.set(key, {
+      value,
+      expiresAt: this.now() + this.ttlMs,
+      version,
+      digest: value.facts.image.digest,
+    });
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
@@ -73,8 +101,51 @@ export class MemoryDecisionStore implements DecisionStore {
     }
   }
 
-  /** Removes every entry of an image (by digest and tags), e.g. when it is deleted from ECR. */
-  async delete(lookups: readonly ImageLookup[]): Promise<void> {
-    for (const lookup of lookups) this.entries.delete(lookupKey(lookup));
+  async deleteImage(repository: RepositoryKey, digest: string, tags: readonly string[]): Promise<string[]> {
+    const digestKey = lookupKey({ ...repository, digest });
+    const known = this.entries.get(digestKey)?.value.facts.image.tags ?? [];
+    const keys = [digestKey, ...new Set([...tags, ...known])].map((tag, i) =>
+      i === 0 ? digestKey : lookupKey({ ...repository, tag }),
+    );
+    const removed: string[] = [];
+    for (const key of keys) {
+      if (this.entries.get(key)?.digest === digest) {
+        this.entries.delete(key);
+        removed.push(key);
+      }
+    }
+    return removed;
+  }
+
+  async listImages(scope: ListScope, cursor?: string): Promise<ListPage> {
+    const now = this.now();
+    const digests = [...this.entries.entries()]
+      .filter(([key, slot]) => key.includes('@') && slot.expiresAt > now && inScope(slot.value.facts, scope))
+      .map(([key, slot]) => ({ key, value: slot.value }))
+      .sort((a, b) => a.key.localeCompare(b.key));
+    const start = cursor ? digests.findIndex((d) => d.key > cursor) : 0;
+    const page = start < 0 ? [] : digests.slice(start, start + PAGE_SIZE);
+    const last = page.at(-1);
+    return {
+      entries: page.map((d) => d.value),
+      ...(last && start + PAGE_SIZE < digests.length && { cursor: last.key }),
+    };
+  }
+
+  async updateVerdict(entry: CachedImage, verdict: StoredVerdict): Promise<boolean> {
+    const keys = entryKeys(entry.facts);
+    let updated = false;
+    for (const key of [keys.digest, ...keys.tags.map((t) => t.key)]) {
+      const slot = this.entries.get(key);
+      if (
+        slot &&
+        slot.value.facts.gatheredAt === entry.facts.gatheredAt &&
+        slot.digest === entry.facts.image.digest
+      ) {
+        slot.value = { ...slot.value, verdict };
+        updated = true;
+      }
+    }
+    return updated;
   }
 }

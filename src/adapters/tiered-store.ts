@@ -1,10 +1,18 @@
 /**
- * A warm in-process layer in front of a remote decision cache: a repeated admission within a warm
+ * A warm in-process layer in front of a remote decision store: a repeated admission within a warm
  * process makes no remote read. The near layer's TTL is short, so entries the refresh workflow
  * rewrites are seen again soon.
  */
-import { type CachedImage, type DecisionStore, lookupKey } from '../domain/decision-store';
-import type { ImageLookup } from '../domain/facts';
+import {
+  type CachedImage,
+  type DecisionStore,
+  type ListPage,
+  type ListScope,
+  lookupKey,
+  type PutOutcome,
+  type StoredVerdict,
+} from '../domain/decision-store';
+import type { ImageLookup, RepositoryKey } from '../domain/facts';
 import type { MemoryDecisionStore } from './memory-store';
 
 export class TieredDecisionStore implements DecisionStore {
@@ -25,8 +33,22 @@ export class TieredDecisionStore implements DecisionStore {
     return found;
   }
 
-  async put(entry: CachedImage): Promise<void> {
+  async put(entry: CachedImage): Promise<PutOutcome> {
     await this.near.put(entry);
-    await this.far.put(entry);
+    return this.far.put(entry);
+  }
+
+  async deleteImage(repository: RepositoryKey, digest: string, tags: readonly string[]): Promise<string[]> {
+    await this.near.deleteImage(repository, digest, tags);
+    return this.far.deleteImage(repository, digest, tags);
+  }
+
+  listImages(scope: ListScope, cursor?: string): Promise<ListPage> {
+    return this.far.listImages(scope, cursor);
+  }
+
+  async updateVerdict(entry: CachedImage, verdict: StoredVerdict): Promise<boolean> {
+    await this.near.updateVerdict(entry, verdict);
+    return this.far.updateVerdict(entry, verdict);
   }
 }

@@ -11,7 +11,7 @@ import {
   decide,
   type ImageJudgement,
 } from '../domain/admission';
-import { type CachedImage, type DecisionStore, lookupKey } from '../domain/decision-store';
+import { type CachedImage, type DecisionCache, lookupKey } from '../domain/decision-store';
 import type { FactsLookup, FactsSource, ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
 import type { Policy } from '../domain/policy';
@@ -21,7 +21,7 @@ import { extractImages, type ImageAtPath } from '../domain/workload';
 export interface AdmissionServiceOptions {
   readonly policy: Policy;
   readonly facts: FactsSource;
-  readonly store: DecisionStore;
+  readonly store: DecisionCache;
   readonly now?: () => Date;
   /** Time allowed for cache reads and ECR lookups together, well under the webhook timeout. */
   readonly deadlineMs?: number;
@@ -40,7 +40,7 @@ class DeadlineExceeded extends Error {
 export class AdmissionService {
   readonly policy: Policy;
   private readonly facts: FactsSource;
-  private readonly store: DecisionStore;
+  private readonly store: DecisionCache;
   private readonly now: () => Date;
   private readonly deadlineMs: number;
   private readonly onFailure: (what: string, error: unknown) => void;

@@ -118,10 +118,9 @@ async function serve(args: string[]): Promise<number> {
     host: values.host,
     onError: (error) => process.stderr.write(`internal error: ${(error as Error).stack ?? error}\n`),
   });
-  if (tls.caFile) process.stderr.write(`self-signed certificate; its CA is in ${tls.caFile}\n`);
-  process.stdout.write(`listening on ${running.url}\n`);
-
-  await new Promise<void>((resolve) => {
+  // Handlers first: whoever waits for the line below may send SIGTERM at once, and without a handler
+  // the signal would end the process abruptly.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`${signal}: finishing reviews in flight\n`);
       running.close().then(resolve);
@@ -129,6 +128,9 @@ async function serve(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  if (tls.caFile) process.stderr.write(`self-signed certificate; its CA is in ${tls.caFile}\n`);
+  process.stdout.write(`listening on ${running.url}\n`);
+  await stopped;
   return 0;
 }
 

@@ -1,9 +1,9 @@
 /**
- * The decision cache port: facts per image, addressed by digest or by tag, with the verdict the
+ * The decision cache ports: facts per image, addressed by digest or by tag, with the verdict the
  * refresh workflow computed from them (kept for reporting; the admission path judges the facts itself
  * with the current policy and clock). Implemented in memory and on DynamoDB.
  */
-import type { Facts, ImageLookup } from './facts';
+import type { Facts, ImageLookup, RepositoryKey } from './facts';
 import type { Violation } from './verdict';
 
 export interface StoredVerdict {
@@ -15,17 +15,95 @@ export interface StoredVerdict {
 export interface CachedImage {
   readonly facts: Facts;
   readonly verdict?: StoredVerdict;
+  /** Epoch seconds after which the entry is gone, when the store knows it. */
+  readonly expiresAt?: number;
 }
 
-export interface DecisionStore {
+/** What the admission path needs: one read for all images of an object, and a write-through. */
+export interface DecisionCache {
   /** Entries found for the lookups, keyed by `lookupKey`. One round trip for all of them. */
   getMany(lookups: readonly ImageLookup[]): Promise<Map<string, CachedImage>>;
-  /** Stores an image under its digest and under each of its tags. */
-  put(entry: CachedImage): Promise<void>;
+  /** Stores an image under its digest and under each of its tags, unless a newer entry is there. */
+  put(entry: CachedImage): Promise<PutOutcome>;
+}
+
+export interface PutOutcome {
+  /** Keys written; a key whose stored entry was at least as new is left out. */
+  readonly written: readonly string[];
+}
+
+/** Which cached images to list: a registry (in one region), or one repository of it; all when absent. */
+export interface ListScope {
+  readonly registryId?: string;
+  readonly region?: string;
+  readonly repositoryName?: string;
+}
+
+export interface ListPage {
+  /** Digest entries (one per image). */
+  readonly entries: readonly CachedImage[];
+  /** Opaque; absent on the last page. */
+  readonly cursor?: string;
+}
+
+/** What the refresh workflow needs besides: deleting, listing, and re-judging in place. */
+export interface DecisionStore extends DecisionCache {
+  /** Removes the digest entry and the tag entries that still point at it; returns the keys removed. */
+  deleteImage(repository: RepositoryKey, digest: string, tags: readonly string[]): Promise<string[]>;
+  listImages(scope: ListScope, cursor?: string): Promise<ListPage>;
+  /** Replaces the stored verdict of an image's entries, if their facts are still the ones judged. */
+  updateVerdict(entry: CachedImage, verdict: StoredVerdict): Promise<boolean>;
 }
 
 /** Repository names hold neither `:` nor `@`, so this key is unambiguous. */
 export function lookupKey(lookup: ImageLookup): string {
   const base = `${lookup.registryId}/${lookup.region}/${lookup.repositoryName}`;
   return lookup.digest ? `${base}@${lookup.digest}` : `${base}:${lookup.tag ?? 'latest'}`;
+}
+
+export function repositoryKeyOf(facts: Facts): RepositoryKey {
+  const { registryId, region, repositoryName } = facts.repository;
+  return { registryId, region, repositoryName };
+}
+
+/** The keys an image is stored under: its digest first, then each tag. */
+export function entryKeys(facts: Facts): { digest: string; tags: { tag: string; key: string }[] } {
+  const base = repositoryKeyOf(facts);
+  return {
+    digest: lookupKey({ ...base, digest: facts.image.digest }),
+    tags: facts.image.tags.map((tag) => ({ tag, key: lookupKey({ ...base, tag }) })),
+  };
+}
+
+/** The newest scan among the image and its platform images; '0' when none completed. */
+function scanTime(facts: Facts): string {
+  const times = [
+    facts.image.scan?.completedAt,
+    ...(facts.image.platforms ?? []).map((p) => p.scan?.completedAt),
+  ];
+  return (
+    times
+      .filter((t): t is string => t !== undefined)
+      .sort()
+      .at(-1) ?? '0'
+  );
+}
+
+/**
+ * Orders the entries of one key, so that an older scan never replaces a newer one: a later scan wins,
+ * then facts read later. For a tag, the image pushed later wins first (the tag moved to it).
+ * A write replaces an entry only with a strictly greater version: a duplicate changes nothing.
+ */
+export function entryVersion(facts: Facts, kind: 'digest' | 'tag'): string {
+  const digestVersion = `${scanTime(facts)}|${facts.gatheredAt}`;
+  return kind === 'tag' ? `${facts.image.pushedAt ?? '0'}|${digestVersion}` : digestVersion;
+}
+
+export function inScope(facts: Facts, scope: ListScope): boolean {
+  const repo = facts.repository;
+  return (
+    (scope.registryId === undefined || repo.registryId === scope.registryId) &&
+    (scope.region === undefined || repo.region === scope.region) &&
+    (scope.repositoryName === undefined || repo.repositoryName === scope.repositoryName)
+  );
 }

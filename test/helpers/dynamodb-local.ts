@@ -65,8 +65,21 @@ export async function createDecisionTable(client: DynamoDBClient, name: string):
   await client.send(
     new CreateTableCommand({
       TableName: name,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'repository', AttributeType: 'S' },
+      ],
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byRepository',
+          KeySchema: [
+            { AttributeName: 'repository', KeyType: 'HASH' },
+            { AttributeName: 'pk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['facts', 'verdict', 'expiresAt', 'kind'] },
+        },
+      ],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

@@ -2,8 +2,8 @@
  * The DynamoDB decision cache against DynamoDB Local, with a counting proxy in front of it.
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDecisionStore, entryVersion } from '../../src/adapters/dynamodb-store';
-import { lookupKey } from '../../src/domain/decision-store';
+import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
+import { entryVersion, lookupKey } from '../../src/domain/decision-store';
 import type { Facts } from '../../src/domain/facts';
 import {
   type CountingProxy,
@@ -233,14 +233,7 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
       facts: facts({ digest: digestOf(2), tags: ['latest'], pushedAt: '2026-11-23T00:00:00.000Z' }),
     });
 
-    await store.delete(
-      [
-        { ...REPO, digest: digestOf(1) },
-        { ...REPO, tag: '1.0.0' },
-        { ...REPO, tag: 'latest' },
-      ],
-      digestOf(1),
-    );
+    const removed = await store.deleteImage(REPO, digestOf(1), []);
     const found = await store.getMany([
       { ...REPO, digest: digestOf(1) },
       { ...REPO, tag: '1.0.0' },
@@ -248,6 +241,9 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     ]);
 
     expect([...found.keys()]).toEqual([lookupKey({ ...REPO, tag: 'latest' })]);
+    expect(removed.sort()).toEqual(
+      [lookupKey({ ...REPO, digest: digestOf(1) }), lookupKey({ ...REPO, tag: '1.0.0' })].sort(),
+    );
   });
 
   it('reports an unreachable DynamoDB as StoreUnavailableError, not as a miss', async () => {
