@@ -45,6 +45,7 @@ export class AdmissionService {
   private readonly deadlineMs: number;
   private readonly onFailure: (what: string, error: unknown) => void;
   private readonly inflight = new Map<string, Promise<FactsLookup>>();
+  private readonly writes = new Set<Promise<void>>();
 
   constructor(options: AdmissionServiceOptions) {
     this.policy = options.policy;
@@ -124,6 +125,13 @@ export class AdmissionService {
       misses.forEach(([raw], index) => {
         judged.set(raw, { image: raw, verdict: verdicts[index] as Verdict, cache: 'miss' });
       });
+      // Let the write-through land before answering (a Lambda is frozen after), but never past the deadline.
+      if (misses.length > 0 && this.writes.size > 0) {
+        await withDeadline(
+          Promise.allSettled([...this.writes]),
+          this.deadlineMs - (Date.now() - started),
+        ).catch(() => {});
+      }
     }
 
     return images.map(({ path, image }) => {
@@ -160,9 +168,13 @@ export class AdmissionService {
       try {
         const result = await this.facts.lookup(lookup);
         if (result.status === 'found') {
-          await this.store
+          // The answer does not wait on the write: a slow cache never turns facts in hand into a failure.
+          const write = this.store
             .put({ facts: result.facts })
-            .catch((error) => this.onFailure('decision cache write', error));
+            .then(() => {})
+            .catch((error) => this.onFailure('decision cache write', error))
+            .finally(() => this.writes.delete(write));
+          this.writes.add(write);
         }
         return result;
       } finally {

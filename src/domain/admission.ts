@@ -107,7 +107,13 @@ export function decide(input: DecideInput): Decision {
 }
 
 export function describeViolation(v: Violation & { path: string }): string {
-  return `${v.path} "${v.image}": [${v.code}] ${v.message}`;
+  return printable(`${v.path} "${v.image}": [${v.code}] ${v.message}`);
+}
+
+/** Control characters (from an image string as written, say) never reach a terminal or a log. */
+function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
 }
 
 /** Strips control characters and keeps the warnings within the Kubernetes budget. */
@@ -115,8 +121,7 @@ export function limitWarnings(warnings: readonly string[]): string[] {
   const kept: string[] = [];
   let used = 0;
   for (const [index, warning] of warnings.entries()) {
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-    let text = warning.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+    let text = printable(warning);
     if (text.length > MAX_WARNING) text = `${text.slice(0, MAX_WARNING - TRUNCATED.length)}${TRUNCATED}`;
     const left = warnings.length - index - 1;
     const reserve = left > 0 ? 40 : 0;

@@ -162,8 +162,16 @@ export function judgeFacts(facts: Facts, ref: ImageReference, policy: Policy, no
       judgeScan(undefined, image, undefined, missing, policy, now, violations, warnings);
     }
     for (const child of platforms) {
-      const where = child.found ? undefined : `platform image ${child.digest} is not in the repository`;
-      judgeScan(child.scan, image, child.platform, where, policy, now, violations, warnings);
+      if (!child.found) {
+        violations.push({
+          code: 'IMAGE_NOT_FOUND',
+          image,
+          platform: child.platform,
+          message: `${child.platform}: the index lists ${child.digest}, which is not in the repository`,
+        });
+        continue;
+      }
+      judgeScan(child.scan, image, child.platform, undefined, policy, now, violations, warnings);
     }
   } else {
     judgeScan(facts.image.scan, image, undefined, undefined, policy, now, violations, warnings);

@@ -750,7 +750,7 @@ const multiArchitecture: AdmissionCase[] = [
     }),
   },
   {
-    name: 'An index listing a platform image that is not in the repository is denied as unscanned, naming the platform image.',
+    name: 'An index listing a platform image that is not in the repository is denied as not found, naming the platform image.',
     snapshot: multiRepo(
       ...multiArch('multi', {
         tags: ['2.0'],
@@ -759,11 +759,24 @@ const multiArchitecture: AdmissionCase[] = [
       }),
     ),
     review: pod(MULTI),
-    expect: denied(['UNSCANNED'], {
+    expect: denied(['IMAGE_NOT_FOUND'], {
       messageIncludes: [
-        `linux/arm64: no usable vulnerability scan (platform image ${platformDigest('multi', 'linux/arm64')} is not in the repository)`,
+        `linux/arm64: the index lists ${platformDigest('multi', 'linux/arm64')}, which is not in the repository`,
       ],
     }),
+  },
+  {
+    name: 'An index listing a platform image that is not in the repository is denied even when unscanned images are allowed.',
+    snapshot: multiRepo(
+      ...multiArch('multi', {
+        tags: ['2.0'],
+        platforms: { 'linux/amd64': basicScan(), 'linux/arm64': basicScan() },
+        missing: ['linux/arm64'],
+      }),
+    ),
+    policy: { rules: { unscanned: 'allow' } },
+    review: pod(MULTI),
+    expect: denied(['IMAGE_NOT_FOUND']),
   },
   {
     name: 'An index whose arm64 image is still being scanned is denied as unscanned, naming the platform.',
