@@ -159,29 +159,33 @@ export class AdmissionService {
     }
   }
 
-  /** One lookup per image at a time, whoever asks; found facts are written through to the cache. */
+  /**
+   * One lookup per image at a time, whoever asks; found facts are written through to the cache. The
+   * lookup stays shared until its write has landed, so a request that missed the cache meanwhile does
+   * not look the image up again.
+   */
   private gather(lookup: ImageLookup): Promise<FactsLookup> {
     const key = lookupKey(lookup);
     const running = this.inflight.get(key);
     if (running) return running;
-    const promise = (async () => {
-      try {
-        const result = await this.facts.lookup(lookup);
-        if (result.status === 'found') {
-          // The answer does not wait on the write: a slow cache never turns facts in hand into a failure.
-          const write = this.store
-            .put({ facts: result.facts })
-            .then(() => {})
-            .catch((error) => this.onFailure('decision cache write', error))
-            .finally(() => this.writes.delete(write));
-          this.writes.add(write);
-        }
-        return result;
-      } finally {
-        this.inflight.delete(key);
-      }
-    })();
+    const promise = this.facts.lookup(lookup);
     this.inflight.set(key, promise);
+    promise.then(
+      (result) => {
+        if (result.status !== 'found') return this.inflight.delete(key);
+        // The answer does not wait on the write: a slow cache never turns facts in hand into a failure.
+        const write: Promise<void> = this.store
+          .put({ facts: result.facts })
+          .then(() => {})
+          .catch((error) => this.onFailure('decision cache write', error))
+          .finally(() => {
+            this.writes.delete(write);
+            this.inflight.delete(key);
+          });
+        this.writes.add(write);
+      },
+      () => this.inflight.delete(key),
+    );
     return promise;
   }
 
