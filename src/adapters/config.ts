@@ -65,3 +65,42 @@ function loadPolicy(inline: string | undefined, file: string | undefined): Polic
     throw new ConfigError((error as Error).message, { cause: error });
   }
 }
+
+const refreshEnvironmentSchema = z.object({
+  TABLE_NAME: z.string({ error: 'is required' }).min(1, 'is required'),
+  AWS_REGION: z.string({ error: 'is required' }).min(1, 'is required'),
+  POLICY: z.string().optional(),
+  POLICY_FILE: z.string().optional(),
+  IDEMPOTENCY_TABLE_NAME: z.string().min(1).optional(),
+  CACHE_TTL_SECONDS: integer(60, 90 * 86_400, 7 * 86_400),
+  OWN_ACCOUNT_ID: z
+    .string()
+    .regex(/^\d{12}$/, 'expected a 12-digit AWS account id')
+    .optional(),
+});
+
+export interface RefreshConfig {
+  readonly tableName: string;
+  readonly region: string;
+  readonly policy: Policy;
+  readonly idempotencyTableName?: string;
+  readonly cacheTtlSeconds: number;
+  readonly ownAccountId?: string;
+}
+
+export function loadRefreshConfig(env: Record<string, string | undefined>): RefreshConfig {
+  const result = refreshEnvironmentSchema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(`environment variable ${String(issue?.path[0])}: ${issue?.message}`);
+  }
+  const e = result.data;
+  return {
+    tableName: e.TABLE_NAME,
+    region: e.AWS_REGION,
+    policy: loadPolicy(e.POLICY, e.POLICY_FILE),
+    cacheTtlSeconds: e.CACHE_TTL_SECONDS,
+    ...(e.IDEMPOTENCY_TABLE_NAME && { idempotencyTableName: e.IDEMPOTENCY_TABLE_NAME }),
+    ...(e.OWN_ACCOUNT_ID && { ownAccountId: e.OWN_ACCOUNT_ID }),
+  };
+}

@@ -5,6 +5,8 @@
  * the facts were read; for tags, the push time first), so an older scan never overwrites a newer one
  * and a duplicate write changes nothing.
  */
+
+import { createHash } from 'node:crypto';
 import {
   type AttributeValue,
   BatchGetItemCommand,
@@ -22,6 +24,7 @@ import {
   type DecisionStore,
   entryKeys,
   entryVersion,
+  factsContent,
   type ListPage,
   type ListScope,
   lookupKey,
@@ -111,6 +114,7 @@ export class DynamoDecisionStore implements DecisionStore {
       repositoryName: { S: repository.repositoryName },
       digest: { S: image.digest },
       gatheredAt: { S: entry.facts.gatheredAt },
+      fingerprint: { S: createHash('sha256').update(factsContent(entry.facts)).digest('base64url') },
       facts: { S: JSON.stringify(entry.facts) },
       ...(entry.verdict && { verdict: { S: JSON.stringify(entry.verdict) } }),
       expiresAt: { N: expiresAt },
@@ -137,21 +141,52 @@ export class DynamoDecisionStore implements DecisionStore {
     return { written: items.filter((_, i) => results[i]).map((item) => item.pk?.S as string) };
   }
 
-  /** Writes unless the stored entry is at least as new; returns whether it wrote. */
+  /**
+   * Writes unless the stored entry is at least as new, or holds the same facts (then only its life is
+   * extended). Returns whether it wrote.
+   */
   private async conditionalPut(item: Record<string, AttributeValue>): Promise<boolean> {
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.table,
           Item: item,
-          ConditionExpression: 'attribute_not_exists(pk) OR #version < :version',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':version': item.version as AttributeValue },
+          ConditionExpression:
+            'attribute_not_exists(pk) OR (#version < :version AND (attribute_not_exists(#fingerprint) OR #fingerprint <> :fingerprint))',
+          ExpressionAttributeNames: { '#version': 'version', '#fingerprint': 'fingerprint' },
+          ExpressionAttributeValues: {
+            ':version': item.version as AttributeValue,
+            ':fingerprint': item.fingerprint as AttributeValue,
+          },
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (!(error instanceof ConditionalCheckFailedException)) {
+        throw new StoreUnavailableError('the decision cache could not be written', { cause: error });
+      }
+    }
+    await this.extendLife(item);
+    return false;
+  }
+
+  /** The same facts read again: the entry lives on, nothing else changes. */
+  private async extendLife(item: Record<string, AttributeValue>): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: item.pk as AttributeValue },
+          UpdateExpression: 'SET expiresAt = :expiresAt',
+          ConditionExpression: 'fingerprint = :fingerprint AND expiresAt < :expiresAt',
+          ExpressionAttributeValues: {
+            ':expiresAt': item.expiresAt as AttributeValue,
+            ':fingerprint': item.fingerprint as AttributeValue,
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
       throw new StoreUnavailableError('the decision cache could not be written', { cause: error });
     }
   }

@@ -20,7 +20,12 @@ import {
   GetRegistryScanningConfigurationCommand,
 } from '@aws-sdk/client-ecr';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import { FactsUnavailableError, INDEX_MEDIA_TYPES, type RepositoryKey } from '../domain/facts';
+import {
+  type EcrCatalog,
+  FactsUnavailableError,
+  INDEX_MEDIA_TYPES,
+  type RepositoryKey,
+} from '../domain/facts';
 import type { EcrReads } from './ecr-facts';
 import {
   imageDetailShape,
@@ -51,7 +56,7 @@ export interface EcrSdkOptions {
   readonly onError?: (operation: string, error: unknown) => void;
 }
 
-export class EcrSdkReads implements EcrReads {
+export class EcrSdkReads implements EcrReads, EcrCatalog {
   private readonly clients = new Map<string, ECRClient>();
   private readonly roles: Map<string, string>;
   private ownAccountId: string | undefined;
@@ -211,5 +216,41 @@ export class EcrSdkReads implements EcrReads {
         enhancedFindings,
       },
     });
+  }
+
+  async listRepositories(registryId: string | undefined, region: string, cursor?: string) {
+    const out = await this.call('DescribeRepositories', () =>
+      this.client(registryId ?? this.ownAccountId ?? '', region).send(
+        new DescribeRepositoriesCommand({
+          ...(registryId && { registryId }),
+          maxResults: 50,
+          ...(cursor && { nextToken: cursor }),
+        }),
+      ),
+    );
+    const items = (out?.repositories ?? []).flatMap((r) =>
+      r.repositoryName && r.registryId
+        ? [{ registryId: r.registryId, region, repositoryName: r.repositoryName }]
+        : [],
+    );
+    return { items, ...(out?.nextToken && { cursor: out.nextToken }) };
+  }
+
+  async listImages(key: RepositoryKey, cursor?: string) {
+    const out = await this.call('DescribeImages', () =>
+      this.client(key.registryId, key.region).send(
+        new DescribeImagesCommand({
+          registryId: key.registryId,
+          repositoryName: key.repositoryName,
+          filter: { tagStatus: 'TAGGED' },
+          maxResults: 100,
+          ...(cursor && { nextToken: cursor }),
+        }),
+      ),
+    );
+    const items = (out?.imageDetails ?? []).flatMap((d) =>
+      d.imageDigest ? [{ digest: d.imageDigest, tags: d.imageTags ?? [] }] : [],
+    );
+    return { items, ...(out?.nextToken && { cursor: out.nextToken }) };
   }
 }

@@ -5,8 +5,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AdmissionService } from '../application/admission-service';
+import { RefreshService } from '../application/refresh-service';
 import type { DecisionStore } from '../domain/decision-store';
-import type { FactsSource } from '../domain/facts';
+import type { EcrCatalog, FactsSource } from '../domain/facts';
 import type { Policy } from '../domain/policy';
 import { DynamoDecisionStore } from './dynamodb-store';
 import { EcrFactsSource } from './ecr-facts';
@@ -29,15 +30,16 @@ export interface LiveOptions {
   readonly onEcrError?: (operation: string, error: unknown) => void;
 }
 
+function ecrReads(options: LiveOptions): EcrSdkReads {
+  return new EcrSdkReads({
+    registryRoles: options.policy.registries,
+    ...(options.ownAccountId && { ownAccountId: options.ownAccountId }),
+    ...(options.onEcrError && { onError: options.onEcrError }),
+  });
+}
+
 export function liveFactsSource(options: LiveOptions): FactsSource {
-  return new EcrFactsSource(
-    new EcrSdkReads({
-      registryRoles: options.policy.registries,
-      ...(options.ownAccountId && { ownAccountId: options.ownAccountId }),
-      ...(options.onEcrError && { onError: options.onEcrError }),
-    }),
-    options.now,
-  );
+  return new EcrFactsSource(ecrReads(options), options.now);
 }
 
 export function decisionStore(options: LiveOptions): DecisionStore {
@@ -62,5 +64,33 @@ export function createAdmissionService(options: LiveOptions): AdmissionService {
     ...(options.now && { now: options.now }),
     ...(options.deadlineMs && { deadlineMs: options.deadlineMs }),
     ...(options.onFailure && { onFailure: options.onFailure }),
+  });
+}
+
+export interface RefreshOptions extends LiveOptions {
+  /** The deployment's region: the registry reconciliation lists. */
+  readonly region: string;
+  /** A catalog to list instead of live ECR (a registry snapshot). */
+  readonly catalog?: EcrCatalog;
+}
+
+/** The refresh workflow's tasks on live ECR (or a snapshot) and DynamoDB (or in process), with no warm layer. */
+export function createRefreshService(options: RefreshOptions): RefreshService {
+  const reads = options.facts && options.catalog ? undefined : ecrReads(options);
+  const store: DecisionStore = options.tableName
+    ? new DynamoDecisionStore({
+        tableName: options.tableName,
+        client: new DynamoDBClient({}),
+        ...(options.cacheTtlSeconds && { ttlSeconds: options.cacheTtlSeconds }),
+      })
+    : new MemoryDecisionStore({ ttlMs: (options.cacheTtlSeconds ?? 7 * 86_400) * 1000 });
+  return new RefreshService({
+    policy: options.policy,
+    facts: options.facts ?? new EcrFactsSource(reads as EcrSdkReads, options.now),
+    catalog: options.catalog ?? (reads as EcrSdkReads),
+    store,
+    region: options.region,
+    ...(options.ownAccountId && { ownAccountId: options.ownAccountId }),
+    ...(options.now && { now: options.now }),
   });
 }

@@ -8,6 +8,7 @@ import {
   type DecisionStore,
   entryKeys,
   entryVersion,
+  factsContent,
   inScope,
   type ListPage,
   type ListScope,
@@ -28,6 +29,7 @@ interface Slot {
   expiresAt: number;
   version: string;
   digest: string;
+  content?: string;
 }
 
 const PAGE_SIZE = 100;
@@ -71,28 +73,38 @@ export class MemoryDecisionStore implements DecisionStore {
 
   async put(entry: CachedImage): Promise<PutOutcome> {
     const keys = entryKeys(entry.facts);
+    const content = factsContent(entry.facts);
     const written: string[] = [];
-    if (this.write(keys.digest, entry, entryVersion(entry.facts, 'digest'))) written.push(keys.digest);
+    if (this.write(keys.digest, entry, entryVersion(entry.facts, 'digest'), content))
+      written.push(keys.digest);
     const tagVersion = entryVersion(entry.facts, 'tag');
-    for (const { key } of keys.tags) if (this.write(key, entry, tagVersion)) written.push(key);
+    for (const { key } of keys.tags) if (this.write(key, entry, tagVersion, content)) written.push(key);
     return { written };
   }
 
-  private write(key: string, value: CachedImage, version: string): boolean {
+  /** Newest wins; the same facts read again only extend the entry's life. */
+  private write(key: string, value: CachedImage, version: string, content: string): boolean {
     const current = this.entries.get(key);
-    if (current && current.expiresAt > this.now() && current.version >= version) return false;
-    this.putKey(key, value, version);
+    if (current && current.expiresAt > this.now()) {
+      if (current.content === content) {
+        current.expiresAt = this.now() + this.ttlMs;
+        return false;
+      }
+      if (current.version >= version) return false;
+    }
+    this.putKey(key, value, version, content);
     return true;
   }
 
-  /** Stores an entry under one key (what a remote store answered for that key), newest wins. */
-  putKey(key: string, value: CachedImage, version = ''): void {
+  /** Stores an entry under one key (what a remote store answered for that key). */
+  putKey(key: string, value: CachedImage, version = '', content?: string): void {
     this.entries.delete(key);
     this.entries.set(key, {
       value,
       expiresAt: this.now() + this.ttlMs,
       version,
       digest: value.facts.image.digest,
+      ...(content !== undefined && { content }),
     });
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;

@@ -3,7 +3,7 @@
  * the live adapter. Validated on load; a malformed snapshot is a SnapshotError naming what is wrong.
  */
 import { z } from 'zod';
-import type { RepositoryKey } from '../domain/facts';
+import type { CatalogPage, EcrCatalog, RepositoryKey } from '../domain/facts';
 import { describeIssues } from '../domain/policy';
 import type { EcrReads } from './ecr-facts';
 import {
@@ -65,7 +65,7 @@ interface SnapshotRepository {
 }
 
 /** Answers ECR's reads from a parsed snapshot, indexed once for constant-time lookups. */
-export class SnapshotReads implements EcrReads {
+export class SnapshotReads implements EcrReads, EcrCatalog {
   private readonly registries = new Map<string, RegistryScanningShape | undefined>();
   private readonly repositories = new Map<string, SnapshotRepository>();
 
@@ -131,11 +131,30 @@ export class SnapshotReads implements EcrReads {
     return this.image(key, digest)?.scan;
   }
 
-  /** Every repository in the snapshot, for reconciliation and the local ECR endpoint in tests. */
-  listRepositories(): RepositoryKey[] {
-    return [...this.repositories.keys()].map((id) => {
-      const [registryId = '', region = '', ...name] = id.split('/');
-      return { registryId, region, repositoryName: name.join('/') };
-    });
+  async listRepositories(registryId: string | undefined, region: string, cursor?: string) {
+    const keys = [...this.repositories.keys()]
+      .map((id) => {
+        const [registry = '', repoRegion = '', ...name] = id.split('/');
+        return { registryId: registry, region: repoRegion, repositoryName: name.join('/') };
+      })
+      .filter((key) => key.region === region && (registryId === undefined || key.registryId === registryId));
+    return page(keys, cursor);
   }
+
+  async listImages(key: RepositoryKey, cursor?: string) {
+    const images = [...(this.repo(key)?.byDigest.values() ?? [])]
+      .filter((image) => (image.detail.imageTags ?? []).length > 0)
+      .map((image) => ({ digest: image.detail.imageDigest, tags: [...(image.detail.imageTags ?? [])] }));
+    return page(images, cursor);
+  }
+}
+
+const PAGE = 100;
+
+function page<T>(items: readonly T[], cursor?: string): CatalogPage<T> {
+  const start = Number(cursor ?? 0);
+  return {
+    items: items.slice(start, start + PAGE),
+    ...(start + PAGE < items.length && { cursor: String(start + PAGE) }),
+  };
 }

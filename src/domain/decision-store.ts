@@ -99,6 +99,15 @@ export function entryVersion(facts: Facts, kind: 'digest' | 'tag'): string {
   return kind === 'tag' ? `${facts.image.pushedAt ?? '0'}|${digestVersion}` : digestVersion;
 }
 
+/**
+ * What the facts say, without when they were read: two reads of an unchanged image have the same
+ * content, so a duplicate event rewrites nothing (it only extends the entry's life).
+ */
+export function factsContent(facts: Facts): string {
+  const { gatheredAt: _readAt, ...content } = facts;
+  return JSON.stringify(content);
+}
+
 export function inScope(facts: Facts, scope: ListScope): boolean {
   const repo = facts.repository;
   return (

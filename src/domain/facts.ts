@@ -91,6 +91,22 @@ export interface FactsSource {
   lookup(image: ImageLookup, signal?: AbortSignal): Promise<FactsLookup>;
 }
 
+export interface CatalogPage<T> {
+  readonly items: readonly T[];
+  readonly cursor?: string;
+}
+
+/** Listing a registry for reconciliation: repositories, then the tagged images of each. */
+export interface EcrCatalog {
+  /** `registryId` absent: the caller's own registry. */
+  listRepositories(
+    registryId: string | undefined,
+    region: string,
+    cursor?: string,
+  ): Promise<CatalogPage<RepositoryKey>>;
+  listImages(key: RepositoryKey, cursor?: string): Promise<CatalogPage<{ digest: string; tags: string[] }>>;
+}
+
 /** Raised by a facts source when ECR could not answer (throttling, timeouts, access denied). Never cached. */
 export class FactsUnavailableError extends Error {
   override readonly name = 'FactsUnavailableError';

@@ -145,3 +145,20 @@ export function parseImageReference(input: unknown): ParsedReference {
 export function formatReference(ref: ImageReference): string {
   return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
+
+/** The reference by digest of an image in a private ECR registry (standard endpoint of its partition). */
+export function ecrDigestReference(
+  registryId: string,
+  region: string,
+  repository: string,
+  digest: string,
+): ImageReference {
+  const registry = `${registryId}.dkr.ecr.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
+  return {
+    raw: `${registry}/${repository}@${digest}`,
+    registry,
+    repository,
+    digest,
+    ecr: { accountId: registryId, region, fips: false, dualStack: false },
+  };
+}

@@ -77,7 +77,10 @@ export async function createDecisionTable(client: DynamoDBClient, name: string):
             { AttributeName: 'repository', KeyType: 'HASH' },
             { AttributeName: 'pk', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['facts', 'verdict', 'expiresAt', 'kind'] },
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: ['facts', 'verdict', 'expiresAt', 'kind'],
+          },
         },
       ],
       BillingMode: 'PAY_PER_REQUEST',

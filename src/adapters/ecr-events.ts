@@ -1,0 +1,264 @@
+/**
+ * The EventBridge events that start the refresh workflow, translated once into what to refresh. Each
+ * event type has its own schema; anything else, and any event whose fields are malformed (a digest that
+ * is not `sha256:` and 64 lowercase hex characters, as in AWS's documentation samples), is refused with
+ * an InvalidEventError naming what is wrong, and nothing is written.
+ */
+import { z } from 'zod';
+import { describeIssues } from '../domain/policy';
+
+export class InvalidEventError extends Error {
+  override readonly name = 'InvalidEventError';
+}
+
+export interface ImageTarget {
+  readonly registryId: string;
+  readonly region: string;
+  readonly repositoryName: string;
+  readonly digest: string;
+  readonly tags: readonly string[];
+}
+
+export interface RepositoryTarget {
+  readonly registryId: string;
+  readonly region: string;
+  /** Absent: every repository of the registry (a registry-wide setting changed). */
+  readonly repositoryName?: string;
+}
+
+/** What an event asks the workflow to do, with the event's time for the event-to-verdict lag. */
+export type RefreshTrigger =
+  | {
+      readonly kind: 'refresh-image';
+      readonly image: ImageTarget;
+      readonly reason: string;
+      readonly eventTime: string;
+    }
+  | { readonly kind: 'delete-image'; readonly image: ImageTarget; readonly eventTime: string }
+  | {
+      readonly kind: 'refresh-repository';
+      readonly scope: RepositoryTarget;
+      readonly reason: string;
+      readonly eventTime: string;
+    }
+  | {
+      readonly kind: 'delete-repository';
+      readonly scope: Required<RepositoryTarget>;
+      readonly eventTime: string;
+    }
+  | { readonly kind: 'reconcile'; readonly eventTime: string }
+  | { readonly kind: 'rejudge-all'; readonly eventTime: string }
+  | { readonly kind: 'ignore'; readonly reason: string; readonly eventTime: string };
+
+const account = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region');
+const digest = z
+  .string()
+  .regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256: and 64 lowercase hexadecimal characters');
+const repositoryName = z
+  .string()
+  .min(2)
+  .max(256)
+  .regex(
+    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/,
+    'expected an ECR repository name',
+  );
+const tag = z.string().regex(/^[\w][\w.-]{0,127}$/, 'expected an image tag');
+
+const envelope = {
+  account,
+  region,
+  time: z.string().datetime({ offset: true, error: 'expected an ISO time' }),
+};
+
+/** `repository-name` is a bare name in ECR events and may be a repository ARN in Inspector events. */
+const REPOSITORY_ARN = /^arn:aws[a-z-]*:ecr:([a-z0-9-]+):(\d{12}):repository\/(.+)$/;
+
+function splitRepository(value: string): { name: string; region?: string; account?: string } {
+  const match = REPOSITORY_ARN.exec(value);
+  return match ? { name: match[3] ?? '', region: match[1] ?? '', account: match[2] ?? '' } : { name: value };
+}
+
+const scanEvent = z.object({
+  ...envelope,
+  detail: z.object({
+    'scan-status': z.string(),
+    'repository-name': z.string(),
+    'image-digest': digest,
+    'image-tags': z.array(tag).default([]),
+  }),
+});
+
+const actionEvent = z.object({
+  ...envelope,
+  detail: z.object({
+    'action-type': z.enum(['PUSH', 'DELETE']),
+    result: z.enum(['SUCCESS', 'FAILURE']),
+    'repository-name': repositoryName,
+    'image-digest': digest,
+    'image-tag': tag.optional(),
+  }),
+});
+
+const findingEvent = z.object({
+  ...envelope,
+  detail: z.object({
+    status: z.string().optional(),
+    resources: z
+      .array(
+        z.object({
+          type: z.string(),
+          region: z.string().optional(),
+          details: z
+            .object({
+              awsEcrContainerImage: z
+                .object({
+                  imageHash: digest,
+                  imageTags: z.array(tag).default([]),
+                  registry: account,
+                  repositoryName,
+                })
+                .optional(),
+            })
+            .optional(),
+        }),
+      )
+      .min(1, 'expected at least one resource'),
+  }),
+});
+
+const cloudTrailEvent = z.object({
+  ...envelope,
+  detail: z.object({
+    eventName: z.string(),
+    awsRegion: region.optional(),
+    errorCode: z.string().optional(),
+    recipientAccountId: account.optional(),
+    requestParameters: z
+      .object({ repositoryName: repositoryName.optional(), registryId: account.optional() })
+      .nullish(),
+  }),
+});
+
+const scheduledEvent = z.object({ ...envelope });
+
+/** CloudTrail API calls that change what a repository's or registry's images are judged by. */
+const REPOSITORY_SETTINGS = new Set(['PutImageTagMutability', 'PutImageScanningConfiguration']);
+const REGISTRY_SETTINGS = new Set(['PutRegistryScanningConfiguration']);
+
+export const POLICY_CHANGED = { source: 'ecr-admission', detailType: 'Policy Changed' } as const;
+
+function parse<T extends z.ZodType>(schema: T, event: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(event);
+  if (!result.success)
+    throw new InvalidEventError(`invalid ${what} event: ${describeIssues(result.error).join('; ')}`);
+  return result.data;
+}
+
+export function parseRefreshEvent(event: unknown): RefreshTrigger {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new InvalidEventError('the event is not a JSON object');
+  }
+  const { source, 'detail-type': detailType } = event as { source?: unknown; 'detail-type'?: unknown };
+  const type = `${String(source)} / ${String(detailType)}`;
+  switch (type) {
+    case 'aws.ecr / ECR Image Scan':
+    case 'aws.inspector2 / Inspector2 Scan': {
+      const e = parse(scanEvent, event, String(detailType));
+      const repo = splitRepository(e.detail['repository-name']);
+      const name = repositoryName.safeParse(repo.name);
+      if (!name.success) {
+        throw new InvalidEventError(
+          `invalid ${String(detailType)} event: detail.repository-name: expected an ECR repository name or ARN`,
+        );
+      }
+      return {
+        kind: 'refresh-image',
+        reason: `${String(detailType)} ${e.detail['scan-status']}`,
+        eventTime: e.time,
+        image: {
+          registryId: repo.account ?? e.account,
+          region: repo.region ?? e.region,
+          repositoryName: name.data,
+          digest: e.detail['image-digest'],
+          tags: e.detail['image-tags'],
+        },
+      };
+    }
+    case 'aws.ecr / ECR Image Action': {
+      const e = parse(actionEvent, event, 'ECR Image Action');
+      if (e.detail.result !== 'SUCCESS') {
+        return { kind: 'ignore', reason: `a failed ${e.detail['action-type']}`, eventTime: e.time };
+      }
+      const image: ImageTarget = {
+        registryId: e.account,
+        region: e.region,
+        repositoryName: e.detail['repository-name'],
+        digest: e.detail['image-digest'],
+        tags: e.detail['image-tag'] ? [e.detail['image-tag']] : [],
+      };
+      return e.detail['action-type'] === 'PUSH'
+        ? { kind: 'refresh-image', image, reason: 'ECR Image Action PUSH', eventTime: e.time }
+        : { kind: 'delete-image', image, eventTime: e.time };
+    }
+    case 'aws.inspector2 / Inspector2 Finding': {
+      const e = parse(findingEvent, event, 'Inspector2 Finding');
+      const resource = e.detail.resources.find((r) => r.type === 'AWS_ECR_CONTAINER_IMAGE');
+      const image = resource?.details?.awsEcrContainerImage;
+      if (!image)
+        return {
+          kind: 'ignore',
+          reason: 'a finding on a resource that is not an ECR image',
+          eventTime: e.time,
+        };
+      return {
+        kind: 'refresh-image',
+        reason: `Inspector2 Finding ${e.detail.status ?? ''}`.trim(),
+        eventTime: e.time,
+        image: {
+          registryId: image.registry,
+          region: resource?.region ?? e.region,
+          repositoryName: image.repositoryName,
+          digest: image.imageHash,
+          tags: image.imageTags,
+        },
+      };
+    }
+    case 'aws.ecr / AWS API Call via CloudTrail': {
+      const e = parse(cloudTrailEvent, event, 'AWS API Call via CloudTrail');
+      const { eventName, errorCode } = e.detail;
+      if (errorCode)
+        return { kind: 'ignore', reason: `a failed ${eventName} (${errorCode})`, eventTime: e.time };
+      const registryId = e.detail.requestParameters?.registryId ?? e.detail.recipientAccountId ?? e.account;
+      const where = { registryId, region: e.detail.awsRegion ?? e.region };
+      const repository = e.detail.requestParameters?.repositoryName;
+      if (REPOSITORY_SETTINGS.has(eventName) || eventName === 'DeleteRepository') {
+        if (!repository) {
+          throw new InvalidEventError(
+            `invalid ${eventName} event: detail.requestParameters.repositoryName is required`,
+          );
+        }
+        return eventName === 'DeleteRepository'
+          ? { kind: 'delete-repository', scope: { ...where, repositoryName: repository }, eventTime: e.time }
+          : {
+              kind: 'refresh-repository',
+              scope: { ...where, repositoryName: repository },
+              reason: eventName,
+              eventTime: e.time,
+            };
+      }
+      if (REGISTRY_SETTINGS.has(eventName)) {
+        return { kind: 'refresh-repository', scope: where, reason: eventName, eventTime: e.time };
+      }
+      return { kind: 'ignore', reason: `${eventName} does not change any verdict`, eventTime: e.time };
+    }
+    case 'aws.events / Scheduled Event':
+      return { kind: 'reconcile', eventTime: parse(scheduledEvent, event, 'Scheduled Event').time };
+    case `${POLICY_CHANGED.source} / ${POLICY_CHANGED.detailType}`:
+      return { kind: 'rejudge-all', eventTime: parse(scheduledEvent, event, 'Policy Changed').time };
+    default:
+      throw new InvalidEventError(
+        `unknown event: source "${String(source)}", detail-type "${String(detailType)}"`,
+      );
+  }
+}

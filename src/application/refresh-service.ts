@@ -1,0 +1,310 @@
+/**
+ * The refresh workflow's tasks, one method each (the state machine in statemachine/ orchestrates them;
+ * the Lambda handlers and the local `refresh` command bind to these very methods). They gather facts
+ * through the same facts port as the admission path, judge them with the same judgement, and write
+ * through the same decision store, conditionally.
+ */
+import { createHash } from 'node:crypto';
+import { type ImageTarget, parseRefreshEvent, type RepositoryTarget } from '../adapters/ecr-events';
+import { type CachedImage, type DecisionStore, type ListScope, lookupKey } from '../domain/decision-store';
+import type { CatalogPage, EcrCatalog, Facts, FactsSource } from '../domain/facts';
+import { ecrDigestReference } from '../domain/image-ref';
+import type { Policy } from '../domain/policy';
+import { judgeFacts, type Verdict } from '../domain/verdict';
+
+/** A target of the workflow's Map: one image, and the event time it is refreshed for. */
+export interface Target extends ImageTarget {
+  readonly eventTime: string;
+}
+
+/** What the Plan task tells the state machine to do. */
+export type Plan =
+  | { readonly kind: 'refresh'; readonly targets: readonly Target[]; readonly eventTime: string }
+  | { readonly kind: 'delete'; readonly targets: readonly Target[]; readonly eventTime: string }
+  | { readonly kind: 'list'; readonly list: ListRequest; readonly eventTime: string }
+  | { readonly kind: 'rejudge'; readonly eventTime: string }
+  | { readonly kind: 'ignore'; readonly reason: string; readonly eventTime: string };
+
+/** Pages of targets: cached images of a scope (a setting changed), or the registry's (reconciliation). */
+export interface ListRequest {
+  readonly source: 'cache' | 'registry';
+  readonly scope: ListScope;
+  readonly eventTime: string;
+  readonly cursor?: string;
+  /** Only for the cache: remove the entries instead of refreshing them (the repository was deleted). */
+  readonly remove?: boolean;
+}
+
+export interface ListResult {
+  readonly targets: readonly Target[];
+  /** The request for the next page; absent on the last page. */
+  readonly next?: ListRequest;
+}
+
+/** One cache record the workflow wrote, deleted or failed on. */
+export interface RefreshRecord {
+  readonly action: 'written' | 'unchanged' | 'deleted' | 'rejudged' | 'failed';
+  readonly registryId: string;
+  readonly region: string;
+  readonly repositoryName: string;
+  readonly digest: string;
+  readonly tags: readonly string[];
+  /** The cache keys written or deleted. */
+  readonly keys: readonly string[];
+  readonly verdict?: {
+    readonly allowed: boolean;
+    readonly violations: Verdict['violations'];
+    readonly policyHash: string;
+  };
+  readonly reason?: string;
+}
+
+export interface RefreshServiceOptions {
+  readonly policy: Policy;
+  readonly facts: FactsSource;
+  readonly catalog: EcrCatalog;
+  readonly store: DecisionStore;
+  /** The region of the deployment, and its account when known: the registry that reconciliation lists. */
+  readonly region: string;
+  readonly ownAccountId?: string;
+  /** Cached entries expiring within this many seconds are refreshed by reconciliation. */
+  readonly refreshWindowSeconds?: number;
+  readonly now?: () => Date;
+}
+
+const REPOSITORIES_PER_PAGE = 10;
+
+/** A stable hash of the policy's content, stored with each verdict so reports can tell stale ones. */
+export function policyHash(policy: Policy): string {
+  const { match: _compiled, ...content } = policy;
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16);
+}
+
+export class RefreshService {
+  private readonly hash: string;
+  private readonly now: () => Date;
+  private readonly windowSeconds: number;
+
+  constructor(private readonly options: RefreshServiceOptions) {
+    this.hash = policyHash(options.policy);
+    this.now = options.now ?? (() => new Date());
+    this.windowSeconds = options.refreshWindowSeconds ?? 86_400;
+  }
+
+  /** Task Plan: the event, parsed and normalised. Throws InvalidEventError on anything else. */
+  plan(event: unknown): Plan {
+    const trigger = parseRefreshEvent(event);
+    const { eventTime } = trigger;
+    switch (trigger.kind) {
+      case 'refresh-image':
+        return { kind: 'refresh', targets: [{ ...trigger.image, eventTime }], eventTime };
+      case 'delete-image':
+        return { kind: 'delete', targets: [{ ...trigger.image, eventTime }], eventTime };
+      case 'refresh-repository':
+        return { kind: 'list', list: { source: 'cache', scope: trigger.scope, eventTime }, eventTime };
+      case 'delete-repository':
+        return {
+          kind: 'list',
+          list: { source: 'cache', scope: trigger.scope, eventTime, remove: true },
+          eventTime,
+        };
+      case 'reconcile':
+        return {
+          kind: 'list',
+          list: {
+            source: 'registry',
+            scope: {
+              region: this.options.region,
+              ...(this.options.ownAccountId && { registryId: this.options.ownAccountId }),
+            },
+            eventTime,
+          },
+          eventTime,
+        };
+      case 'rejudge-all':
+        return { kind: 'rejudge', eventTime };
+      case 'ignore':
+        return { kind: 'ignore', reason: trigger.reason, eventTime };
+    }
+  }
+
+  /** Task Refresh: gathers one image's facts, judges them, writes them unless a newer entry is there. */
+  async refresh(target: Target): Promise<RefreshRecord> {
+    const lookup = await this.options.facts.lookup({
+      registryId: target.registryId,
+      region: target.region,
+      repositoryName: target.repositoryName,
+      digest: target.digest,
+    });
+    if (lookup.status !== 'found') {
+      // Gone from ECR (deleted since the event): its entries go too, never a cached "not found".
+      const removed = await this.remove(target);
+      return { ...removed, reason: lookup.status };
+    }
+    const verdict = this.judge(lookup.facts);
+    const { written } = await this.options.store.put({ facts: lookup.facts, verdict });
+    return this.record(written.length > 0 ? 'written' : 'unchanged', lookup.facts, written, verdict);
+  }
+
+  /** Task Delete: removes an image's entries (its digest, and tags still pointing at it). */
+  async remove(target: ImageTarget): Promise<RefreshRecord> {
+    const keys = await this.options.store.deleteImage(
+      { registryId: target.registryId, region: target.region, repositoryName: target.repositoryName },
+      target.digest,
+      target.tags,
+    );
+    return {
+      action: 'deleted',
+      registryId: target.registryId,
+      region: target.region,
+      repositoryName: target.repositoryName,
+      digest: target.digest,
+      tags: target.tags,
+      keys,
+    };
+  }
+
+  /** Task ListTargets: one page of targets, from the cache or from the registry. */
+  async listTargets(request: ListRequest): Promise<ListResult> {
+    return request.source === 'cache' ? this.listCached(request) : this.listRegistry(request);
+  }
+
+  private async listCached(request: ListRequest): Promise<ListResult> {
+    const page = await this.options.store.listImages(request.scope, request.cursor);
+    return {
+      targets: page.entries.map((entry) => targetOf(entry, request.eventTime)),
+      ...(page.cursor && { next: { ...request, cursor: page.cursor } }),
+    };
+  }
+
+  /**
+   * One page of repositories (a few, so ECR is never flooded), and of their tagged images those the
+   * cache lacks or holds close to expiry.
+   */
+  private async listRegistry(request: ListRequest): Promise<ListResult> {
+    const { catalog, store } = this.options;
+    const region = request.scope.region ?? this.options.region;
+    let repositories: CatalogPage<{ registryId: string; region: string; repositoryName: string }> = {
+      items: [],
+    };
+    let cursor = request.cursor;
+    const batch: { registryId: string; region: string; repositoryName: string }[] = [];
+    do {
+      repositories = await catalog.listRepositories(request.scope.registryId, region, cursor);
+      batch.push(...repositories.items);
+      cursor = repositories.cursor;
+    } while (cursor && batch.length < REPOSITORIES_PER_PAGE);
+
+    const targets: Target[] = [];
+    const soon = this.now().getTime() / 1000 + this.windowSeconds;
+    for (const repository of batch) {
+      let imageCursor: string | undefined;
+      do {
+        const images = await catalog.listImages(repository, imageCursor);
+        imageCursor = images.cursor;
+        const cached = await store.getMany(
+          images.items.map((image) => ({ ...repository, digest: image.digest })),
+        );
+        for (const image of images.items) {
+          const entry = cached.get(lookupKey({ ...repository, digest: image.digest }));
+          if (!entry || (entry.expiresAt !== undefined && entry.expiresAt < soon)) {
+            targets.push({
+              ...repository,
+              digest: image.digest,
+              tags: image.tags,
+              eventTime: request.eventTime,
+            });
+          }
+        }
+      } while (imageCursor);
+    }
+    return { targets, ...(cursor && { next: { ...request, cursor } }) };
+  }
+
+  /** Task Rejudge: one page of cached images judged again from their cached facts (no ECR call). */
+  async rejudge(request: { cursor?: string }): Promise<{ records: RefreshRecord[]; cursor?: string }> {
+    const page = await this.options.store.listImages({}, request.cursor);
+    const records: RefreshRecord[] = [];
+    for (const entry of page.entries) {
+      const verdict = this.judge(entry.facts);
+      if (entry.verdict && sameVerdict(entry.verdict, verdict)) continue;
+      if (await this.options.store.updateVerdict(entry, verdict)) {
+        records.push(this.record('rejudged', entry.facts, [], verdict));
+      }
+    }
+    return { records, ...(page.cursor && { cursor: page.cursor }) };
+  }
+
+  /** Task RecordFailure: what failed, for the execution's output (the handler logs it and counts it). */
+  recordFailure(input: Target & { error?: { Error?: string; Cause?: string } }): RefreshRecord {
+    return {
+      action: 'failed',
+      registryId: input.registryId,
+      region: input.region,
+      repositoryName: input.repositoryName,
+      digest: input.digest,
+      tags: input.tags,
+      keys: [],
+      reason: input.error?.Error ?? 'unknown error',
+    };
+  }
+
+  /** The verdict stored with an image's facts: judged as a reference by digest (tags are judged on admission). */
+  private judge(facts: Facts): RefreshRecord['verdict'] & { judgedAt: string } {
+    const { registryId, region, repositoryName } = facts.repository;
+    const ref = ecrDigestReference(registryId, region, repositoryName, facts.image.digest);
+    const verdict = judgeFacts(facts, ref, this.options.policy, this.now());
+    return {
+      allowed: verdict.violations.length === 0,
+      violations: verdict.violations,
+      policyHash: this.hash,
+      judgedAt: this.now().toISOString(),
+    };
+  }
+
+  private record(
+    action: RefreshRecord['action'],
+    facts: Facts,
+    keys: readonly string[],
+    verdict: RefreshRecord['verdict'],
+  ): RefreshRecord {
+    const { registryId, region, repositoryName } = facts.repository;
+    return {
+      action,
+      registryId,
+      region,
+      repositoryName,
+      digest: facts.image.digest,
+      tags: facts.image.tags,
+      keys,
+      ...(verdict && {
+        verdict: { allowed: verdict.allowed, violations: verdict.violations, policyHash: verdict.policyHash },
+      }),
+    };
+  }
+}
+
+function targetOf(entry: CachedImage, eventTime: string): Target {
+  const { registryId, region, repositoryName } = entry.facts.repository;
+  return {
+    registryId,
+    region,
+    repositoryName,
+    digest: entry.facts.image.digest,
+    tags: entry.facts.image.tags,
+    eventTime,
+  };
+}
+
+function sameVerdict(
+  stored: { violations: readonly { code: string; message: string }[]; policyHash: string },
+  next: { violations: readonly { code: string; message: string }[]; policyHash: string },
+): boolean {
+  return (
+    stored.policyHash === next.policyHash &&
+    JSON.stringify(stored.violations.map((v) => [v.code, v.message])) ===
+      JSON.stringify(next.violations.map((v) => [v.code, v.message]))
+  );
+}
+
+export type { RepositoryTarget };
