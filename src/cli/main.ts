@@ -16,7 +16,8 @@ import { FileError, loadManifestFile } from '../adapters/files';
 import { startServer } from '../server/https-server';
 import { loadTls, makeSelfSignedTls } from '../server/tls';
 import { checkManifests, formatCheckTable } from './check';
-import { buildService, UsageError } from './wiring';
+import { refreshCommand } from './refresh';
+import { buildService, CORE_OPTIONS, UsageError } from './wiring';
 
 const USAGE = `usage: ecr-admission <command> [options]
 
@@ -27,15 +28,11 @@ commands:
           judge every workload in Kubernetes YAML manifests; exit 1 when any is denied
   serve   [--port N] [--host H] [--tls-cert F --tls-key F] [--ca-out F] [--policy F] [--snapshot F] [--table NAME] [--now ISO]
           the webhook as an HTTPS server: POST /validate, GET /healthz
+  refresh --event F [--policy F] [--snapshot F] [--table NAME] [--now ISO]
+          run the refresh workflow locally for one EventBridge event; print the cache records written or deleted
 `;
 
-const common = {
-  policy: { type: 'string' },
-  snapshot: { type: 'string' },
-  table: { type: 'string' },
-  now: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+const common = CORE_OPTIONS;
 
 function readStdin(): string {
   try {
@@ -134,7 +131,7 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { review, check, serve };
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { review, check, serve, refresh: refreshCommand };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;

@@ -5,8 +5,9 @@
  */
 import { EcrFactsSource } from '../adapters/ecr-facts';
 import { loadPolicyFile, loadSnapshotFile } from '../adapters/files';
-import { createAdmissionService } from '../adapters/live';
+import { createAdmissionService, createRefreshService } from '../adapters/live';
 import type { AdmissionService } from '../application/admission-service';
+import type { RefreshService } from '../application/refresh-service';
 import { DEFAULT_POLICY } from '../domain/policy';
 
 export class UsageError extends Error {
@@ -44,3 +45,27 @@ export function buildService(options: CoreOptions): AdmissionService {
     warmCacheTtlMs: options.table ? 30_000 : IN_PROCESS_TTL_MS,
   });
 }
+
+/** The refresh workflow's tasks for `refresh`: the same facts, cache and policy options as the other commands. */
+export function buildRefreshService(options: CoreOptions, where: { region: string; account: string }): RefreshService {
+  const now = parseNow(options.now);
+  const policy = options.policy ? loadPolicyFile(options.policy) : DEFAULT_POLICY;
+  const snapshot = options.snapshot ? loadSnapshotFile(options.snapshot) : undefined;
+  return createRefreshService({
+    policy,
+    region: where.region,
+    ownAccountId: where.account,
+    ...(options.table && { tableName: options.table }),
+    ...(snapshot && { facts: new EcrFactsSource(snapshot, now), catalog: snapshot }),
+    ...(now && { now }),
+  });
+}
+
+/** The options every command that judges takes (parseArgs form). */
+export const CORE_OPTIONS = {
+  policy: { type: 'string' },
+  snapshot: { type: 'string' },
+  table: { type: 'string' },
+  now: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;

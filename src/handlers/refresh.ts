@@ -1,0 +1,77 @@
+/**
+ * The refresh workflow's Lambda tasks, one export per Task state of statemachine/refresh-decision.asl.json.
+ * Each is a thin binding of the RefreshService method of the same name; configuration is read and
+ * validated once, at cold start.
+ */
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { loadRefreshConfig } from '../adapters/config';
+import { createRefreshService } from '../adapters/live';
+import type { ListRequest, RefreshRecord, Target } from '../application/refresh-service';
+
+const logger = new Logger({ serviceName: 'ecr-admission' });
+const metrics = new Metrics({ namespace: 'EcrAdmission', serviceName: 'ecr-admission' });
+const config = loadRefreshConfig(process.env);
+const service = createRefreshService({
+  ...config,
+  onEcrError: (operation, error) => {
+    metrics.addMetric('EcrErrors', MetricUnit.Count, 1);
+    logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
+  },
+});
+
+function published<T>(work: () => Promise<T>): Promise<T> {
+  return work().finally(() => metrics.publishStoredMetrics());
+}
+
+export const plan = async (event: unknown) => {
+  const result = service.plan(event);
+  logger.info('plan', { kind: result.kind, eventTime: result.eventTime });
+  return result;
+};
+
+async function refreshTarget(target: Target): Promise<RefreshRecord> {
+  const record = await service.refresh(target);
+  logger.info('refreshed', { action: record.action, keys: record.keys, digest: record.digest });
+  if (record.action === 'written') {
+    metrics.addMetric('EventToVerdictLag', MetricUnit.Milliseconds, Date.now() - Date.parse(target.eventTime));
+  }
+  return record;
+}
+
+/**
+ * A redelivered event for the same image and event time does no work twice; the conditional write
+ * stays the guard against out-of-order events.
+ */
+const idempotentRefresh = config.idempotencyTableName
+  ? makeIdempotent(refreshTarget, {
+      persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName }),
+      config: new IdempotencyConfig({
+        eventKeyJmesPath: '[registryId, region, repositoryName, digest, eventTime]',
+        expiresAfterSeconds: 3600,
+      }),
+    })
+  : refreshTarget;
+
+export const refresh = (target: Target) => published(() => idempotentRefresh(target));
+
+export const remove = (target: Target) =>
+  published(async () => {
+    const record = await service.remove(target);
+    logger.info('deleted', { keys: record.keys, digest: record.digest });
+    return record;
+  });
+
+export const listTargets = (request: ListRequest) => service.listTargets(request);
+
+export const rejudge = (request: { cursor?: string }) => service.rejudge(request);
+
+export const recordFailure = (input: Target & { error?: { Error?: string; Cause?: string } }) =>
+  published(async () => {
+    const record = service.recordFailure(input);
+    metrics.addMetric('RefreshFailures', MetricUnit.Count, 1);
+    logger.error('refresh failed', { ...record, cause: input.error?.Cause });
+    return record;
+  });
