@@ -34,6 +34,8 @@ export interface RunOptions {
   readonly stdin?: string | Buffer;
   readonly timeoutMs?: number;
   readonly cwd?: string;
+  /** Added to the child's environment (endpoint overrides for the local AWS servers, say). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** For a beforeAll: fails with a message that says what to do when the command has not been built. */
@@ -56,7 +58,7 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
-      env: CHILD_ENV,
+      env: { ...CHILD_ENV, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -147,7 +147,14 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
       if (ids.length === 0) {
         const start = Number(body.nextToken ?? 0);
         const max = Number(body.maxResults ?? 100);
-        const images = repo.images ?? [];
+        const tagged = (body.filter as Json | undefined)?.tagStatus;
+        const images = (repo.images ?? []).filter((i) =>
+          tagged === 'TAGGED'
+            ? (i.imageTags ?? []).length > 0
+            : tagged === 'UNTAGGED'
+              ? !(i.imageTags ?? []).length
+              : true,
+        );
         return {
           imageDetails: images
             .slice(start, start + max)
