@@ -37,6 +37,7 @@ const reviewSchema = z.object({
       namespace: z.string().optional(),
       operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
       object: z.unknown().optional(),
+      oldObject: z.unknown().optional(),
       dryRun: z.boolean().optional(),
     },
     { error: (issue) => (issue.input === undefined ? 'is required' : 'expected an object') },
@@ -90,6 +91,7 @@ export function parseAdmissionReview(body: string | Buffer | unknown): ParsedRev
       name: request.name || objectName(request.object),
       operation: request.operation,
       object: request.object,
+      ...(isObject(request.oldObject) && { oldObject: request.oldObject }),
       dryRun: request.dryRun ?? false,
     },
   };

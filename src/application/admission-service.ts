@@ -15,7 +15,7 @@ import { type CachedImage, type DecisionCache, lookupKey } from '../domain/decis
 import type { FactsLookup, FactsSource, ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
 import type { Policy } from '../domain/policy';
-import { judgeFacts, judgeLookup, judgeReference, type Verdict } from '../domain/verdict';
+import { judgeLookup, judgeReference, type Verdict } from '../domain/verdict';
 import { extractImages, type ImageAtPath } from '../domain/workload';
 
 export interface AdmissionServiceOptions {
@@ -32,6 +32,13 @@ export interface AdmissionServiceOptions {
 export const DEFAULT_DEADLINE_MS = 2500;
 
 type Pending = { readonly ref: ImageReference; readonly lookup: ImageLookup };
+
+/** Facts for one image: from the cache or gathered; absent `result` when they could not be had in time. */
+export interface Resolved {
+  readonly cache: 'hit' | 'miss';
+  readonly result?: FactsLookup;
+  readonly timedOut?: boolean;
+}
 
 class DeadlineExceeded extends Error {
   override readonly name = 'DeadlineExceeded';
@@ -103,34 +110,16 @@ export class AdmissionService {
 
     const judged = new Map(early);
     if (pending.size > 0) {
-      const cached = await this.readCache(
+      const resolved = await this.resolve(
         [...pending.values()].map((p) => p.lookup),
         started,
       );
-      const misses: [string, Pending][] = [];
       for (const [raw, item] of pending) {
-        const entry = cached.get(lookupKey(item.lookup));
-        if (entry) {
-          judged.set(raw, {
-            image: raw,
-            verdict: judgeFacts(entry.facts, item.ref, this.policy, now),
-            cache: 'hit',
-          });
-        } else {
-          misses.push([raw, item]);
-        }
-      }
-      const remaining = this.deadlineMs - (Date.now() - started);
-      const verdicts = await Promise.all(misses.map(([, item]) => this.judgeMiss(item, remaining, now)));
-      misses.forEach(([raw], index) => {
-        judged.set(raw, { image: raw, verdict: verdicts[index] as Verdict, cache: 'miss' });
-      });
-      // Let the write-through land before answering (a Lambda is frozen after), but never past the deadline.
-      if (misses.length > 0 && this.writes.size > 0) {
-        await withDeadline(
-          Promise.allSettled([...this.writes]),
-          this.deadlineMs - (Date.now() - started),
-        ).catch(() => {});
+        const facts = resolved.get(lookupKey(item.lookup));
+        const verdict = facts?.result
+          ? judgeLookup(facts.result, item.ref, this.policy, now)
+          : this.failureVerdict(raw, facts?.timedOut ?? true);
+        judged.set(raw, { image: raw, verdict, cache: facts?.cache ?? 'miss' });
       }
     }
 
@@ -149,14 +138,45 @@ export class AdmissionService {
     }
   }
 
-  private async judgeMiss(item: Pending, remainingMs: number, now: Date): Promise<Verdict> {
-    try {
-      const lookup = await withDeadline(this.gather(item.lookup), remainingMs);
-      return judgeLookup(lookup, item.ref, this.policy, now);
-    } catch (error) {
-      this.onFailure(`facts of ${lookupKey(item.lookup)}`, error);
-      return this.failureVerdict(item.ref.raw, error instanceof DeadlineExceeded);
+  /**
+   * The facts of images: one cache read for all of them, then the misses gathered within the deadline
+   * (shared with concurrent requests, written through). Never throws: a failure is reported per image.
+   */
+  async resolve(lookups: readonly ImageLookup[], started = Date.now()): Promise<Map<string, Resolved>> {
+    const unique = [...new Map(lookups.map((lookup) => [lookupKey(lookup), lookup])).values()];
+    const cached = await this.readCache(unique, started);
+    const resolved = new Map<string, Resolved>();
+    const misses: ImageLookup[] = [];
+    for (const lookup of unique) {
+      const entry = cached.get(lookupKey(lookup));
+      if (entry)
+        resolved.set(lookupKey(lookup), { cache: 'hit', result: { status: 'found', facts: entry.facts } });
+      else misses.push(lookup);
     }
+    if (misses.length === 0) return resolved;
+
+    const remaining = this.deadlineMs - (Date.now() - started);
+    await Promise.all(
+      misses.map(async (lookup) => {
+        try {
+          resolved.set(lookupKey(lookup), {
+            cache: 'miss',
+            result: await withDeadline(this.gather(lookup), remaining),
+          });
+        } catch (error) {
+          this.onFailure(`facts of ${lookupKey(lookup)}`, error);
+          resolved.set(lookupKey(lookup), { cache: 'miss', timedOut: error instanceof DeadlineExceeded });
+        }
+      }),
+    );
+    // Let the write-through land before answering (a Lambda is frozen after), but never past the deadline.
+    if (this.writes.size > 0) {
+      await withDeadline(
+        Promise.allSettled([...this.writes]),
+        this.deadlineMs - (Date.now() - started),
+      ).catch(() => {});
+    }
+    return resolved;
   }
 
   /**

@@ -18,6 +18,8 @@ export interface AdmissionRequest {
   readonly name: string;
   readonly operation: Operation;
   readonly object: unknown;
+  /** The object before an UPDATE. */
+  readonly oldObject?: unknown;
   readonly dryRun: boolean;
 }
 

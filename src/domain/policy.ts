@@ -71,6 +71,7 @@ export const policySchema = z.strictObject({
       maxScanAgeDays: 0,
     }),
   failureMode: z.enum(['deny', 'allow']).default('deny'),
+  pinDigests: z.enum(['pods', 'workloads', 'off']).default('pods'),
   registries: z
     .array(
       z
@@ -120,6 +121,8 @@ export interface Policy {
     readonly maxScanAgeDays: number;
   };
   readonly failureMode: 'deny' | 'allow';
+  /** Which objects the mutating webhook pins to digests (docs/adr/0003-pin-digests-on-pods.md). */
+  readonly pinDigests: 'pods' | 'workloads' | 'off';
   readonly registries: readonly { readonly accountId: string; readonly roleArn: string }[];
   readonly match: {
     readonly exemptNamespace: Matcher;

@@ -23,6 +23,7 @@ const DOCUMENTED_DEFAULTS: Omit<Policy, 'match'> = {
     maxScanAgeDays: 0,
   },
   failureMode: 'deny',
+  pinDigests: 'pods',
   registries: [],
 };
 
@@ -132,6 +133,7 @@ describe('parsePolicy', () => {
             maxScanAgeDays: 30,
           },
           failureMode: 'allow',
+          pinDigests: 'workloads',
           registries: [{ accountId: '444455556666', roleArn: 'arn:aws:iam::444455556666:role/read' }],
         },
         expected: {
@@ -152,6 +154,7 @@ describe('parsePolicy', () => {
             maxScanAgeDays: 30,
           },
           failureMode: 'allow',
+          pinDigests: 'workloads',
           registries: [{ accountId: '444455556666', roleArn: 'arn:aws:iam::444455556666:role/read' }],
         },
       },
