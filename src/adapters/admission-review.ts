@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { AdmissionRequest, Decision } from '../domain/admission';
+import type { Mutation } from '../domain/pinning';
 import { describeIssues } from '../domain/policy';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
@@ -108,6 +109,9 @@ export interface AdmissionReviewResponse {
     uid: string;
     allowed: boolean;
     status?: { code: number; reason: string; message: string };
+    patchType?: 'JSONPatch';
+    /** base64 of the JSON Patch document. */
+    patch?: string;
     warnings?: string[];
     auditAnnotations?: Record<string, string>;
   };
@@ -129,6 +133,32 @@ export function formatAdmissionResponse(
       }),
       ...(decision.warnings.length > 0 && { warnings: [...decision.warnings] }),
       auditAnnotations: { ...decision.auditAnnotations },
+    },
+  };
+}
+
+/** The mutating webhook's answer: always allowed (the validating webhook decides), with a patch when one is due. */
+export function formatMutationResponse(
+  apiVersion: AdmissionApiVersion,
+  uid: string,
+  mutation: Mutation,
+): AdmissionReviewResponse {
+  return {
+    apiVersion,
+    kind: 'AdmissionReview',
+    response: {
+      uid,
+      allowed: true,
+      ...(mutation.patch.length > 0 && {
+        patchType: 'JSONPatch',
+        patch: Buffer.from(JSON.stringify(mutation.patch)).toString('base64'),
+      }),
+      auditAnnotations: {
+        pinned: String(mutation.pinned.length),
+        ...(mutation.unresolved.length > 0 && {
+          unpinned: mutation.unresolved.map((u) => `${u.path}: ${u.reason}`).join('; '),
+        }),
+      },
     },
   };
 }

@@ -14,6 +14,7 @@ import {
 import { type CachedImage, type DecisionCache, lookupKey } from '../domain/decision-store';
 import type { FactsLookup, FactsSource, ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
+import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
 import type { Policy } from '../domain/policy';
 import { judgeLookup, judgeReference, type Verdict } from '../domain/verdict';
 import { extractImages, type ImageAtPath } from '../domain/workload';
@@ -88,6 +89,41 @@ export class AdmissionService {
       warnOnly,
       judgements,
     });
+  }
+
+  /**
+   * The mutating webhook: pins each ECR image referenced by tag to the digest it is judged on (the
+   * cache's tag entry, or a live lookup within the deadline). Never throws and never denies: an image
+   * whose digest cannot be had is left as written, for the validating webhook to decide.
+   */
+  async mutate(request: AdmissionRequest): Promise<Mutation> {
+    const candidates = pinCandidates(request, this.policy);
+    if (candidates.length === 0) return NO_MUTATION;
+    const resolved = await this.resolve(candidates.map((c) => c.lookup));
+    const pinned: { path: string; from: string; to: string }[] = [];
+    const unresolved: { path: string; image: string; reason: string }[] = [];
+    for (const candidate of candidates) {
+      const facts = resolved.get(lookupKey(candidate.lookup));
+      if (facts?.result?.status === 'found') {
+        pinned.push({
+          path: candidate.path,
+          from: candidate.image,
+          to: pinnedReference(candidate, facts.result.facts.image.digest),
+        });
+      } else {
+        const reason = facts?.result
+          ? facts.result.status
+          : facts?.timedOut
+            ? 'not resolved in time'
+            : 'ECR could not be reached';
+        unresolved.push({ path: candidate.path, image: candidate.image, reason });
+      }
+    }
+    return {
+      patch: pinned.map((p) => ({ op: 'replace', path: toJsonPointer(p.path), value: p.to })),
+      pinned,
+      unresolved,
+    };
   }
 
   /** Judges images found at paths. Never throws: failures are answered by the policy's failure mode. */

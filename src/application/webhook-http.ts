@@ -1,15 +1,17 @@
 /**
  * The webhook's HTTP surface, shared by the Lambda and the HTTPS server: `POST /validate` answers an
- * AdmissionReview, `GET /healthz` says the process is up. A denial is an answer (200, allowed: false);
- * a review that cannot be parsed is the caller's error (400, with a message naming what is wrong); a
+ * AdmissionReview, `POST /mutate` answers it with a digest-pinning patch, `GET /healthz` says the
+ * process is up. A denial is an answer (200, allowed: false); a review that cannot be parsed is the caller's error (400, with a message naming what is wrong); a
  * failure of ours is a 500 that says nothing about internals.
  */
 import {
   AdmissionReviewError,
   formatAdmissionResponse,
+  formatMutationResponse,
   parseAdmissionReview,
 } from '../adapters/admission-review';
 import type { AdmissionRequest, Decision } from '../domain/admission';
+import type { Mutation } from '../domain/pinning';
 import type { AdmissionService } from './admission-service';
 
 export interface HttpRequest {
@@ -35,6 +37,7 @@ function reply(statusCode: number, body: unknown): HttpReply {
 export interface WebhookHooks {
   readonly onReview?: (request: AdmissionRequest) => void;
   readonly onDecision?: (decision: Decision, request: AdmissionRequest) => void;
+  readonly onMutation?: (mutation: Mutation, request: AdmissionRequest) => void;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -49,13 +52,19 @@ export async function handleWebhookRequest(
       ? reply(200, { status: 'ok' })
       : reply(405, { error: 'use GET for /healthz' });
   }
-  if (path !== '/validate') return reply(404, { error: `no such endpoint: ${path}; use POST /validate` });
-  if (request.method !== 'POST')
-    return reply(405, { error: 'use POST with an AdmissionReview for /validate' });
+  if (path !== '/validate' && path !== '/mutate') {
+    return reply(404, { error: `no such endpoint: ${path}; use POST /validate or POST /mutate` });
+  }
+  if (request.method !== 'POST') return reply(405, { error: `use POST with an AdmissionReview for ${path}` });
 
   try {
     const review = parseAdmissionReview(request.body ?? '');
     hooks.onReview?.(review.request);
+    if (path === '/mutate') {
+      const mutation = await service.mutate(review.request);
+      hooks.onMutation?.(mutation, review.request);
+      return reply(200, formatMutationResponse(review.apiVersion, review.request.uid, mutation));
+    }
     const decision = await service.review(review.request);
     hooks.onDecision?.(decision, review.request);
     return reply(200, formatAdmissionResponse(review.apiVersion, review.request.uid, decision));

@@ -10,26 +10,31 @@ import { parseArgs } from 'node:util';
 import {
   AdmissionReviewError,
   formatAdmissionResponse,
+  formatMutationResponse,
   parseAdmissionReview,
 } from '../adapters/admission-review';
 import { FileError, loadManifestFile } from '../adapters/files';
 import { startServer } from '../server/https-server';
 import { loadTls, makeSelfSignedTls } from '../server/tls';
 import { checkManifests, formatCheckTable } from './check';
+import { manifest } from './manifest';
 import { refreshCommand } from './refresh';
 import { buildService, CORE_OPTIONS, UsageError } from './wiring';
 
 const USAGE = `usage: ecr-admission <command> [options]
 
 commands:
-  review  [--policy F] [--snapshot F] [--table NAME] [--now ISO] < review.json
+  review  [--mutate] [--policy F] [--snapshot F] [--table NAME] [--now ISO] < review.json
           judge one AdmissionReview from stdin, print the response review
+          (--mutate: answer as the mutating endpoint, with a patch pinning images to digests)
   check   -f FILE... [--namespace NS] [--policy F] [--snapshot F] [--table NAME] [--now ISO] [--output table|json]
           judge every workload in Kubernetes YAML manifests; exit 1 when any is denied
   serve   [--port N] [--host H] [--tls-cert F --tls-key F] [--ca-out F] [--policy F] [--snapshot F] [--table NAME] [--now ISO]
           the webhook as an HTTPS server: POST /validate, GET /healthz
   refresh --event F [--policy F] [--snapshot F] [--table NAME] [--now ISO]
           run the refresh workflow locally for one EventBridge event; print the cache records written or deleted
+  manifest --url BASE [--ca-bundle F] [--failure-policy Fail|Ignore] [--timeout N]
+          print the ValidatingWebhookConfiguration for the endpoint at BASE (the stack's WebhookUrl)
 `;
 
 const common = CORE_OPTIONS;
@@ -43,13 +48,14 @@ function readStdin(): string {
 }
 
 async function review(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: common, strict: true });
+  const { values } = parseArgs({ args, options: { ...common, mutate: { type: 'boolean' } }, strict: true });
   const service = buildService(values);
   const parsed = parseAdmissionReview(readStdin());
-  const decision = await service.review(parsed.request);
-  process.stdout.write(
-    `${JSON.stringify(formatAdmissionResponse(parsed.apiVersion, parsed.request.uid, decision))}\n`,
-  );
+  const { apiVersion, request } = parsed;
+  const response = values.mutate
+    ? formatMutationResponse(apiVersion, request.uid, await service.mutate(request))
+    : formatAdmissionResponse(apiVersion, request.uid, await service.review(request));
+  process.stdout.write(`${JSON.stringify(response)}\n`);
   return 0;
 }
 
@@ -131,7 +137,13 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { review, check, serve, refresh: refreshCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  review,
+  check,
+  serve,
+  refresh: refreshCommand,
+  manifest,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;

@@ -121,7 +121,7 @@ export interface Policy {
     readonly maxScanAgeDays: number;
   };
   readonly failureMode: 'deny' | 'allow';
-  /** Which objects the mutating webhook pins to digests (docs/adr/0003-pin-digests-on-pods.md). */
+  /** Which objects the mutating webhook pins to digests (docs/adr/0005-pin-digests-on-pods.md). */
   readonly pinDigests: 'pods' | 'workloads' | 'off';
   readonly registries: readonly { readonly accountId: string; readonly roleArn: string }[];
   readonly match: {

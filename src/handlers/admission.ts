@@ -57,6 +57,10 @@ export async function handler(
           ...decision.auditAnnotations,
         });
       },
+      onMutation: (mutation) => {
+        metrics.addMetric('ImagesPinned', MetricUnit.Count, mutation.pinned.length);
+        if (mutation.unresolved.length > 0) logger.info('left unpinned', { unresolved: mutation.unresolved });
+      },
       onError: (error) => logger.error('review failed', error as Error),
     });
     return { statusCode: reply.statusCode, headers: { ...reply.headers }, body: reply.body };

@@ -36,7 +36,11 @@ async function refreshTarget(target: Target): Promise<RefreshRecord> {
   const record = await service.refresh(target);
   logger.info('refreshed', { action: record.action, keys: record.keys, digest: record.digest });
   if (record.action === 'written') {
-    metrics.addMetric('EventToVerdictLag', MetricUnit.Milliseconds, Date.now() - Date.parse(target.eventTime));
+    metrics.addMetric(
+      'EventToVerdictLag',
+      MetricUnit.Milliseconds,
+      Date.now() - Date.parse(target.eventTime),
+    );
   }
   return record;
 }

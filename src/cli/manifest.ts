@@ -1,0 +1,140 @@
+/**
+ * `ecr-admission manifest`: the ValidatingWebhookConfiguration for a deployed endpoint, whose base URL
+ * is the stack's `WebhookUrl` output. It sends every object that embeds a PodSpec (the kinds the
+ * webhook judges) and ephemeral containers, on CREATE and UPDATE, to `BASE/validate`.
+ */
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { FileError, readText } from '../adapters/files';
+import { JUDGED_KINDS } from '../domain/workload';
+import { UsageError } from './wiring';
+
+export const CONFIGURATION_NAME = 'ecr-admission';
+export const WEBHOOK_NAME = 'images.ecr-admission.io';
+/** A namespace with this label (any value) is never sent to the webhook. */
+export const OPT_OUT_LABEL = 'ecr-admission.io/ignore';
+/**
+ * Never sent to the webhook, whatever the policy says: if the webhook is unreachable, the cluster's
+ * own components must still start.
+ */
+export const EXEMPT_NAMESPACES = ['kube-system'] as const;
+
+export type FailurePolicy = 'Fail' | 'Ignore';
+
+export interface WebhookOptions {
+  /** The endpoint's base URL; the webhook calls `<base>/validate`. */
+  readonly baseUrl: string;
+  readonly failurePolicy?: FailurePolicy;
+  readonly timeoutSeconds?: number;
+  /** PEM text of the CA that signed the endpoint's certificate (not needed for API Gateway). */
+  readonly caPem?: string;
+}
+
+/** `BASE/validate`, for an https URL the API server accepts (no query, fragment or credentials). */
+export function validateUrl(base: string): string {
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    throw new UsageError(`--url must be an absolute https URL, not "${base}"`);
+  }
+  if (url.protocol !== 'https:')
+    throw new UsageError(`--url must use https (the API server requires it), not "${base}"`);
+  if (url.username || url.password) throw new UsageError('--url must not carry credentials');
+  if (url.search || url.hash || base.includes('?') || base.includes('#')) {
+    throw new UsageError('--url must not have a query or a fragment (the API server adds ?timeout=)');
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}/validate`;
+}
+
+/** The webhook rules: one per API group, each kind by its resource name (Pod also by its subresource). */
+function rules(): Record<string, unknown>[] {
+  const groups = new Map<string, string[]>();
+  for (const { group, kind } of JUDGED_KINDS) {
+    const resource = `${kind.toLowerCase()}s`;
+    const resources = groups.get(group) ?? [];
+    resources.push(resource, ...(kind === 'Pod' ? ['pods/ephemeralcontainers'] : []));
+    groups.set(group, resources);
+  }
+  return [...groups].map(([group, resources]) => ({
+    apiGroups: [group],
+    // matchPolicy Equivalent also sends requests made through other versions, converted to v1.
+    apiVersions: ['v1'],
+    operations: ['CREATE', 'UPDATE'],
+    resources,
+    scope: 'Namespaced',
+  }));
+}
+
+export function webhookConfiguration(options: WebhookOptions): Record<string, unknown> {
+  const timeoutSeconds = options.timeoutSeconds ?? 5;
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: {
+      name: CONFIGURATION_NAME,
+      labels: { 'app.kubernetes.io/name': 'ecr-admission' },
+    },
+    webhooks: [
+      {
+        name: WEBHOOK_NAME,
+        clientConfig: {
+          url: validateUrl(options.baseUrl),
+          ...(options.caPem !== undefined && { caBundle: Buffer.from(options.caPem).toString('base64') }),
+        },
+        rules: rules(),
+        failurePolicy: options.failurePolicy ?? 'Fail',
+        matchPolicy: 'Equivalent',
+        namespaceSelector: {
+          matchExpressions: [
+            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...EXEMPT_NAMESPACES] },
+            { key: OPT_OUT_LABEL, operator: 'DoesNotExist' },
+          ],
+        },
+        // Judging has no side effects, so dry-run requests are judged too.
+        sideEffects: 'None',
+        timeoutSeconds,
+        admissionReviewVersions: ['v1', 'v1beta1'],
+      },
+    ],
+  };
+}
+
+function readCaBundle(file: string): string {
+  const pem = readText(file);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new FileError(file, 'not a PEM certificate (no "-----BEGIN CERTIFICATE-----")');
+  }
+  return pem;
+}
+
+export async function manifest(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      url: { type: 'string' },
+      'ca-bundle': { type: 'string' },
+      'failure-policy': { type: 'string', default: 'Fail' },
+      timeout: { type: 'string', default: '5' },
+    },
+    strict: true,
+  });
+  if (!values.url)
+    throw new UsageError('manifest needs the endpoint: --url BASE (the stack output WebhookUrl)');
+  const failurePolicy = values['failure-policy'];
+  if (failurePolicy !== 'Fail' && failurePolicy !== 'Ignore') {
+    throw new UsageError(`--failure-policy must be Fail or Ignore, not "${failurePolicy}"`);
+  }
+  const timeoutSeconds = Number(values.timeout);
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 30) {
+    throw new UsageError(`--timeout must be a whole number of seconds from 1 to 30, not "${values.timeout}"`);
+  }
+  const configuration = webhookConfiguration({
+    baseUrl: values.url,
+    failurePolicy,
+    timeoutSeconds,
+    ...(values['ca-bundle'] !== undefined && { caPem: readCaBundle(values['ca-bundle']) }),
+  });
+  process.stdout.write(`---\n${stringify(configuration, { lineWidth: 0 })}`);
+  return 0;
+}
