@@ -26,13 +26,20 @@ async function main(): Promise<void> {
           repositories: [
             {
               repository: { repositoryName: 'team/app', registryId: OWN, imageTagMutability: 'IMMUTABLE' },
-              scanningConfiguration: { repositoryName: 'team/app', scanOnPush: true, scanFrequency: 'SCAN_ON_PUSH' },
+              scanningConfiguration: {
+                repositoryName: 'team/app',
+                scanOnPush: true,
+                scanFrequency: 'SCAN_ON_PUSH',
+              },
               images: digests.map((imageDigest, i) => ({
                 imageDigest,
                 imageTags: [`1.0.${i}`],
                 scan: {
                   imageScanStatus: { status: 'COMPLETE' },
-                  imageScanFindings: { findingSeverityCounts: { HIGH: 1 }, imageScanCompletedAt: '2026-11-20T10:00:00Z' },
+                  imageScanFindings: {
+                    findingSeverityCounts: { HIGH: 1 },
+                    imageScanCompletedAt: '2026-11-20T10:00:00Z',
+                  },
                 },
               })),
             },
@@ -51,7 +58,12 @@ async function main(): Promise<void> {
   });
   try {
     await createDecisionTable(dynamo.client(), 'decisions');
-    const service = createRefreshService({ policy: parsePolicy({}), tableName: 'decisions', region: 'us-east-1', ownAccountId: OWN });
+    const service = createRefreshService({
+      policy: parsePolicy({}),
+      tableName: 'decisions',
+      region: 'us-east-1',
+      ownAccountId: OWN,
+    });
     const times: number[] = [];
     for (const [i, digest] of digests.entries()) {
       const event = {
@@ -63,18 +75,28 @@ async function main(): Promise<void> {
         time: new Date().toISOString(),
         region: 'us-east-1',
         resources: [],
-        detail: { 'scan-status': 'COMPLETE', 'repository-name': 'team/app', 'image-digest': digest, 'image-tags': [`1.0.${i}`] },
+        detail: {
+          'scan-status': 'COMPLETE',
+          'repository-name': 'team/app',
+          'image-digest': digest,
+          'image-tags': [`1.0.${i}`],
+        },
       };
       const started = performance.now();
       const run = await runWorkflowLocally(service, event);
       const elapsed = performance.now() - started;
-      if (run.records[0]?.action !== 'written') throw new Error(`run ${i} wrote nothing: ${JSON.stringify(run)}`);
+      if (run.records[0]?.action !== 'written')
+        throw new Error(`run ${i} wrote nothing: ${JSON.stringify(run)}`);
       if (i > 0) times.push(elapsed); // the first run loads the state machine library and warms the clients
     }
     times.sort((a, b) => a - b);
     const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]?.toFixed(1);
-    console.log(`event-to-cache, local refresh workflow (${times.length} runs, ECR calls ${ecr.totalEcrCalls()}):`);
-    console.log(`  median ${at(0.5)} ms, p90 ${at(0.9)} ms (ASL interpretation, ECR reads, DynamoDB conditional writes)`);
+    console.log(
+      `event-to-cache, local refresh workflow (${times.length} runs, ECR calls ${ecr.totalEcrCalls()}):`,
+    );
+    console.log(
+      `  median ${at(0.5)} ms, p90 ${at(0.9)} ms (ASL interpretation, ECR reads, DynamoDB conditional writes)`,
+    );
   } finally {
     await ecr.close();
     await dynamo.stop();

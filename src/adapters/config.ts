@@ -11,48 +11,49 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+type Environment = Record<string, string | undefined>;
+
 const integer = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
-const environmentSchema = z.object({
+/** What every function reads: the decision table, the policy, the cache's TTL, the deployment's account. */
+const common = {
   TABLE_NAME: z.string({ error: 'is required' }).min(1, 'is required'),
   POLICY: z.string().optional(),
   POLICY_FILE: z.string().optional(),
-  DEADLINE_MS: integer(100, 25_000, 2_500),
-  WARM_CACHE_TTL_SECONDS: integer(0, 3_600, 30),
-  WARM_CACHE_MAX_ENTRIES: integer(1, 1_000_000, 5_000),
   CACHE_TTL_SECONDS: integer(60, 90 * 86_400, 7 * 86_400),
   OWN_ACCOUNT_ID: z
     .string()
     .regex(/^\d{12}$/, 'expected a 12-digit AWS account id')
     .optional(),
-});
+};
 
-export interface AdmissionConfig {
+interface CommonConfig {
   readonly tableName: string;
   readonly policy: Policy;
-  readonly deadlineMs: number;
-  readonly warmCacheTtlMs: number;
-  readonly warmCacheMaxEntries: number;
   readonly cacheTtlSeconds: number;
   readonly ownAccountId?: string;
 }
 
-export function loadAdmissionConfig(env: Record<string, string | undefined>): AdmissionConfig {
-  const result = environmentSchema.safeParse(env);
+function parseEnvironment<T extends z.ZodRawShape>(
+  shape: T,
+  env: Environment,
+): { config: CommonConfig; values: z.output<z.ZodObject<T & typeof common>> } {
+  const result = z.object({ ...common, ...shape }).safeParse(env);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new ConfigError(`environment variable ${String(issue?.path[0])}: ${issue?.message}`);
   }
-  const e = result.data;
+  const values = result.data as z.output<z.ZodObject<T & typeof common>>;
+  const e = result.data as z.output<z.ZodObject<typeof common>>;
   return {
-    tableName: e.TABLE_NAME,
-    policy: loadPolicy(e.POLICY, e.POLICY_FILE),
-    deadlineMs: e.DEADLINE_MS,
-    warmCacheTtlMs: e.WARM_CACHE_TTL_SECONDS * 1000,
-    warmCacheMaxEntries: e.WARM_CACHE_MAX_ENTRIES,
-    cacheTtlSeconds: e.CACHE_TTL_SECONDS,
-    ...(e.OWN_ACCOUNT_ID && { ownAccountId: e.OWN_ACCOUNT_ID }),
+    values,
+    config: {
+      tableName: e.TABLE_NAME,
+      policy: loadPolicy(e.POLICY, e.POLICY_FILE),
+      cacheTtlSeconds: e.CACHE_TTL_SECONDS,
+      ...(e.OWN_ACCOUNT_ID && { ownAccountId: e.OWN_ACCOUNT_ID }),
+    },
   };
 }
 
@@ -66,41 +67,45 @@ function loadPolicy(inline: string | undefined, file: string | undefined): Polic
   }
 }
 
-const refreshEnvironmentSchema = z.object({
-  TABLE_NAME: z.string({ error: 'is required' }).min(1, 'is required'),
-  AWS_REGION: z.string({ error: 'is required' }).min(1, 'is required'),
-  POLICY: z.string().optional(),
-  POLICY_FILE: z.string().optional(),
-  IDEMPOTENCY_TABLE_NAME: z.string().min(1).optional(),
-  CACHE_TTL_SECONDS: integer(60, 90 * 86_400, 7 * 86_400),
-  OWN_ACCOUNT_ID: z
-    .string()
-    .regex(/^\d{12}$/, 'expected a 12-digit AWS account id')
-    .optional(),
-});
-
-export interface RefreshConfig {
-  readonly tableName: string;
-  readonly region: string;
-  readonly policy: Policy;
-  readonly idempotencyTableName?: string;
-  readonly cacheTtlSeconds: number;
-  readonly ownAccountId?: string;
+export interface AdmissionConfig extends CommonConfig {
+  readonly deadlineMs: number;
+  readonly warmCacheTtlMs: number;
+  readonly warmCacheMaxEntries: number;
 }
 
-export function loadRefreshConfig(env: Record<string, string | undefined>): RefreshConfig {
-  const result = refreshEnvironmentSchema.safeParse(env);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ConfigError(`environment variable ${String(issue?.path[0])}: ${issue?.message}`);
-  }
-  const e = result.data;
+export function loadAdmissionConfig(env: Environment): AdmissionConfig {
+  const { config, values } = parseEnvironment(
+    {
+      DEADLINE_MS: integer(100, 25_000, 2_500),
+      WARM_CACHE_TTL_SECONDS: integer(0, 3_600, 30),
+      WARM_CACHE_MAX_ENTRIES: integer(1, 1_000_000, 5_000),
+    },
+    env,
+  );
   return {
-    tableName: e.TABLE_NAME,
-    region: e.AWS_REGION,
-    policy: loadPolicy(e.POLICY, e.POLICY_FILE),
-    cacheTtlSeconds: e.CACHE_TTL_SECONDS,
-    ...(e.IDEMPOTENCY_TABLE_NAME && { idempotencyTableName: e.IDEMPOTENCY_TABLE_NAME }),
-    ...(e.OWN_ACCOUNT_ID && { ownAccountId: e.OWN_ACCOUNT_ID }),
+    ...config,
+    deadlineMs: values.DEADLINE_MS,
+    warmCacheTtlMs: values.WARM_CACHE_TTL_SECONDS * 1000,
+    warmCacheMaxEntries: values.WARM_CACHE_MAX_ENTRIES,
+  };
+}
+
+export interface RefreshConfig extends CommonConfig {
+  readonly region: string;
+  readonly idempotencyTableName?: string;
+}
+
+export function loadRefreshConfig(env: Environment): RefreshConfig {
+  const { config, values } = parseEnvironment(
+    {
+      AWS_REGION: z.string({ error: 'is required' }).min(1, 'is required'),
+      IDEMPOTENCY_TABLE_NAME: z.string().min(1).optional(),
+    },
+    env,
+  );
+  return {
+    ...config,
+    region: values.AWS_REGION,
+    ...(values.IDEMPOTENCY_TABLE_NAME && { idempotencyTableName: values.IDEMPOTENCY_TABLE_NAME }),
   };
 }

@@ -30,6 +30,11 @@ export class TieredDecisionStore implements DecisionStore {
       found.set(key, entry);
       this.near.putKey(key, entry);
     }
+    if (found.size === lookups.length) return found;
+    // A write-through can land in the near layer while the remote read is on its way (a rollout burst
+    // asks about one new image many times at once): answering a miss then would look the image up again.
+    const stillMissing = missing.filter((lookup) => !found.has(lookupKey(lookup)));
+    for (const [key, entry] of this.near.getManySync(stillMissing)) found.set(key, entry);
     return found;
   }
 

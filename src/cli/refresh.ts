@@ -15,7 +15,10 @@ function loadEvent(file: string): { event: unknown; region: string; account: str
     event = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new FileError(file, code === 'ENOENT' ? 'no such file' : `not valid JSON (${(error as Error).message})`);
+    throw new FileError(
+      file,
+      code === 'ENOENT' ? 'no such file' : `not valid JSON (${(error as Error).message})`,
+    );
   }
   try {
     parseRefreshEvent(event);
@@ -28,18 +31,27 @@ function loadEvent(file: string): { event: unknown; region: string; account: str
 }
 
 export async function refreshCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...CORE_OPTIONS, event: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { ...CORE_OPTIONS, event: { type: 'string' } },
+    strict: true,
+  });
   if (!values.event) throw new UsageError('refresh needs an EventBridge event: --event FILE');
   const { event, region, account } = loadEvent(values.event);
   const service = buildRefreshService(values, { region, account });
 
   const run = await runWorkflowLocally(service, event);
-  const changed = run.records.filter((r) => r.action === 'written' || r.action === 'deleted' || r.action === 'rejudged');
+  const changed = run.records.filter(
+    (r) => r.action === 'written' || r.action === 'deleted' || r.action === 'rejudged',
+  );
   process.stdout.write(`${JSON.stringify(changed, null, 2)}\n`);
   const failed = run.records.filter((r) => r.action === 'failed');
   for (const record of failed) {
-    process.stderr.write(`ecr-admission refresh: ${record.repositoryName}@${record.digest} failed (${record.reason}); nothing was cached for it\n`);
+    process.stderr.write(
+      `ecr-admission refresh: ${record.repositoryName}@${record.digest} failed (${record.reason}); nothing was cached for it\n`,
+    );
   }
-  if (run.status === 'FAILED') process.stderr.write(`ecr-admission refresh: the workflow failed: ${run.error?.name}\n`);
+  if (run.status === 'FAILED')
+    process.stderr.write(`ecr-admission refresh: the workflow failed: ${run.error?.name}\n`);
   return failed.length > 0 || run.status === 'FAILED' ? 1 : 0;
 }

@@ -47,7 +47,10 @@ export function buildService(options: CoreOptions): AdmissionService {
 }
 
 /** The refresh workflow's tasks for `refresh`: the same facts, cache and policy options as the other commands. */
-export function buildRefreshService(options: CoreOptions, where: { region: string; account: string }): RefreshService {
+export function buildRefreshService(
+  options: CoreOptions,
+  where: { region: string; account: string },
+): RefreshService {
   const now = parseNow(options.now);
   const policy = options.policy ? loadPolicyFile(options.policy) : DEFAULT_POLICY;
   const snapshot = options.snapshot ? loadSnapshotFile(options.snapshot) : undefined;

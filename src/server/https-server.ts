@@ -39,8 +39,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.writeHead(statusCode, { ...headers, 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
+    const refuse = () => {
       refused = true;
       res.setHeader('connection', 'close');
       send(
@@ -49,23 +48,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         JSON.stringify({ error: `body larger than ${limit} bytes` }),
       );
       req.resume();
+    };
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      refuse();
       return;
     }
     req.on('data', (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
-      if (size > limit) {
-        refused = true;
-        res.setHeader('connection', 'close');
-        send(
-          413,
-          { 'content-type': 'application/json' },
-          JSON.stringify({ error: `body larger than ${limit} bytes` }),
-        );
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
+      if (size > limit) refuse();
+      else chunks.push(chunk);
     });
     req.on('end', () => {
       if (refused) return;
