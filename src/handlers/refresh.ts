@@ -7,6 +7,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import { loadRefreshConfig } from '../adapters/config';
 import { createRefreshService } from '../adapters/live';
 import type { ListRequest, RefreshRecord, Target } from '../application/refresh-service';
@@ -23,7 +24,9 @@ const service = createRefreshService({
 });
 
 function published<T>(work: () => Promise<T>): Promise<T> {
-  return work().finally(() => metrics.publishStoredMetrics());
+  return work().finally(() => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  });
 }
 
 export const plan = async (event: unknown) => {
@@ -49,17 +52,22 @@ async function refreshTarget(target: Target): Promise<RefreshRecord> {
  * A redelivered event for the same image and event time does no work twice; the conditional write
  * stays the guard against out-of-order events.
  */
+const idempotency = new IdempotencyConfig({
+  eventKeyJmesPath: '[registryId, region, repositoryName, digest, eventTime]',
+  expiresAfterSeconds: 3600,
+});
 const idempotentRefresh = config.idempotencyTableName
   ? makeIdempotent(refreshTarget, {
       persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName }),
-      config: new IdempotencyConfig({
-        eventKeyJmesPath: '[registryId, region, repositoryName, digest, eventTime]',
-        expiresAfterSeconds: 3600,
-      }),
+      config: idempotency,
     })
   : refreshTarget;
 
-export const refresh = (target: Target) => published(() => idempotentRefresh(target));
+export const refresh = (target: Target, context?: Context) => {
+  // Lets an in-progress record expire with the invocation, should the function time out.
+  if (context) idempotency.registerLambdaContext(context);
+  return published(() => idempotentRefresh(target));
+};
 
 export const remove = (target: Target) =>
   published(async () => {

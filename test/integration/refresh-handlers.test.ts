@@ -3,6 +3,7 @@
  * Powertools against DynamoDB Local, so a redelivered event does no work twice.
  */
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
 import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
 import { type LocalEcr, type RawSnapshot, startLocalEcr } from '../helpers/local-ecr';
 
@@ -108,10 +109,11 @@ describe('the refresh Lambda handlers', () => {
       tags: ['1.0.0'],
       eventTime: '2026-11-20T10:00:05Z',
     };
-    const first = await handlers.refresh(target);
+    const context = { getRemainingTimeInMillis: () => 30_000 } as Context;
+    const first = await handlers.refresh(target, context);
     ecr.reset();
 
-    const second = await handlers.refresh(target);
+    const second = await handlers.refresh(target, context);
 
     expect(first.action).toBe('written');
     expect(second).toEqual(first);
