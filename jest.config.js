@@ -1,4 +1,7 @@
-/** Two tiers, both run by `npm test`: fast unit tests, then integration and end-to-end tests. */
+/**
+ * Three tiers, all run by `npm test`: fast unit tests, integration and end-to-end tests, and the
+ * infrastructure tests (the CDK app, cdk-nag, the webhook configuration).
+ */
 const transform = { '^.+\\.ts$': ['@swc/jest'] };
 module.exports = {
   projects: [
@@ -11,6 +14,12 @@ module.exports = {
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
+      transform,
+      testEnvironment: 'node',
+    },
+    {
+      displayName: 'cdk',
+      testMatch: ['<rootDir>/test/cdk/**/*.test.ts'],
       transform,
       testEnvironment: 'node',
     },

@@ -33,8 +33,9 @@ commands:
           the webhook as an HTTPS server: POST /validate, GET /healthz
   refresh --event F [--policy F] [--snapshot F] [--table NAME] [--now ISO]
           run the refresh workflow locally for one EventBridge event; print the cache records written or deleted
-  manifest --url BASE [--ca-bundle F] [--failure-policy Fail|Ignore] [--timeout N]
-          print the ValidatingWebhookConfiguration for the endpoint at BASE (the stack's WebhookUrl)
+  manifest --url BASE [--ca-bundle F] [--failure-policy Fail|Ignore] [--timeout N] [--pin-digests pods|workloads|off]
+          print the webhook configurations (validating, and mutating for digest pinning) for the
+          endpoint at BASE (the stack's WebhookUrl)
 `;
 
 const common = CORE_OPTIONS;

@@ -1,7 +1,9 @@
 /**
- * `ecr-admission manifest`: the ValidatingWebhookConfiguration for a deployed endpoint, whose base URL
- * is the stack's `WebhookUrl` output. It sends every object that embeds a PodSpec (the kinds the
- * webhook judges) and ephemeral containers, on CREATE and UPDATE, to `BASE/validate`.
+ * `ecr-admission manifest`: the webhook configurations for a deployed endpoint, whose base URL is the
+ * stack's `WebhookUrl` output. The ValidatingWebhookConfiguration sends every object that embeds a
+ * PodSpec (the kinds the webhook judges) and ephemeral containers, on CREATE and UPDATE, to
+ * `BASE/validate`; the MutatingWebhookConfiguration sends what the policy's `pinDigests` pins to
+ * `BASE/mutate` (docs/adr/0005-pin-digests-on-pods.md).
  */
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
@@ -11,6 +13,7 @@ import { UsageError } from './wiring';
 
 export const CONFIGURATION_NAME = 'ecr-admission';
 export const WEBHOOK_NAME = 'images.ecr-admission.io';
+export const PIN_WEBHOOK_NAME = 'pin.images.ecr-admission.io';
 /** A namespace with this label (any value) is never sent to the webhook. */
 export const OPT_OUT_LABEL = 'ecr-admission.io/ignore';
 /**
@@ -30,8 +33,8 @@ export interface WebhookOptions {
   readonly caPem?: string;
 }
 
-/** `BASE/validate`, for an https URL the API server accepts (no query, fragment or credentials). */
-export function validateUrl(base: string): string {
+/** `BASE/<endpoint>`, for an https URL the API server accepts (no query, fragment or credentials). */
+export function endpointUrl(base: string, endpoint: 'validate' | 'mutate' = 'validate'): string {
   let url: URL;
   try {
     url = new URL(base);
@@ -44,13 +47,13 @@ export function validateUrl(base: string): string {
   if (url.search || url.hash || base.includes('?') || base.includes('#')) {
     throw new UsageError('--url must not have a query or a fragment (the API server adds ?timeout=)');
   }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}/validate`;
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}/${endpoint}`;
 }
 
 /** The webhook rules: one per API group, each kind by its resource name (Pod also by its subresource). */
-function rules(): Record<string, unknown>[] {
+function rules(kinds = JUDGED_KINDS): Record<string, unknown>[] {
   const groups = new Map<string, string[]>();
-  for (const { group, kind } of JUDGED_KINDS) {
+  for (const { group, kind } of kinds) {
     const resource = `${kind.toLowerCase()}s`;
     const resources = groups.get(group) ?? [];
     resources.push(resource, ...(kind === 'Pod' ? ['pods/ephemeralcontainers'] : []));
@@ -66,35 +69,69 @@ function rules(): Record<string, unknown>[] {
   }));
 }
 
+/** What both webhooks share: who is sent, which review versions, and no side effects. */
+function commonWebhook(options: WebhookOptions, endpoint: 'validate' | 'mutate') {
+  return {
+    clientConfig: {
+      url: endpointUrl(options.baseUrl, endpoint),
+      ...(options.caPem !== undefined && { caBundle: Buffer.from(options.caPem).toString('base64') }),
+    },
+    matchPolicy: 'Equivalent',
+    namespaceSelector: {
+      matchExpressions: [
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...EXEMPT_NAMESPACES] },
+        { key: OPT_OUT_LABEL, operator: 'DoesNotExist' },
+      ],
+    },
+    // Judging and pinning have no side effects, so dry-run requests are handled too.
+    sideEffects: 'None',
+    timeoutSeconds: options.timeoutSeconds ?? 5,
+    admissionReviewVersions: ['v1', 'v1beta1'],
+  };
+}
+
+const METADATA = { name: CONFIGURATION_NAME, labels: { 'app.kubernetes.io/name': 'ecr-admission' } };
+
 export function webhookConfiguration(options: WebhookOptions): Record<string, unknown> {
-  const timeoutSeconds = options.timeoutSeconds ?? 5;
+  const { clientConfig, ...rest } = commonWebhook(options, 'validate');
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: {
-      name: CONFIGURATION_NAME,
-      labels: { 'app.kubernetes.io/name': 'ecr-admission' },
-    },
+    metadata: METADATA,
     webhooks: [
       {
         name: WEBHOOK_NAME,
-        clientConfig: {
-          url: validateUrl(options.baseUrl),
-          ...(options.caPem !== undefined && { caBundle: Buffer.from(options.caPem).toString('base64') }),
-        },
+        clientConfig,
         rules: rules(),
         failurePolicy: options.failurePolicy ?? 'Fail',
-        matchPolicy: 'Equivalent',
-        namespaceSelector: {
-          matchExpressions: [
-            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...EXEMPT_NAMESPACES] },
-            { key: OPT_OUT_LABEL, operator: 'DoesNotExist' },
-          ],
-        },
-        // Judging has no side effects, so dry-run requests are judged too.
-        sideEffects: 'None',
-        timeoutSeconds,
-        admissionReviewVersions: ['v1', 'v1beta1'],
+        ...rest,
+      },
+    ],
+  };
+}
+
+/**
+ * Pinning is best effort (`failurePolicy: Ignore`): when the endpoint cannot pin, the object goes on
+ * as written and the validating webhook decides. `reinvocationPolicy: IfNeeded` pins an image that a
+ * later mutating webhook (a sidecar injector) adds; the patch is idempotent, so nothing else changes.
+ */
+export function mutatingWebhookConfiguration(
+  options: WebhookOptions & { readonly pinDigests: 'pods' | 'workloads' },
+): Record<string, unknown> {
+  const { clientConfig, ...rest } = commonWebhook(options, 'mutate');
+  const kinds = options.pinDigests === 'pods' ? JUDGED_KINDS.filter((k) => k.kind === 'Pod') : JUDGED_KINDS;
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: METADATA,
+    webhooks: [
+      {
+        name: PIN_WEBHOOK_NAME,
+        clientConfig,
+        rules: rules(kinds),
+        failurePolicy: 'Ignore',
+        reinvocationPolicy: 'IfNeeded',
+        ...rest,
       },
     ],
   };
@@ -116,6 +153,7 @@ export async function manifest(args: string[]): Promise<number> {
       'ca-bundle': { type: 'string' },
       'failure-policy': { type: 'string', default: 'Fail' },
       timeout: { type: 'string', default: '5' },
+      'pin-digests': { type: 'string', default: 'pods' },
     },
     strict: true,
   });
@@ -129,12 +167,22 @@ export async function manifest(args: string[]): Promise<number> {
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 30) {
     throw new UsageError(`--timeout must be a whole number of seconds from 1 to 30, not "${values.timeout}"`);
   }
-  const configuration = webhookConfiguration({
+  const pinDigests = values['pin-digests'];
+  if (pinDigests !== 'pods' && pinDigests !== 'workloads' && pinDigests !== 'off') {
+    throw new UsageError(
+      `--pin-digests must be pods, workloads or off (as the policy's pinDigests), not "${pinDigests}"`,
+    );
+  }
+  const options: WebhookOptions = {
     baseUrl: values.url,
     failurePolicy,
     timeoutSeconds,
     ...(values['ca-bundle'] !== undefined && { caPem: readCaBundle(values['ca-bundle']) }),
-  });
-  process.stdout.write(`---\n${stringify(configuration, { lineWidth: 0 })}`);
+  };
+  const documents = [
+    webhookConfiguration(options),
+    ...(pinDigests === 'off' ? [] : [mutatingWebhookConfiguration({ ...options, pinDigests })]),
+  ];
+  process.stdout.write(documents.map((doc) => `---\n${stringify(doc, { lineWidth: 0 })}`).join(''));
   return 0;
 }

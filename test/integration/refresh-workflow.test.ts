@@ -25,7 +25,7 @@ const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const CLEAN = digest('a');
 const VULNERABLE = digest('b');
 const UNTRACKED = digest('c');
-const FIXTURES = join(__dirname, '../fixtures/events');
+const FIXTURES = join(__dirname, '../fixtures/events/aws');
 
 function scan(completedAt: string, counts: Record<string, number>) {
   return {

@@ -1,0 +1,79 @@
+/**
+ * Every function of the stack is built the same way: TypeScript bundled and minified by the locally
+ * installed esbuild (no Docker), the AWS SDK inside the bundle, on arm64 and a current Node.js runtime,
+ * logging to its own log group with a set retention.
+ */
+import { join, resolve } from 'node:path';
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+export const REPO_ROOT = resolve(__dirname, '../..');
+
+export const RUNTIME = Runtime.NODEJS_24_X;
+
+/**
+ * The esbuild options, shared with bench/bundle-size.ts so that the figure it prints is the bundle
+ * that is deployed. `module` before `main` picks the SDK's ES module builds, which tree-shake to about
+ * two thirds of the size and load faster.
+ */
+export const ESBUILD_OPTIONS = {
+  minify: true,
+  mainFields: ['module', 'main'],
+  target: 'node24',
+  format: 'cjs',
+} as const;
+
+export interface BundledFunctionProps {
+  /** The TypeScript file, relative to the repository root. */
+  readonly entry: string;
+  readonly handler: string;
+  readonly description: string;
+  readonly role: IRole;
+  readonly environment: Record<string, string>;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  readonly logRetention: RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
+export function bundledFunction(scope: Construct, id: string, props: BundledFunctionProps): NodejsFunction {
+  const logGroup = new LogGroup(scope, `${id}Logs`, {
+    retention: props.logRetention,
+    removalPolicy: props.logRemovalPolicy,
+  });
+  // Writing its own log group is all the logging a function needs: no managed policy with `*`.
+  props.role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  const fn = new NodejsFunction(scope, id, {
+    entry: resolve(REPO_ROOT, props.entry),
+    handler: props.handler,
+    description: props.description,
+    runtime: RUNTIME,
+    architecture: Architecture.ARM_64,
+    memorySize: props.memorySize,
+    timeout: props.timeout,
+    role: props.role,
+    logGroup,
+    environment: props.environment,
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+    bundling: {
+      ...ESBUILD_OPTIONS,
+      mainFields: [...ESBUILD_OPTIONS.mainFields],
+      format: OutputFormat.CJS,
+      bundleAwsSDK: true,
+      forceDockerBundling: false,
+      sourceMap: false,
+    },
+  });
+  fn.node.addDependency(props.role);
+  return fn;
+}

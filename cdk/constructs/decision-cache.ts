@@ -1,0 +1,64 @@
+/**
+ * The decision cache (item layout: docs/decision-cache.md): one on-demand table keyed by `pk`, with the
+ * sparse `byRepository` index over digest entries that setting changes and reconciliation page
+ * through, and `expiresAt` as the TTL attribute.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
+
+export interface DecisionCacheProps {
+  /** RETAIN for production: the cache is rebuilt by events and reconciliation, but slowly. */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export class DecisionCache extends Construct {
+  readonly table: Table;
+
+  constructor(scope: Construct, id: string, props: DecisionCacheProps) {
+    super(scope, id);
+    const retain = props.removalPolicy === RemovalPolicy.RETAIN;
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      removalPolicy: props.removalPolicy,
+      deletionProtection: retain,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: REPOSITORY_INDEX,
+      partitionKey: { name: 'repository', type: AttributeType.STRING },
+      sortKey: { name: 'pk', type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: ['facts', 'verdict', 'expiresAt', 'kind'],
+    });
+  }
+
+  /** What the admission path does: batched reads, and the write-through of a miss. */
+  admissionAccess(): PolicyStatement {
+    return new PolicyStatement({
+      actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      resources: [this.table.tableArn],
+    });
+  }
+
+  /** What the refresh workflow does: conditional writes, deletes, and paging by repository. */
+  refreshAccess(): PolicyStatement {
+    return new PolicyStatement({
+      actions: [
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+      ],
+      resources: [this.table.tableArn, `${this.table.tableArn}/index/${REPOSITORY_INDEX}`],
+    });
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * The refresh workflow: the state machine of statemachine/refresh-decision.asl.json, its Lambda tasks,
+ * the EventBridge rules that start it (each with its own pattern, retries and a dead-letter queue), the
+ * reconciliation schedule, and the policy-change announcement that re-judges the cache after a deploy.
+ */
+import { resolve } from 'node:path';
+import { Arn, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  AwsCustomResource,
+  AwsCustomResourcePolicy,
+  type AwsSdkCall,
+  PhysicalResourceId,
+} from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { POLICY_CHANGED } from '../../src/adapters/ecr-events';
+import type { DeployedPolicy } from '../policy-source';
+import type { DeploySettings } from '../settings';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './admission-endpoint';
+import { bundledFunction, REPO_ROOT } from './bundled-function';
+import type { DecisionCache } from './decision-cache';
+import { acknowledgeEcrWildcards, ecrReadStatements } from './ecr-permissions';
+
+/** Each task of the state machine: its `${...FunctionArn}` placeholder and the handler export it runs. */
+export const REFRESH_TASKS = {
+  Plan: 'plan',
+  Refresh: 'refresh',
+  Delete: 'remove',
+  ListTargets: 'listTargets',
+  Rejudge: 'rejudge',
+  RecordFailure: 'recordFailure',
+} as const;
+export type RefreshTask = keyof typeof REFRESH_TASKS;
+
+export const DEFAULT_REFRESH_ENTRY = 'src/handlers/refresh.ts';
+export const DEFAULT_DEFINITION_FILE = 'statemachine/refresh-decision.asl.json';
+
+/** CloudTrail API calls that change what a repository's or registry's images are judged by. */
+export const SETTING_CHANGES = [
+  'PutImageTagMutability',
+  'PutImageScanningConfiguration',
+  'PutRegistryScanningConfiguration',
+  'DeleteRepository',
+] as const;
+
+/** The events that start the workflow, one rule each (the schedule is a rule of its own). */
+export const EVENT_PATTERNS = {
+  EcrImageScan: {
+    source: ['aws.ecr'],
+    detailType: ['ECR Image Scan'],
+    detail: { 'scan-status': ['COMPLETE'] },
+  },
+  Inspector2Scan: {
+    source: ['aws.inspector2'],
+    detailType: ['Inspector2 Scan'],
+  },
+  EcrImageAction: {
+    source: ['aws.ecr'],
+    detailType: ['ECR Image Action'],
+    detail: { result: ['SUCCESS'], 'action-type': ['PUSH', 'DELETE'] },
+  },
+  Inspector2Finding: {
+    source: ['aws.inspector2'],
+    detailType: ['Inspector2 Finding'],
+    detail: { resources: { type: ['AWS_ECR_CONTAINER_IMAGE'] } },
+  },
+  EcrSettingChange: {
+    source: ['aws.ecr'],
+    detailType: ['AWS API Call via CloudTrail'],
+    // A call that failed changed nothing.
+    detail: {
+      eventSource: ['ecr.amazonaws.com'],
+      eventName: [...SETTING_CHANGES],
+      errorCode: [{ exists: false }],
+    },
+  },
+  PolicyChanged: {
+    source: [POLICY_CHANGED.source],
+    detailType: [POLICY_CHANGED.detailType],
+  },
+} satisfies Record<string, EventPattern>;
+
+export interface RefreshPipelineProps {
+  readonly cache: DecisionCache;
+  readonly policy: DeployedPolicy;
+  readonly settings: DeploySettings;
+  readonly logRetention: RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+  /** The handlers' file, relative to the repository root or absolute. */
+  readonly handlerEntry?: string;
+  readonly definitionFile?: string;
+}
+
+export class RefreshPipeline extends Construct {
+  readonly stateMachine: StateMachine;
+  readonly functions: Record<RefreshTask, NodejsFunction>;
+  readonly deadLetters: Queue;
+  readonly idempotencyTable: Table;
+  readonly rules: Record<keyof typeof EVENT_PATTERNS | 'Reconcile', Rule>;
+
+  constructor(scope: Construct, id: string, props: RefreshPipelineProps) {
+    super(scope, id);
+    const { settings, cache } = props;
+
+    // Records of work done per event, so that a redelivered event does nothing twice; short-lived.
+    this.idempotencyTable = new Table(this, 'Idempotency', {
+      partitionKey: { name: 'id', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiration',
+      encryption: TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.idempotencyTable).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        'Holds only idempotency records that expire within hours; after a restore, a redelivered event ' +
+        'would simply be processed again, and the conditional write keeps the cache correct.',
+    });
+
+    const role = new Role(this, 'TaskRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'ecr-admission refresh tasks: read ECR, write the decision cache',
+    });
+    role.addToPrincipalPolicy(cache.refreshAccess());
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [this.idempotencyTable.tableArn],
+      }),
+    );
+    for (const statement of ecrReadStatements(props.policy.policy)) role.addToPrincipalPolicy(statement);
+    acknowledgeEcrWildcards(role, props.policy.policy);
+
+    const environment = {
+      TABLE_NAME: cache.table.tableName,
+      POLICY: props.policy.json,
+      OWN_ACCOUNT_ID: Aws.ACCOUNT_ID,
+      IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
+      CACHE_TTL_SECONDS: String(settings.cacheTtlSeconds),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    };
+    const entry = props.handlerEntry ?? DEFAULT_REFRESH_ENTRY;
+    // One function per task, all from one bundle (identical bundling is staged once).
+    this.functions = Object.fromEntries(
+      Object.entries(REFRESH_TASKS).map(([task, handler]) => [
+        task,
+        bundledFunction(this, task, {
+          entry,
+          handler,
+          description: `ecr-admission refresh workflow: ${task} task`,
+          role,
+          environment,
+          // ECR calls are retried with backoff inside a task; the state machine retries the task.
+          timeout: Duration.seconds(60),
+          memorySize: 512,
+          logRetention: props.logRetention,
+          logRemovalPolicy: props.logRemovalPolicy,
+        }),
+      ]),
+    ) as Record<RefreshTask, NodejsFunction>;
+
+    const definitionFile = resolve(REPO_ROOT, props.definitionFile ?? DEFAULT_DEFINITION_FILE);
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromFile(definitionFile),
+      definitionSubstitutions: {
+        ...Object.fromEntries(
+          Object.entries(this.functions).map(([task, fn]) => [`${task}FunctionArn`, fn.functionArn]),
+        ),
+        MaxConcurrency: String(settings.refreshMaxConcurrency),
+      },
+      // Every state transition is logged, without the facts it carries.
+      logs: {
+        destination: new LogGroup(this, 'StateMachineLogs', {
+          retention: props.logRetention,
+          removalPolicy: props.logRemovalPolicy,
+        }),
+        level: LogLevel.ALL,
+        includeExecutionData: false,
+      },
+      tracingEnabled: true,
+      // Reconciliation pages through every repository, with bounded concurrency.
+      timeout: Duration.hours(2),
+    });
+    // The definition invokes each function by its unqualified ARN: no versions or aliases (`:*`).
+    this.stateMachine.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: Object.values(this.functions).map((fn) => fn.functionArn),
+      }),
+    );
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Granted by CDK for X-Ray tracing (xray:PutTraceSegments and friends) and CloudWatch Logs vended ' +
+        'log delivery (logs:CreateLogDelivery and friends), neither of which supports resource-level permissions.',
+    });
+
+    this.deadLetters = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the EventBridge rule targets.',
+    });
+    const target = new SfnStateMachine(this.stateMachine, {
+      deadLetterQueue: this.deadLetters,
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(6),
+    });
+    const patternRules = Object.fromEntries(
+      Object.entries(EVENT_PATTERNS).map(([name, eventPattern]) => [
+        name,
+        new Rule(this, name, {
+          description: `ecr-admission: ${name} starts the refresh workflow`,
+          eventPattern,
+        }),
+      ]),
+    ) as Record<keyof typeof EVENT_PATTERNS, Rule>;
+    this.rules = {
+      ...patternRules,
+      Reconcile: new Rule(this, 'Reconcile', {
+        description: 'ecr-admission: reconciles the cache with ECR, for events that were never delivered',
+        schedule: Schedule.rate(Duration.hours(settings.reconcileEveryHours)),
+      }),
+    };
+    for (const rule of Object.values(this.rules)) rule.addTarget(target);
+
+    this.announcePolicy(props.policy, props.logRetention, props.logRemovalPolicy);
+  }
+
+  /**
+   * On every deploy that changes the policy (the physical id carries its hash), after the functions
+   * and rules carry the new policy, puts a `Policy Changed` event that re-judges the cached entries.
+   */
+  private announcePolicy(policy: DeployedPolicy, logRetention: RetentionDays, removal: RemovalPolicy): void {
+    const defaultBus = Arn.format(
+      { service: 'events', resource: 'event-bus', resourceName: 'default' },
+      Stack.of(this),
+    );
+    const putEvent: AwsSdkCall = {
+      service: 'EventBridge',
+      action: 'PutEvents',
+      parameters: {
+        Entries: [
+          {
+            Source: POLICY_CHANGED.source,
+            DetailType: POLICY_CHANGED.detailType,
+            Detail: JSON.stringify({ policyHash: policy.hash }),
+            EventBusName: 'default',
+          },
+        ],
+      },
+      physicalResourceId: PhysicalResourceId.of(`policy-${policy.hash}`),
+    };
+    const announce = new AwsCustomResource(this, 'AnnouncePolicy', {
+      onCreate: putEvent,
+      onUpdate: putEvent,
+      policy: AwsCustomResourcePolicy.fromStatements([
+        new PolicyStatement({ actions: ['events:PutEvents'], resources: [defaultBus] }),
+      ]),
+      // The runtime's SDK has PutEvents; installing the latest at deploy time would tie deploys to npm.
+      installLatestAwsSdk: false,
+      logGroup: new LogGroup(this, 'AnnouncePolicyLogs', { retention: logRetention, removalPolicy: removal }),
+    });
+    announce.node.addDependency(
+      this.rules.PolicyChanged,
+      this.stateMachine,
+      ...Object.values(this.functions),
+    );
+
+    // The library's singleton provider function, shared by every AwsCustomResource of the stack.
+    const provider = Stack.of(this).node.tryFindChild(
+      `AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
+    );
+    if (provider) {
+      Validations.of(provider).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          "CDK's AwsCustomResource provider function is created by the library with this managed policy; " +
+          'it runs only during deployments, to put one event on the default bus.',
+      });
+    }
+  }
+}

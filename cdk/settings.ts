@@ -1,0 +1,117 @@
+/**
+ * The deployment's infrastructure settings, from CDK context (`cdk.json`, or `-c key=value` on the
+ * command line). Everything about what is admitted lives in the policy file instead. Read once and
+ * validated: a bad setting fails synth with a message naming the context key.
+ */
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+import { z } from 'zod';
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+/** `-c key=a,b` arrives as a string; cdk.json can hold a real array. */
+const list = z
+  .union([z.array(z.string()), z.string()])
+  .transform((value) =>
+    (Array.isArray(value) ? value : value.split(','))
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  )
+  .default([]);
+
+const cidr = z
+  .string()
+  .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'expected an IPv4 or IPv6 CIDR');
+
+const RETENTION_DAYS = new Set(
+  Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'),
+);
+
+const settingsSchema = z
+  .object({
+    /** The policy file (DESIGN.md): the one source for rules, failure mode and registry roles. */
+    policyFile: z.string().min(1).default('deploy/policy.yaml'),
+    /** `retain` keeps the decision cache when the stack is deleted (production); `destroy` removes it. */
+    tableRemoval: z.enum(['retain', 'destroy']).default('retain'),
+    logRetentionDays: z.coerce
+      .number()
+      .int()
+      .refine(
+        (days) => RETENTION_DAYS.has(days),
+        'expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, ...)',
+      )
+      .default(30),
+    /** The webhook configuration's `timeoutSeconds`; the API and the function give up at the same time. */
+    webhookTimeoutSeconds: z.coerce.number().int().min(1).max(29).default(5),
+    /** How long a cache miss may spend gathering facts live before the failure mode answers. */
+    deadlineMs: z.coerce.number().int().min(100).max(25_000).default(2_500),
+    warmCacheTtlSeconds: z.coerce.number().int().min(0).max(3_600).default(30),
+    /** How long a cache entry lives when nothing refreshes it. */
+    cacheTtlSeconds: z.coerce
+      .number()
+      .int()
+      .min(3_600)
+      .max(90 * 86_400)
+      .default(7 * 86_400),
+    reconcileEveryHours: z.coerce.number().int().min(1).max(24).default(6),
+    /** Images the refresh workflow judges at once (the Map states' MaxConcurrency). */
+    refreshMaxConcurrency: z.coerce.number().int().min(1).max(40).default(4),
+    /** `private`: reachable only through the listed execute-api VPC endpoints (ADR 0002). */
+    endpointType: z.enum(['regional', 'private']).default('regional'),
+    vpcEndpointIds: list.pipe(z.array(z.string().regex(/^vpce-[0-9a-f]+$/, 'expected a VPC endpoint id'))),
+    /** Source addresses allowed to call the API, e.g. the cluster VPC's NAT gateway addresses. */
+    allowedSourceCidrs: list.pipe(z.array(cidr)),
+    /** An existing regional AWS WAF web ACL to associate with the API stage. */
+    webAclArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/.+$/,
+        'expected a regional WAFv2 web ACL ARN',
+      )
+      .optional(),
+    throttleRateLimit: z.coerce.number().int().min(1).max(10_000).default(50),
+    throttleBurstLimit: z.coerce.number().int().min(1).max(5_000).default(100),
+    /** The admission latency p99 (ms) above which the latency alarm fires. */
+    latencyAlarmMs: z.coerce.number().int().min(10).max(29_000).default(1_000),
+  })
+  .superRefine((s, ctx) => {
+    if (s.deadlineMs >= s.webhookTimeoutSeconds * 1000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deadlineMs'],
+        message: `must be below webhookTimeoutSeconds (${s.webhookTimeoutSeconds} s), so that the failure mode answers before the API server gives up`,
+      });
+    }
+    if (s.endpointType === 'private' && s.vpcEndpointIds.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['vpcEndpointIds'],
+        message: 'a private endpoint needs at least one execute-api VPC endpoint id',
+      });
+    }
+  });
+
+export type DeploySettings = z.output<typeof settingsSchema>;
+export type DeploySettingsInput = z.input<typeof settingsSchema>;
+
+const KEYS = Object.keys(settingsSchema.shape) as (keyof DeploySettings)[];
+
+/** Validates settings given directly (tests, other apps). */
+export function parseSettings(input: DeploySettingsInput): DeploySettings {
+  const result = settingsSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new SettingsError(`context key ${issue?.path.join('.') || '(settings)'}: ${issue?.message}`);
+}
+
+/** Reads the settings from CDK context. */
+export function settingsFromContext(node: Node): DeploySettings {
+  const input: Record<string, unknown> = {};
+  for (const key of KEYS) {
+    const value = node.tryGetContext(key);
+    if (value !== undefined) input[key] = value;
+  }
+  return parseSettings(input as DeploySettingsInput);
+}

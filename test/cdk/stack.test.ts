@@ -1,0 +1,472 @@
+/**
+ * The stack as `npx cdk synth` produces it from cdk.json and deploy/policy.yaml: synthesized once,
+ * offline, with the functions bundled by the local esbuild and cdk-nag's AwsSolutions checks; every
+ * test below reads that one cloud assembly.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { parse as parseYaml } from 'yaml';
+import { REFRESH_TASKS } from '../../cdk/constructs/refresh-pipeline';
+import { type CliSynth, cdkCli, REPO_ROOT, removeTemporaryDirectories, templateOf } from './synth';
+
+let synth: CliSynth;
+let template: Template;
+
+beforeAll(() => {
+  synth = cdkCli();
+  if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.stderr}`);
+  template = templateOf(synth);
+}, 120_000);
+
+afterAll(removeTemporaryDirectories);
+
+type Resources = Record<
+  string,
+  // biome-ignore lint/suspicious/noExplicitAny: template properties are JSON, read by path in assertions
+  { Properties: Record<string, any>; DeletionPolicy?: string; DependsOn?: string[] }
+>;
+
+function only(type: string, props: Record<string, unknown> = {}): [string, Resources[string]] {
+  const found = Object.entries(template.findResources(type, { Properties: props }) as Resources);
+  expect(found).toHaveLength(1);
+  return found[0] as [string, Resources[string]];
+}
+
+const admissionFunction = () => only('AWS::Lambda::Function', { Handler: 'index.handler', Timeout: 5 });
+const decisionTable = () =>
+  only('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] });
+
+/** Every statement of every identity policy in the stack, with the role it is attached to. */
+function statements(): { roles: unknown[]; Action: string | string[]; Resource: unknown; Effect: string }[] {
+  return Object.values(template.findResources('AWS::IAM::Policy') as Resources).flatMap((policy) =>
+    policy.Properties.PolicyDocument.Statement.map((s: Record<string, unknown>) => ({
+      ...s,
+      roles: policy.Properties.Roles,
+    })),
+  );
+}
+
+function actionsOf(roleId: string): string[] {
+  return statements()
+    .filter((s) => JSON.stringify(s.roles).includes(roleId))
+    .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+}
+
+describe('npx cdk synth', () => {
+  test('succeeds offline, with the AwsSolutions checks clean', () => {
+    expect(synth.status).toBe(0);
+    expect(synth.stderr).not.toMatch(/AwsSolutions-|Validation failed/);
+    const report = JSON.parse(readFileSync(join(synth.outdir, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports.flatMap((r: { violations?: unknown[] }) => r.violations ?? [])).toEqual([]);
+    process.stdout.write(`cdk synth (bundling included) took ${synth.seconds.toFixed(1)} s\n`);
+  });
+});
+
+describe('the decision cache', () => {
+  test('is on demand, keyed by pk, with TTL on expiresAt, point-in-time recovery and encryption', () => {
+    const [, table] = decisionTable();
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: expect.arrayContaining([{ AttributeName: 'pk', AttributeType: 'S' }]),
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  test('has the byRepository index: repository and pk, projecting facts, verdict, expiresAt and kind', () => {
+    const [, table] = decisionTable();
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'byRepository',
+        KeySchema: [
+          { AttributeName: 'repository', KeyType: 'HASH' },
+          { AttributeName: 'pk', KeyType: 'RANGE' },
+        ],
+        Projection: {
+          ProjectionType: 'INCLUDE',
+          NonKeyAttributes: ['facts', 'verdict', 'expiresAt', 'kind'],
+        },
+      },
+    ]);
+  });
+
+  test('is retained, and protected from deletion, with the production settings of cdk.json', () => {
+    const [, table] = decisionTable();
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties.DeletionProtectionEnabled).toBe(true);
+  });
+
+  test('the idempotency table is keyed by id, with TTL on expiration', () => {
+    const [, table] = only('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] });
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+});
+
+describe('the functions', () => {
+  const ownFunctions = () =>
+    Object.entries(template.findResources('AWS::Lambda::Function') as Resources).filter(
+      ([id]) => !id.startsWith('AWS679f53fac002430cb0da5b7982bd2287'),
+    );
+
+  test('all run Node.js 22 or newer on arm64', () => {
+    expect(ownFunctions()).toHaveLength(7);
+    for (const [id, fn] of ownFunctions()) {
+      const major = Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1]);
+      expect({ id, major: major >= 22, arch: fn.Properties.Architectures }).toEqual({
+        id,
+        major: true,
+        arch: ['arm64'],
+      });
+    }
+  });
+
+  test('the admission function has exactly its configuration, with the policy as validated JSON', () => {
+    const [, fn] = admissionFunction();
+    const [tableId] = decisionTable();
+    const policy = parseYaml(readFileSync(join(REPO_ROOT, 'deploy/policy.yaml'), 'utf8'));
+    expect(fn.Properties.Environment.Variables).toEqual({
+      TABLE_NAME: { Ref: tableId },
+      POLICY: JSON.stringify(policy),
+      DEADLINE_MS: '2500',
+      WARM_CACHE_TTL_SECONDS: '30',
+      CACHE_TTL_SECONDS: String(7 * 86_400),
+      OWN_ACCOUNT_ID: { Ref: 'AWS::AccountId' },
+      POWERTOOLS_SERVICE_NAME: 'ecr-admission',
+      POWERTOOLS_METRICS_NAMESPACE: 'EcrAdmission',
+    });
+  });
+
+  test('the admission bundle is minified CommonJS with the AWS SDK inside', () => {
+    const [id] = admissionFunction();
+    const assetDir = join(synth.outdir, template.toJSON().Resources[id].Metadata['aws:asset:path']);
+    expect(readdirSync(assetDir)).toEqual(['index.js']);
+    const bundle = readFileSync(join(assetDir, 'index.js'), 'utf8');
+    // ECR's JSON protocol target and DynamoDB's operation names come from the bundled SDK clients.
+    expect(bundle).toContain('AmazonEC2ContainerRegistry_V20150921');
+    expect(bundle).toContain('BatchGetItem');
+    // Nothing is left to the runtime's SDK but the optional CRT signer, which the SDK only tries.
+    const sdkRequires = new Set([...bundle.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]));
+    expect([...sdkRequires]).toEqual(['@aws-sdk/signature-v4-crt']);
+    // Minified: long lines (only template literals and legal comments keep their line breaks).
+    expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(1000);
+    process.stdout.write(
+      `admission bundle: ${(statSync(join(assetDir, 'index.js')).size / 1024).toFixed(0)} KiB\n`,
+    );
+  });
+
+  test('the refresh workflow has one function per task, from one bundle, with its configuration', () => {
+    const [tableId] = decisionTable();
+    const [idempotencyId] = only('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    });
+    const tasks = ownFunctions().filter(([, fn]) => fn.Properties.Handler !== 'index.handler');
+    expect(tasks.map(([, fn]) => fn.Properties.Handler).sort()).toEqual(
+      Object.values(REFRESH_TASKS)
+        .map((name) => `index.${name}`)
+        .sort(),
+    );
+    expect(new Set(tasks.map(([, fn]) => fn.Properties.Code.S3Key)).size).toBe(1);
+    for (const [, fn] of tasks) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        TABLE_NAME: { Ref: tableId },
+        POLICY: expect.any(String),
+        OWN_ACCOUNT_ID: { Ref: 'AWS::AccountId' },
+        IDEMPOTENCY_TABLE_NAME: { Ref: idempotencyId },
+        CACHE_TTL_SECONDS: String(7 * 86_400),
+      });
+    }
+  });
+});
+
+describe('IAM', () => {
+  const ECR_READ = [
+    'ecr:BatchGetImage',
+    'ecr:BatchGetRepositoryScanningConfiguration',
+    'ecr:DescribeImageScanFindings',
+    'ecr:DescribeImages',
+    'ecr:DescribeRepositories',
+    'ecr:GetRegistryScanningConfiguration',
+  ];
+  const roleOf = (fn: Resources[string]): string => fn.Properties.Role['Fn::GetAtt'][0];
+
+  test('no statement anywhere in the stack grants a wildcard action', () => {
+    const actions = statements().flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    expect(actions.length).toBeGreaterThan(10);
+    expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+  });
+
+  test('the admission function reads and writes through the cache table only, and reads ECR', () => {
+    const [, fn] = admissionFunction();
+    const [tableId] = decisionTable();
+    const role = roleOf(fn);
+    expect(
+      actionsOf(role)
+        .filter((a) => a.startsWith('dynamodb:'))
+        .sort(),
+    ).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    const dynamo = statements().filter(
+      (s) => JSON.stringify(s.roles).includes(role) && JSON.stringify(s.Action).includes('dynamodb:'),
+    );
+    expect(dynamo.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [tableId, 'Arn'] }]);
+    expect(
+      actionsOf(role)
+        .filter((a) => a.startsWith('ecr:'))
+        .sort(),
+    ).toEqual(ECR_READ);
+    // deploy/policy.yaml names no registry roles: nothing to assume.
+    expect(actionsOf(role)).not.toContain('sts:AssumeRole');
+  });
+
+  test('the refresh tasks use the cache table and its index, the idempotency table, and read ECR', () => {
+    const tasks = Object.values(template.findResources('AWS::Lambda::Function') as Resources).filter(
+      (fn) =>
+        fn.Properties.Handler !== 'index.handler' &&
+        fn.Properties.Environment?.Variables?.IDEMPOTENCY_TABLE_NAME,
+    );
+    const roles = new Set(tasks.map(roleOf));
+    expect(roles.size).toBe(1);
+    const role = [...roles][0] ?? '';
+    const [tableId] = decisionTable();
+    const [idempotencyId] = only('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    });
+    const dynamo = statements().filter(
+      (s) => JSON.stringify(s.roles).includes(role) && JSON.stringify(s.Action).includes('dynamodb:'),
+    );
+    expect(dynamo).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: expect.arrayContaining([
+            'dynamodb:Query',
+            'dynamodb:Scan',
+            'dynamodb:PutItem',
+            'dynamodb:DeleteItem',
+          ]),
+          Resource: [
+            { 'Fn::GetAtt': [tableId, 'Arn'] },
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/byRepository']] },
+          ],
+        }),
+        expect.objectContaining({
+          Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          Resource: { 'Fn::GetAtt': [idempotencyId, 'Arn'] },
+        }),
+      ]),
+    );
+    expect(
+      actionsOf(role)
+        .filter((a) => a.startsWith('ecr:'))
+        .sort(),
+    ).toEqual(ECR_READ);
+  });
+
+  test('the state machine may invoke exactly the six task functions, by their unqualified ARNs', () => {
+    const [, machine] = only('AWS::StepFunctions::StateMachine');
+    const role = machine.Properties.RoleArn['Fn::GetAtt'][0];
+    const invoke = statements().filter(
+      (s) => JSON.stringify(s.roles).includes(role) && JSON.stringify(s.Action).includes('lambda:'),
+    );
+    expect(invoke).toHaveLength(1);
+    expect(invoke[0]?.Action).toBe('lambda:InvokeFunction');
+    const arns = ((invoke[0]?.Resource ?? []) as { 'Fn::GetAtt': [string, string] }[]).map(
+      (r) => r['Fn::GetAtt'],
+    );
+    expect(arns).toHaveLength(6);
+    for (const [, attribute] of arns) expect(attribute).toBe('Arn');
+  });
+});
+
+describe('the webhook API', () => {
+  test('is a regional REST API whose resource policy lets anyone invoke only POST /validate and /mutate', () => {
+    const [, api] = only('AWS::ApiGateway::RestApi');
+    expect(api.Properties.EndpointConfiguration).toEqual({ Types: ['REGIONAL'] });
+    expect(api.Properties.Policy.Statement).toEqual([
+      {
+        Action: 'execute-api:Invoke',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Resource: ['execute-api:/*/POST/mutate', 'execute-api:/*/POST/validate'],
+      },
+    ]);
+  });
+
+  test('answers only POST on /validate and /mutate, both proxied to the admission function within the webhook timeout', () => {
+    const paths = Object.values(template.findResources('AWS::ApiGateway::Resource') as Resources).map(
+      (r) => r.Properties.PathPart,
+    );
+    expect(paths.sort()).toEqual(['mutate', 'validate']);
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method') as Resources);
+    expect(methods).toHaveLength(2);
+    const [fnId] = admissionFunction();
+    for (const method of methods) {
+      expect(method.Properties).toMatchObject({
+        HttpMethod: 'POST',
+        AuthorizationType: 'NONE',
+        RequestValidatorId: expect.anything(),
+        Integration: { Type: 'AWS_PROXY', TimeoutInMillis: 5000 },
+      });
+      expect(JSON.stringify(method.Properties.Integration.Uri)).toContain(fnId);
+    }
+  });
+
+  test('turns away bodies that are not AdmissionReviews before they reach the function', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true });
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      ContentType: 'application/json',
+      Schema: Match.objectLike({ required: ['apiVersion', 'kind', 'request'] }),
+    });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'BAD_REQUEST_BODY',
+      StatusCode: '400',
+    });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
+      StatusCode: '404',
+    });
+  });
+
+  test('is throttled, logs access and errors, and never logs request bodies', () => {
+    const [, stage] = only('AWS::ApiGateway::Stage');
+    expect(stage.Properties).toMatchObject({
+      StageName: 'v1',
+      AccessLogSetting: {
+        DestinationArn: expect.anything(),
+        Format: expect.stringContaining('$context.identity.sourceIp'),
+      },
+      MethodSettings: [
+        expect.objectContaining({
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        }),
+      ],
+    });
+  });
+
+  test('outputs WebhookUrl: the stage base URL, without a trailing slash', () => {
+    const outputs = template.toJSON().Outputs;
+    const [apiId] = only('AWS::ApiGateway::RestApi');
+    expect(outputs.WebhookUrl.Value).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'https://',
+          { Ref: apiId },
+          '.execute-api.',
+          { Ref: 'AWS::Region' },
+          '.',
+          { Ref: 'AWS::URLSuffix' },
+          '/v1',
+        ],
+      ],
+    });
+    expect(
+      Object.keys(outputs).filter((name) => JSON.stringify(outputs[name]).includes('execute-api')),
+    ).toEqual(['WebhookUrl']);
+  });
+});
+
+describe('the refresh workflow', () => {
+  test('fills every placeholder of the ASL file, each task with the function running its export', () => {
+    const asl = readFileSync(join(REPO_ROOT, 'statemachine/refresh-decision.asl.json'), 'utf8');
+    const placeholders = new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+    const [, machine] = only('AWS::StepFunctions::StateMachine');
+    const substitutions = machine.Properties.DefinitionSubstitutions as Record<string, unknown>;
+    expect(Object.keys(substitutions).sort()).toEqual(
+      [...Object.keys(REFRESH_TASKS).map((task) => `${task}FunctionArn`), 'MaxConcurrency'].sort(),
+    );
+    for (const placeholder of placeholders) expect(Object.keys(substitutions)).toContain(placeholder);
+    expect(substitutions.MaxConcurrency).toBe('4');
+    const functions = template.findResources('AWS::Lambda::Function') as Resources;
+    for (const [task, handler] of Object.entries(REFRESH_TASKS)) {
+      const [id] = (substitutions[`${task}FunctionArn`] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+      expect({ task, handler: functions[id]?.Properties.Handler }).toEqual({
+        task,
+        handler: `index.${handler}`,
+      });
+    }
+  });
+
+  test('is loaded from the file, logs every transition without execution data, and is traced', () => {
+    const [, machine] = only('AWS::StepFunctions::StateMachine');
+    expect(machine.Properties).toMatchObject({
+      DefinitionS3Location: expect.anything(),
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+});
+
+describe('operations', () => {
+  const alarms = () => Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
+
+  test('alarms on admission errors, latency p99, workflow failures and dead letters, all to one topic', () => {
+    const [fnId] = admissionFunction();
+    const [topicId] = only('AWS::SNS::Topic');
+    const [machineId] = only('AWS::StepFunctions::StateMachine');
+    const found = alarms().map((alarm) => alarm.Properties);
+    expect(found).toHaveLength(4);
+    const stat = (metric: string, s: string) =>
+      expect.objectContaining({
+        MetricStat: expect.objectContaining({
+          Metric: expect.objectContaining({ MetricName: metric }),
+          Stat: s,
+        }),
+      });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Errors',
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+          Threshold: 1,
+        }),
+        expect.objectContaining({ Metrics: [stat('AdmissionLatency', 'p99')], Threshold: 1000 }),
+        expect.objectContaining({
+          Metrics: expect.arrayContaining([
+            stat('ExecutionsFailed', 'Sum'),
+            stat('ExecutionsTimedOut', 'Sum'),
+            stat('ExecutionsAborted', 'Sum'),
+          ]),
+          Threshold: 1,
+        }),
+        expect.objectContaining({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Threshold: 1,
+        }),
+      ]),
+    );
+    expect(JSON.stringify(found)).toContain(machineId);
+    for (const alarm of alarms()) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+
+  test('the dashboard shows decisions, cache hit ratio, latency p50/p99, workflow failures and event-to-verdict lag', () => {
+    const [, dashboard] = only('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const fragment of [
+      '\\"EcrAdmission\\",\\"Allowed\\"',
+      '\\"Denied\\"',
+      '\\"Warned\\"',
+      '100 * hits / (hits + misses)',
+      '\\"CacheHits\\"',
+      '\\"CacheMisses\\"',
+      '\\"AdmissionLatency\\"',
+      '\\"stat\\":\\"p50\\"',
+      '\\"stat\\":\\"p99\\"',
+      'ExecutionsFailed',
+      '\\"RefreshFailures\\"',
+      '\\"EventToVerdictLag\\"',
+      '\\"service\\",\\"ecr-admission\\"',
+    ]) {
+      expect(body).toContain(fragment);
+    }
+  });
+});
