@@ -56,8 +56,6 @@ const settingsSchema = z
       .max(90 * 86_400)
       .default(7 * 86_400),
     reconcileEveryHours: z.coerce.number().int().min(1).max(24).default(6),
-    /** Images the refresh workflow judges at once (the Map states' MaxConcurrency). */
-    refreshMaxConcurrency: z.coerce.number().int().min(1).max(40).default(4),
     /** `private`: reachable only through the listed execute-api VPC endpoints (ADR 0002). */
     endpointType: z.enum(['regional', 'private']).default('regional'),
     vpcEndpointIds: list.pipe(z.array(z.string().regex(/^vpce-[0-9a-f]+$/, 'expected a VPC endpoint id'))),

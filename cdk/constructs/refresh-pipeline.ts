@@ -171,12 +171,10 @@ export class RefreshPipeline extends Construct {
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromFile(definitionFile),
-      definitionSubstitutions: {
-        ...Object.fromEntries(
-          Object.entries(this.functions).map(([task, fn]) => [`${task}FunctionArn`, fn.functionArn]),
-        ),
-        MaxConcurrency: String(settings.refreshMaxConcurrency),
-      },
+      // The Map states' MaxConcurrency (4) belongs to the orchestration, in the ASL file itself.
+      definitionSubstitutions: Object.fromEntries(
+        Object.entries(this.functions).map(([task, fn]) => [`${task}FunctionArn`, fn.functionArn]),
+      ),
       // Every state transition is logged, without the facts it carries.
       logs: {
         destination: new LogGroup(this, 'StateMachineLogs', {
