@@ -7,6 +7,7 @@ import {
   type Facts,
   type FactsLookup,
   type FactsSource,
+  FactsUnavailableError,
   type ImageLookup,
   INDEX_MEDIA_TYPES,
   parseIndexManifest,
@@ -139,7 +140,10 @@ export class EcrFactsSource implements FactsSource {
 
   private async platformImages(key: RepositoryKey, digest: string, signal?: AbortSignal) {
     const manifest = await this.reads.imageManifest(key, digest, signal);
-    const entries = manifest ? (parseIndexManifest(manifest) ?? []) : [];
+    // The index exists (it was just described): a manifest that cannot be had is a failure, not a fact.
+    if (manifest === undefined)
+      throw new FactsUnavailableError(`the manifest of image index ${digest} could not be read`);
+    const entries = parseIndexManifest(manifest) ?? [];
     return Promise.all(
       entries.map(async (entry) => {
         const [child, scan] = await Promise.all([

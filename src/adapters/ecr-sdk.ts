@@ -173,6 +173,9 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
         { abortSignal },
       ),
     );
+    const failure = out?.failures?.find((f) => f.failureCode !== 'ImageNotFound');
+    // KMS, upstream (pull-through cache) and other failures say nothing about the image: not a fact.
+    if (failure) throw new FactsUnavailableError(`ECR BatchGetImage failed (${failure.failureCode})`);
     return out?.images?.[0]?.imageManifest;
   }
 

@@ -123,8 +123,10 @@ export interface IndexEntry {
 }
 
 /**
- * Reads the platform images an image index lists, leaving out attestation manifests (`unknown/unknown`
- * or annotated as attestations). Returns undefined when the text is not an index.
+ * Reads the platform images an image index lists. A runtime picks a manifest by platform alone (never by
+ * annotation), and takes an entry without a platform for any: so only entries whose platform is
+ * `unknown/unknown` (attestation manifests, which no node can run) are left out, and an entry without a
+ * platform is judged as `unspecified`. Returns undefined when the text is not an index.
  */
 export function parseIndexManifest(text: string): IndexEntry[] | undefined {
   let parsed: unknown;
@@ -139,17 +141,19 @@ export function parseIndexManifest(text: string): IndexEntry[] | undefined {
   const entries: IndexEntry[] = [];
   for (const entry of manifests) {
     if (typeof entry !== 'object' || entry === null) continue;
-    const { digest, platform, annotations } = entry as {
+    const { digest, platform } = entry as {
       digest?: unknown;
-      platform?: { os?: unknown; architecture?: unknown; variant?: unknown };
-      annotations?: Record<string, unknown>;
+      platform?: { os?: unknown; architecture?: unknown; variant?: unknown } | null;
     };
     if (typeof digest !== 'string') continue;
-    const os = typeof platform?.os === 'string' ? platform.os : 'unknown';
-    const arch = typeof platform?.architecture === 'string' ? platform.architecture : 'unknown';
+    if (typeof platform !== 'object' || platform === null) {
+      entries.push({ digest, platform: 'unspecified' });
+      continue;
+    }
+    const os = typeof platform.os === 'string' ? platform.os : 'unknown';
+    const arch = typeof platform.architecture === 'string' ? platform.architecture : 'unknown';
     if (os === 'unknown' && arch === 'unknown') continue;
-    if (annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') continue;
-    const variant = typeof platform?.variant === 'string' ? `/${platform.variant}` : '';
+    const variant = typeof platform.variant === 'string' ? `/${platform.variant}` : '';
     entries.push({ digest, platform: `${os}/${arch}${variant}` });
   }
   return entries;

@@ -4,7 +4,7 @@
  * the CLI and the server.
  */
 import type { Facts, FactsLookup, ImageLookup, RepositoryFacts, ScanFacts } from './facts';
-import { compileGlobs } from './glob';
+import { compileGlobs, type Matcher } from './glob';
 import { type ImageReference, PUBLIC_ECR_HOST } from './image-ref';
 import { type IgnoredFinding, type Policy, SEVERITIES, type Severity } from './policy';
 
@@ -158,8 +158,13 @@ export function judgeFacts(facts: Facts, ref: ImageReference, policy: Policy, no
   const platforms = facts.image.platforms;
   if (platforms) {
     if (platforms.length === 0) {
-      const missing = 'the image index lists no platform image that can be judged';
-      judgeScan(undefined, image, undefined, missing, policy, now, violations, warnings);
+      // Not "unscanned" (which a policy may allow): there is nothing a node could run that was judged.
+      violations.push({
+        code: 'UNSCANNED',
+        image,
+        message:
+          'the image index lists no platform image that can be judged; push an image index with platform images',
+      });
     }
     for (const child of platforms) {
       if (!child.found) {
@@ -171,16 +176,34 @@ export function judgeFacts(facts: Facts, ref: ImageReference, policy: Policy, no
         });
         continue;
       }
-      judgeScan(child.scan, image, child.platform, undefined, policy, now, violations, warnings);
+      judgeScan(child.scan, image, child.platform, policy, now, violations, warnings);
     }
   } else {
-    judgeScan(facts.image.scan, image, undefined, undefined, policy, now, violations, warnings);
+    judgeScan(facts.image.scan, image, undefined, policy, now, violations, warnings);
   }
   return { violations, warnings, notes };
 }
 
+/**
+ * ECR's tag and repository filters come with the facts, so they are compiled on the hot path: each
+ * list once, not per judgement (bounded, for a long-running server).
+ */
+const filterMatchers = new Map<string, Matcher>();
+const MAX_FILTER_MATCHERS = 1_000;
+
+function filterMatcher(patterns: readonly string[]): Matcher {
+  const key = patterns.join('\u0000');
+  let matcher = filterMatchers.get(key);
+  if (!matcher) {
+    if (filterMatchers.size >= MAX_FILTER_MATCHERS) filterMatchers.clear();
+    matcher = compileGlobs(patterns);
+    filterMatchers.set(key, matcher);
+  }
+  return matcher;
+}
+
 export function tagIsMutable(repository: RepositoryFacts, tag: string): boolean {
-  const matchesFilter = () => compileGlobs(repository.tagMutabilityExclusionFilters)(tag);
+  const matchesFilter = () => filterMatcher(repository.tagMutabilityExclusionFilters)(tag);
   switch (repository.imageTagMutability) {
     case 'IMMUTABLE':
       return false;
@@ -209,7 +232,7 @@ function judgeScanOnPush(facts: Facts): {
     const scanned = repo.registryScanning.rules.some(
       (rule) =>
         SCANNING_FREQUENCIES.has(rule.scanFrequency) &&
-        compileGlobs(rule.repositoryFilters)(repo.repositoryName),
+        filterMatcher(rule.repositoryFilters)(repo.repositoryName),
     );
     if (scanned || (basic && repo.legacyScanOnPush)) return {};
     return { violation: { code: 'SCAN_ON_PUSH_DISABLED', message: scanOnPushAdvice(repo) } };
@@ -236,7 +259,6 @@ function judgeScan(
   scan: ScanFacts | undefined,
   image: string,
   platform: string | undefined,
-  missing: string | undefined,
   policy: Policy,
   now: Date,
   violations: Violation[],
@@ -247,7 +269,7 @@ function judgeScan(
   const at = platform ? { platform } : {};
   if (!scan || !SCANNED_STATUSES.has(scan.status)) {
     if (rules.unscanned === 'allow') return;
-    const state = missing ?? (scan ? `scan status is ${scan.status}` : 'the image has not been scanned');
+    const state = scan ? `scan status is ${scan.status}` : 'the image has not been scanned';
     const message = `${on}no usable vulnerability scan (${state}); scan the image and wait for the scan to complete`;
     if (rules.unscanned === 'deny') violations.push({ code: 'UNSCANNED', image, message, ...at });
     else warnings.push(`${image}: ${message}`);

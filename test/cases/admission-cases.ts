@@ -688,6 +688,19 @@ const scanTypes: AdmissionCase[] = [
 // Multi-architecture images: every platform image listed by the index is judged.
 
 const multiRepo = (...images: ImageEntry[]) => own(repository('team/multi', {}, ...images));
+/** An index's manifest text, written by hand for the entries `multiArch` does not make. */
+const rawIndex = (...entries: { name: string; platform?: Record<string, string>; annotated?: boolean }[]) =>
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: entries.map((e) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: digestOf(e.name),
+      size: 1000,
+      ...(e.annotated && { annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } }),
+      ...(e.platform && { platform: e.platform }),
+    })),
+  });
 const MULTI = at('team/multi', '2.0');
 
 const multiArchitecture: AdmissionCase[] = [
@@ -842,6 +855,58 @@ const multiArchitecture: AdmissionCase[] = [
     expect: denied(['UNSCANNED'], {
       messageIncludes: ['the image index lists no platform image that can be judged'],
     }),
+  },
+  {
+    name: 'An index with nothing to judge is denied even when unscanned images are allowed.',
+    snapshot: multiRepo({
+      ...image('multi', { tags: ['2.0'], scan: null, mediaType: 'application/vnd.oci.image.index.v1+json' }),
+      manifest: rawIndex({
+        name: 'multi@attestation',
+        platform: { os: 'unknown', architecture: 'unknown' },
+        annotated: true,
+      }),
+    }),
+    policy: { rules: { unscanned: 'allow' } },
+    review: pod(MULTI),
+    expect: denied(['UNSCANNED'], {
+      messageIncludes: ['the image index lists no platform image that can be judged'],
+    }),
+  },
+  {
+    name: 'A real platform image annotated as an attestation is still judged: the runtime picks by platform, not annotation.',
+    snapshot: multiRepo(
+      {
+        ...image('multi', {
+          tags: ['2.0'],
+          scan: null,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+        }),
+        manifest: rawIndex(
+          { name: 'hidden', platform: { os: 'linux', architecture: 'amd64' }, annotated: true },
+          { name: 'arm', platform: { os: 'linux', architecture: 'arm64' } },
+        ),
+      },
+      image('hidden', { scan: basicScan({ findings: [finding('CVE-2026-7001', 'CRITICAL')] }) }),
+      image('arm'),
+    ),
+    review: pod(MULTI),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED'], { messageIncludes: ['linux/amd64: vulnerability findings'] }),
+  },
+  {
+    name: 'An index entry without a platform is judged, since a runtime may take it for any platform.',
+    snapshot: multiRepo(
+      {
+        ...image('multi', {
+          tags: ['2.0'],
+          scan: null,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+        }),
+        manifest: rawIndex({ name: 'any' }),
+      },
+      image('any', { scan: basicScan({ findings: [finding('CVE-2026-7002', 'CRITICAL')] }) }),
+    ),
+    review: pod(MULTI),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED'], { messageIncludes: ['unspecified: vulnerability findings'] }),
   },
 ];
 

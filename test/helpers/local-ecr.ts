@@ -39,6 +39,8 @@ export interface Faults {
   delayMs?: number;
   /** Answer ThrottlingException this many times per operation (Infinity: always). */
   throttle?: number;
+  /** BatchGetImage reports this failure code for every image (KmsError, UpstreamUnavailable, ...). */
+  manifestFailure?: string;
   /** Answer AccessDeniedException to calls this returns true for. */
   deny?: (operation: string, body: Json, callerAccount: string) => boolean;
 }
@@ -213,7 +215,13 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
       const failures: Json[] = [];
       for (const id of (body.imageIds as Json[]) ?? []) {
         const found = image(repo, id);
-        if (found?.manifest) {
+        if (local.faults.manifestFailure) {
+          failures.push({
+            imageId: id,
+            failureCode: local.faults.manifestFailure,
+            failureReason: 'injected',
+          });
+        } else if (found?.manifest) {
           images.push({
             registryId,
             repositoryName: repo.repository.repositoryName,

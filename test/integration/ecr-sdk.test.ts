@@ -199,6 +199,20 @@ describe('EcrSdkReads through the AWS SDK against a local ECR endpoint', () => {
     expect(ecr.calls.get('BatchGetImage')).toBe(1);
   });
 
+  it.each([
+    { name: 'a KMS failure', manifestFailure: 'KmsError' },
+    { name: 'an upstream registry that is unavailable', manifestFailure: 'UpstreamUnavailable' },
+  ])(
+    'reports an index manifest that fails to load ($name) as unavailable facts, never as an index with nothing to judge',
+    async ({ manifestFailure }) => {
+      ecr.faults = { manifestFailure };
+
+      const attempt = judge(new EcrSdkReads(), `${OWN}.dkr.ecr.us-east-1.amazonaws.com/team/app:multi`);
+
+      await expect(attempt).rejects.toBeInstanceOf(FactsUnavailableError);
+    },
+  );
+
   it('never judges another account by a same-named repository of its own registry', async () => {
     const { result, verdict } = await judge(
       new EcrSdkReads(),
