@@ -1,9 +1,8 @@
 /**
  * The decision cache on DynamoDB (item layout: docs/decision-cache.md). One item per image digest and
  * one per tag, each holding the image's facts, so that any reference is answered by one BatchGetItem.
- * Writes are conditional: an entry is replaced only by one at least as new (scan time, then the time
- * the facts were read; for tags, the push time first), so an older scan never overwrites a newer one
- * and a duplicate write changes nothing.
+ * Writes are conditional (`replacement` in src/domain/decision-store.ts): facts read later win, an
+ * older scan never overwrites a newer one, and a duplicate write changes nothing.
  */
 
 import { createHash } from 'node:crypto';
@@ -23,7 +22,7 @@ import {
   type CachedImage,
   type DecisionStore,
   entryKeys,
-  entryVersion,
+  entryStamp,
   factsContent,
   type ListPage,
   type ListScope,
@@ -108,13 +107,18 @@ export class DynamoDecisionStore implements DecisionStore {
     const { repository, image } = entry.facts;
     const keys = entryKeys(entry.facts);
     const expiresAt = String(Math.floor(this.now() / 1000) + this.ttlSeconds);
+    const stamp = entryStamp(
+      entry.facts,
+      createHash('sha256').update(factsContent(entry.facts)).digest('base64url'),
+    );
     const common: Record<string, AttributeValue> = {
       registryId: { S: repository.registryId },
       region: { S: repository.region },
       repositoryName: { S: repository.repositoryName },
       digest: { S: image.digest },
-      gatheredAt: { S: entry.facts.gatheredAt },
-      fingerprint: { S: createHash('sha256').update(factsContent(entry.facts)).digest('base64url') },
+      gatheredAt: { S: stamp.gatheredAt },
+      scanAt: { S: stamp.scanAt },
+      fingerprint: { S: stamp.content },
       facts: { S: JSON.stringify(entry.facts) },
       ...(entry.verdict && { verdict: { S: JSON.stringify(entry.verdict) } }),
       expiresAt: { N: expiresAt },
@@ -126,14 +130,12 @@ export class DynamoDecisionStore implements DecisionStore {
         kind: { S: 'digest' },
         // Only digest entries carry the index key: one index entry per image.
         repository: { S: `${repository.registryId}/${repository.region}/${repository.repositoryName}` },
-        version: { S: entryVersion(entry.facts, 'digest') },
         ...common,
       },
       ...keys.tags.map(({ tag, key }) => ({
         pk: { S: key },
         kind: { S: 'tag' },
         tag: { S: tag },
-        version: { S: entryVersion(entry.facts, 'tag') },
         ...common,
       })),
     ];
@@ -142,8 +144,10 @@ export class DynamoDecisionStore implements DecisionStore {
   }
 
   /**
-   * Writes unless the stored entry is at least as new, or holds the same facts (then only its life is
-   * extended). Returns whether it wrote.
+   * Writes when `replacement` (src/domain/decision-store.ts) says so, stated as a condition: a newer
+   * read with other facts replaces the entry, unless it is an older completed scan of the same image;
+   * an expired entry (not yet removed by TTL) is always replaced. When the facts are the same, only the
+   * entry's life is extended. Returns whether it wrote.
    */
   private async conditionalPut(item: Record<string, AttributeValue>): Promise<boolean> {
     try {
@@ -151,12 +155,25 @@ export class DynamoDecisionStore implements DecisionStore {
         new PutItemCommand({
           TableName: this.table,
           Item: item,
-          ConditionExpression:
-            'attribute_not_exists(pk) OR (#version < :version AND (attribute_not_exists(#fingerprint) OR #fingerprint <> :fingerprint))',
-          ExpressionAttributeNames: { '#version': 'version', '#fingerprint': 'fingerprint' },
+          ConditionExpression: [
+            'attribute_not_exists(pk) OR #expiresAt < :now OR (',
+            '#fingerprint <> :fingerprint AND #gatheredAt < :gatheredAt',
+            'AND (#digest <> :digest OR :scanAt = :noScan OR #scanAt <= :scanAt))',
+          ].join(' '),
+          ExpressionAttributeNames: {
+            '#expiresAt': 'expiresAt',
+            '#fingerprint': 'fingerprint',
+            '#gatheredAt': 'gatheredAt',
+            '#digest': 'digest',
+            '#scanAt': 'scanAt',
+          },
           ExpressionAttributeValues: {
-            ':version': item.version as AttributeValue,
+            ':now': { N: String(Math.floor(this.now() / 1000)) },
             ':fingerprint': item.fingerprint as AttributeValue,
+            ':gatheredAt': item.gatheredAt as AttributeValue,
+            ':digest': item.digest as AttributeValue,
+            ':scanAt': item.scanAt as AttributeValue,
+            ':noScan': { S: '0' },
           },
         }),
       );

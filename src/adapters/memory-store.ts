@@ -6,14 +6,15 @@
 import {
   type CachedImage,
   type DecisionStore,
+  type EntryStamp,
   entryKeys,
-  entryVersion,
-  factsContent,
+  entryStamp,
   inScope,
   type ListPage,
   type ListScope,
   lookupKey,
   type PutOutcome,
+  replacement,
   type StoredVerdict,
 } from '../domain/decision-store';
 import type { ImageLookup, RepositoryKey } from '../domain/facts';
@@ -27,9 +28,9 @@ export interface MemoryStoreOptions {
 interface Slot {
   value: CachedImage;
   expiresAt: number;
-  version: string;
   digest: string;
-  content?: string;
+  /** Absent for what a remote store answered: any local write replaces it. */
+  stamp?: EntryStamp;
 }
 
 const PAGE_SIZE = 100;
@@ -73,38 +74,33 @@ export class MemoryDecisionStore implements DecisionStore {
 
   async put(entry: CachedImage): Promise<PutOutcome> {
     const keys = entryKeys(entry.facts);
-    const content = factsContent(entry.facts);
-    const written: string[] = [];
-    if (this.write(keys.digest, entry, entryVersion(entry.facts, 'digest'), content))
-      written.push(keys.digest);
-    const tagVersion = entryVersion(entry.facts, 'tag');
-    for (const { key } of keys.tags) if (this.write(key, entry, tagVersion, content)) written.push(key);
+    const stamp = entryStamp(entry.facts);
+    const written = [keys.digest, ...keys.tags.map((t) => t.key)].filter((key) =>
+      this.write(key, entry, stamp),
+    );
     return { written };
   }
 
-  /** Newest wins; the same facts read again only extend the entry's life. */
-  private write(key: string, value: CachedImage, version: string, content: string): boolean {
+  /** The same rule as the DynamoDB store (`replacement`): newest read wins, older scans never do. */
+  private write(key: string, value: CachedImage, stamp: EntryStamp): boolean {
     const current = this.entries.get(key);
-    if (current && current.expiresAt > this.now()) {
-      if (current.content === content) {
-        current.expiresAt = this.now() + this.ttlMs;
-        return false;
-      }
-      if (current.version >= version) return false;
+    if (current?.stamp && current.expiresAt > this.now()) {
+      const outcome = replacement(current.stamp, stamp);
+      if (outcome === 'extend') current.expiresAt = this.now() + this.ttlMs;
+      if (outcome !== 'replace') return false;
     }
-    this.putKey(key, value, version, content);
+    this.putKey(key, value, stamp);
     return true;
   }
 
-  /** Stores an entry under one key (what a remote store answered for that key). */
-  putKey(key: string, value: CachedImage, version = '', content?: string): void {
+  /** Stores an entry under one key (what a remote store answered for that key, when unstamped). */
+  putKey(key: string, value: CachedImage, stamp?: EntryStamp): void {
     this.entries.delete(key);
     this.entries.set(key, {
       value,
       expiresAt: this.now() + this.ttlMs,
-      version,
       digest: value.facts.image.digest,
-      ...(content !== undefined && { content }),
+      ...(stamp && { stamp }),
     });
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;

@@ -76,7 +76,7 @@ export function entryKeys(facts: Facts): { digest: string; tags: { tag: string; 
 }
 
 /** The newest scan among the image and its platform images; '0' when none completed. */
-function scanTime(facts: Facts): string {
+export function scanTime(facts: Facts): string {
   const times = [
     facts.image.scan?.completedAt,
     ...(facts.image.platforms ?? []).map((p) => p.scan?.completedAt),
@@ -89,14 +89,33 @@ function scanTime(facts: Facts): string {
   );
 }
 
+/** What decides whether one entry replaces another under the same key. */
+export interface EntryStamp {
+  readonly digest: string;
+  readonly gatheredAt: string;
+  /** The newest completed scan, '0' when none. */
+  readonly scanAt: string;
+  /** `factsContent`, or a hash of it. */
+  readonly content: string;
+}
+
+export function entryStamp(facts: Facts, content = factsContent(facts)): EntryStamp {
+  return { digest: facts.image.digest, gatheredAt: facts.gatheredAt, scanAt: scanTime(facts), content };
+}
+
 /**
- * Orders the entries of one key, so that an older scan never replaces a newer one: a later scan wins,
- * then facts read later. For a tag, the image pushed later wins first (the tag moved to it).
- * A write replaces an entry only with a strictly greater version: a duplicate changes nothing.
+ * Whether facts replace the stored entry of a key. The same facts read again only extend its life (a
+ * duplicate event changes nothing). Otherwise facts read later win, for a tag as for a digest (a tag
+ * moved, or re-tagged back to an older image, points where ECR said last), except that a completed
+ * scan never replaces a newer completed scan of the same image (an older scan never overwrites a
+ * newer one). A newer read that shows no completed scan (a failed or expired scan) does replace it.
+ * The DynamoDB store states the same rule as its condition expression.
  */
-export function entryVersion(facts: Facts, kind: 'digest' | 'tag'): string {
-  const digestVersion = `${scanTime(facts)}|${facts.gatheredAt}`;
-  return kind === 'tag' ? `${facts.image.pushedAt ?? '0'}|${digestVersion}` : digestVersion;
+export function replacement(stored: EntryStamp, next: EntryStamp): 'replace' | 'extend' | 'keep' {
+  if (stored.content === next.content) return 'extend';
+  if (next.gatheredAt <= stored.gatheredAt) return 'keep';
+  if (next.digest === stored.digest && next.scanAt !== '0' && next.scanAt < stored.scanAt) return 'keep';
+  return 'replace';
 }
 
 /**

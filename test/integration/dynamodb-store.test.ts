@@ -3,7 +3,7 @@
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
-import { entryVersion, lookupKey } from '../../src/domain/decision-store';
+import { lookupKey, scanTime } from '../../src/domain/decision-store';
 import type { Facts } from '../../src/domain/facts';
 import {
   type CountingProxy,
@@ -152,17 +152,19 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     expect(proxy.calls.get('BatchGetItem')).toBe(2);
   });
 
+  const LATER = '2026-11-27T11:00:00.000Z';
+
   it.each([
     {
-      name: 'an older scan arriving after a newer one does not replace it',
+      name: 'an older scan read after a newer one does not replace it',
       first: { scanAt: '2026-11-21T10:00:00.000Z', critical: 0 },
-      second: { scanAt: '2026-11-20T10:00:00.000Z', critical: 3 },
+      second: { scanAt: '2026-11-20T10:00:00.000Z', critical: 3, gatheredAt: LATER },
       kept: 0,
     },
     {
       name: 'a newer scan replaces an older one',
       first: { scanAt: '2026-11-20T10:00:00.000Z', critical: 3 },
-      second: { scanAt: '2026-11-21T10:00:00.000Z', critical: 0 },
+      second: { scanAt: '2026-11-21T10:00:00.000Z', critical: 0, gatheredAt: LATER },
       kept: 0,
     },
     {
@@ -172,15 +174,21 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
       kept: 1,
     },
     {
+      name: 'facts read earlier never replace those read later',
+      first: { gatheredAt: '2026-11-21T11:00:00.000Z', critical: 1 },
+      second: { gatheredAt: '2026-11-21T10:00:00.000Z', critical: 3 },
+      kept: 1,
+    },
+    {
       name: 'a duplicate write changes nothing',
       first: { critical: 2 },
-      second: { critical: 2 },
+      second: { critical: 2, gatheredAt: LATER },
       kept: 2,
     },
   ])('$name', async ({ first, second, kept }) => {
     const store = await newStore();
     await store.put({ facts: facts(first) });
-    await store.put({ facts: facts(second) });
+    const outcome = await store.put({ facts: facts(second) });
 
     const found = await store.getMany([
       { ...REPO, digest: digestOf(1) },
@@ -189,6 +197,25 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
 
     for (const entry of found.values()) expect(entry.facts.image.scan?.severityCounts.CRITICAL).toBe(kept);
     expect(found.size).toBe(2);
+    expect(outcome.written.length > 0).toBe(kept === second.critical && kept !== first.critical);
+  });
+
+  it('replaces a completed scan with a newer read that shows none (a scan that failed or expired)', async () => {
+    const store = await newStore();
+    await store.put({ facts: facts() });
+    const later = facts({ gatheredAt: LATER });
+    const expired: Facts = {
+      ...later,
+      image: {
+        ...later.image,
+        scan: { status: 'SCAN_ELIGIBILITY_EXPIRED', severityCounts: {}, findings: [] },
+      },
+    };
+
+    await store.put({ facts: expired });
+    const found = await store.getMany([{ ...REPO, tag: '1.0.0' }]);
+
+    expect([...found.values()][0]?.facts.image.scan?.status).toBe('SCAN_ELIGIBILITY_EXPIRED');
   });
 
   it('moves a tag to the image pushed later, even when that image is not scanned yet', async () => {
@@ -196,13 +223,37 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     await store.put({
       facts: facts({ digest: digestOf(1), tags: ['latest'], pushedAt: '2026-11-20T09:00:00.000Z' }),
     });
-    const newer = facts({ digest: digestOf(2), tags: ['latest'], pushedAt: '2026-11-22T09:00:00.000Z' });
+    const newer = facts({
+      digest: digestOf(2),
+      tags: ['latest'],
+      pushedAt: '2026-11-22T09:00:00.000Z',
+      gatheredAt: LATER,
+    });
     const unscanned: Facts = { ...newer, image: { ...newer.image, scan: undefined } };
     await store.put({ facts: unscanned });
 
     const found = await store.getMany([{ ...REPO, tag: 'latest' }]);
 
     expect(found.get(lookupKey({ ...REPO, tag: 'latest' }))?.facts.image.digest).toBe(digestOf(2));
+  });
+
+  it("moves a tag back to an older image it is re-tagged to (ECR keeps that image's push time)", async () => {
+    const store = await newStore();
+    await store.put({
+      facts: facts({ digest: digestOf(2), tags: ['prod'], pushedAt: '2026-11-10T00:00:00.000Z' }),
+    });
+
+    await store.put({
+      facts: facts({
+        digest: digestOf(1),
+        tags: ['prod'],
+        pushedAt: '2026-11-01T00:00:00.000Z',
+        gatheredAt: LATER,
+      }),
+    });
+    const found = await store.getMany([{ ...REPO, tag: 'prod' }]);
+
+    expect(found.get(lookupKey({ ...REPO, tag: 'prod' }))?.facts.image.digest).toBe(digestOf(1));
   });
 
   it('writes the TTL attribute and answers an expired entry as a miss even before DynamoDB removes it', async () => {
@@ -218,7 +269,8 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
       }),
     );
     expect(Number(item.Item?.expiresAt?.N)).toBe(Math.floor(now / 1000) + 3600);
-    expect(item.Item?.version?.S).toBe(entryVersion(facts(), 'digest'));
+    expect(item.Item?.scanAt?.S).toBe(scanTime(facts()));
+    expect(item.Item?.gatheredAt?.S).toBe(facts().gatheredAt);
 
     now += 3601 * 1000;
     const found = await store.getMany([{ ...REPO, digest: digestOf(1) }]);
@@ -230,7 +282,7 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     const store = await newStore();
     await store.put({ facts: facts({ digest: digestOf(1), tags: ['1.0.0', 'latest'] }) });
     await store.put({
-      facts: facts({ digest: digestOf(2), tags: ['latest'], pushedAt: '2026-11-23T00:00:00.000Z' }),
+      facts: facts({ digest: digestOf(2), tags: ['latest'], pushedAt: '2026-11-23T00:00:00.000Z', gatheredAt: LATER }),
     });
 
     const removed = await store.deleteImage(REPO, digestOf(1), []);

@@ -1,0 +1,108 @@
+/**
+ * The rule every decision store follows when facts arrive for a key that holds an entry, and the
+ * in-process store following it.
+ */
+import { MemoryDecisionStore } from '../../src/adapters/memory-store';
+import { type EntryStamp, lookupKey, replacement } from '../../src/domain/decision-store';
+import type { Facts } from '../../src/domain/facts';
+
+const A = `sha256:${'a'.repeat(64)}`;
+const B = `sha256:${'b'.repeat(64)}`;
+const stamp = (over: Partial<EntryStamp> = {}): EntryStamp => ({
+  digest: A,
+  gatheredAt: '2026-11-20T10:00:00.000Z',
+  scanAt: '2026-11-20T09:00:00.000Z',
+  content: 'x',
+  ...over,
+});
+const LATER = '2026-11-21T10:00:00.000Z';
+
+describe('replacement', () => {
+  it.each([
+    {
+      name: 'the same facts read again only extend the entry',
+      next: stamp({ gatheredAt: LATER }),
+      outcome: 'extend',
+    },
+    {
+      name: 'other facts read later replace it',
+      next: stamp({ gatheredAt: LATER, content: 'y' }),
+      outcome: 'replace',
+    },
+    {
+      name: 'facts read earlier never replace it',
+      next: stamp({ gatheredAt: '2026-11-19T00:00:00.000Z', content: 'y' }),
+      outcome: 'keep',
+    },
+    { name: 'facts read at the same time never replace it', next: stamp({ content: 'y' }), outcome: 'keep' },
+    {
+      name: 'an older completed scan of the same image never replaces a newer one, even read later',
+      next: stamp({ gatheredAt: LATER, content: 'y', scanAt: '2026-11-01T00:00:00.000Z' }),
+      outcome: 'keep',
+    },
+    {
+      name: 'a later read showing no completed scan (failed, expired) replaces a completed one',
+      next: stamp({ gatheredAt: LATER, content: 'y', scanAt: '0' }),
+      outcome: 'replace',
+    },
+    {
+      name: 'a tag read later pointing at another image replaces it, whatever that image was scanned or pushed',
+      next: stamp({ gatheredAt: LATER, content: 'y', digest: B, scanAt: '2026-01-01T00:00:00.000Z' }),
+      outcome: 'replace',
+    },
+  ])('$name', ({ next, outcome }) => {
+    expect(replacement(stamp(), next)).toBe(outcome);
+  });
+});
+
+describe('MemoryDecisionStore', () => {
+  const REPO = { registryId: '111122223333', region: 'us-east-1', repositoryName: 'team/app' };
+  const facts = (digest: string, gatheredAt: string, critical = 0): Facts => ({
+    repository: {
+      ...REPO,
+      imageTagMutability: 'IMMUTABLE',
+      tagMutabilityExclusionFilters: [],
+      legacyScanOnPush: false,
+    },
+    image: {
+      digest,
+      tags: ['prod'],
+      scan: {
+        status: 'COMPLETE',
+        completedAt: '2026-11-20T09:00:00.000Z',
+        severityCounts: { CRITICAL: critical },
+        findings: [],
+      },
+    },
+    gatheredAt,
+  });
+
+  it('follows the same rule: a re-tag read later moves the tag, an earlier read does not', async () => {
+    let now = Date.parse('2026-11-27T12:00:00Z');
+    const store = new MemoryDecisionStore({ now: () => now });
+    await store.put({ facts: facts(B, '2026-11-20T10:00:00.000Z') });
+
+    const stale = await store.put({ facts: facts(A, '2026-11-19T10:00:00.000Z') });
+    const moved = await store.put({ facts: facts(A, LATER) });
+    now += 1000;
+    const found = await store.getMany([{ ...REPO, tag: 'prod' }]);
+
+    expect(stale.written).toEqual([lookupKey({ ...REPO, digest: A })]);
+    expect(moved.written).toEqual([lookupKey({ ...REPO, tag: 'prod' })]);
+    expect([...found.values()][0]?.facts.image.digest).toBe(A);
+  });
+
+  it('evicts the least recently used entries beyond its bound', async () => {
+    const store = new MemoryDecisionStore({ maxEntries: 2 });
+    await store.put({ facts: { ...facts(A, LATER), image: { ...facts(A, LATER).image, tags: [] } } });
+    await store.put({ facts: { ...facts(B, LATER), image: { ...facts(B, LATER).image, tags: [] } } });
+    await store.getMany([{ ...REPO, digest: A }]);
+    const c = `sha256:${'c'.repeat(64)}`;
+
+    await store.put({ facts: { ...facts(c, LATER), image: { ...facts(c, LATER).image, tags: [] } } });
+
+    expect(store.size).toBe(2);
+    expect((await store.getMany([{ ...REPO, digest: B }])).size).toBe(0);
+    expect((await store.getMany([{ ...REPO, digest: A }])).size).toBe(1);
+  });
+});
