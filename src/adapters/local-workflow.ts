@@ -82,7 +82,11 @@ export async function runWorkflowLocally(
   };
   const handlers: Record<string, (input: never) => Promise<unknown>> = {
     Plan: async (input) => service.plan(input),
-    Refresh: async (input) => keep(await service.refresh(input)),
+    Refresh: async (input) => {
+      const done = await service.refresh(input);
+      records.push(...done);
+      return done;
+    },
     Delete: async (input) => keep(await service.remove(input)),
     RecordFailure: async (input) => keep(service.recordFailure(input)),
     RecordDeleteFailure: async (input) => keep(service.recordFailure(input)),

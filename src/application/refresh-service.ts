@@ -128,8 +128,21 @@ export class RefreshService {
     }
   }
 
-  /** Task Refresh: gathers one image's facts, judges them, writes them unless a newer entry is there. */
-  async refresh(target: Target): Promise<RefreshRecord> {
+  /**
+   * Task Refresh: gathers one image's facts, judges them, writes them unless a newer entry is there.
+   * A platform image's scan also changes the verdict of every image index that lists it, so the cached
+   * indexes of the repository that list the image are refreshed with it.
+   */
+  async refresh(target: Target): Promise<RefreshRecord[]> {
+    const record = await this.refreshImage(target);
+    const indexes = await this.indexesListing(target);
+    const related = await Promise.all(
+      indexes.map((index) => this.refreshImage({ ...target, digest: index.digest, tags: index.tags })),
+    );
+    return [record, ...related];
+  }
+
+  private async refreshImage(target: Target): Promise<RefreshRecord> {
     const lookup = await this.options.facts.lookup({
       registryId: target.registryId,
       region: target.region,
@@ -144,6 +157,27 @@ export class RefreshService {
     const verdict = this.judge(lookup.facts);
     const { written } = await this.options.store.put({ facts: lookup.facts, verdict });
     return this.record(written.length > 0 ? 'written' : 'unchanged', lookup.facts, written, verdict);
+  }
+
+  /** The cached image indexes of the target's repository that list the target as a platform image. */
+  private async indexesListing(target: Target): Promise<{ digest: string; tags: readonly string[] }[]> {
+    const scope = {
+      registryId: target.registryId,
+      region: target.region,
+      repositoryName: target.repositoryName,
+    };
+    const found: { digest: string; tags: readonly string[] }[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.options.store.listImages(scope, cursor);
+      for (const { facts } of page.entries) {
+        if (facts.image.platforms?.some((p) => p.digest === target.digest)) {
+          found.push({ digest: facts.image.digest, tags: facts.image.tags });
+        }
+      }
+      cursor = page.cursor;
+    } while (cursor);
+    return found;
   }
 
   /** Task Delete: removes an image's entries (its digest, and tags still pointing at it). */

@@ -35,17 +35,19 @@ export const plan = async (event: unknown) => {
   return result;
 };
 
-async function refreshTarget(target: Target): Promise<RefreshRecord> {
-  const record = await service.refresh(target);
-  logger.info('refreshed', { action: record.action, keys: record.keys, digest: record.digest });
-  if (record.action === 'written') {
-    metrics.addMetric(
-      'EventToVerdictLag',
-      MetricUnit.Milliseconds,
-      Date.now() - Date.parse(target.eventTime),
-    );
+async function refreshTarget(target: Target): Promise<RefreshRecord[]> {
+  const records = await service.refresh(target);
+  for (const record of records) {
+    logger.info('refreshed', { action: record.action, keys: record.keys, digest: record.digest });
+    if (record.action === 'written') {
+      metrics.addMetric(
+        'EventToVerdictLag',
+        MetricUnit.Milliseconds,
+        Date.now() - Date.parse(target.eventTime),
+      );
+    }
   }
-  return record;
+  return records;
 }
 
 /**

@@ -282,7 +282,12 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     const store = await newStore();
     await store.put({ facts: facts({ digest: digestOf(1), tags: ['1.0.0', 'latest'] }) });
     await store.put({
-      facts: facts({ digest: digestOf(2), tags: ['latest'], pushedAt: '2026-11-23T00:00:00.000Z', gatheredAt: LATER }),
+      facts: facts({
+        digest: digestOf(2),
+        tags: ['latest'],
+        pushedAt: '2026-11-23T00:00:00.000Z',
+        gatheredAt: LATER,
+      }),
     });
 
     const removed = await store.deleteImage(REPO, digestOf(1), []);

@@ -115,7 +115,7 @@ describe('the refresh Lambda handlers', () => {
 
     const second = await handlers.refresh(target, context);
 
-    expect(first.action).toBe('written');
+    expect(first.map((r) => r.action)).toEqual(['written']);
     expect(second).toEqual(first);
     expect(ecr.totalEcrCalls()).toBe(0);
   });

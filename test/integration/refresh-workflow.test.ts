@@ -264,6 +264,60 @@ describe('the refresh workflow', () => {
     expect(found.size).toBe(1);
   });
 
+  it('refreshes a cached image index when one of its platform images is rescanned', async () => {
+    const { run, tableName } = await setup(() => new Date());
+    const index = digest('1');
+    const amd = digest('2');
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{ digest: amd, platform: { os: 'linux', architecture: 'amd64' } }],
+    });
+    const withChild = (critical: number, scanAt: string): RawSnapshot => {
+      const base = snapshot();
+      const repo = base.registries[0]?.repositories?.[0];
+      repo?.images?.push(
+        {
+          imageDigest: index,
+          imageTags: ['multi'],
+          imageManifestMediaType: 'application/vnd.oci.image.index.v1+json',
+          manifest,
+        },
+        { imageDigest: amd, scan: scan(scanAt, { CRITICAL: critical }) },
+      );
+      return base;
+    };
+    ecr.setSnapshot(withChild(0, '2026-11-20T10:00:00Z'));
+    await run(scanEvent(index, ['multi']));
+    ecr.setSnapshot(withChild(3, '2026-11-26T10:00:00Z'));
+
+    const result = await run(scanEvent(amd, []));
+
+    expect(result.records.map((r) => [r.action, r.digest])).toEqual([
+      ['written', amd],
+      ['written', index],
+    ]);
+    const admission = createAdmissionService({ policy, tableName, warmCacheTtlMs: 0 });
+    const decision = await admission.review(
+      parseAdmissionReview({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: 'u',
+          kind: { group: '', version: 'v1', kind: 'Pod' },
+          operation: 'CREATE',
+          namespace: 'shop',
+          object: { spec: { containers: [{ name: 'a', image: `${HOST}/team/app:multi` }] } },
+        },
+      }).request,
+    );
+    expect(decision.cacheHits).toBe(1);
+    expect(decision.violations.map((v) => [v.code, v.platform])).toEqual([
+      ['SEVERITY_LIMIT_EXCEEDED', 'linux/amd64'],
+    ]);
+    expect(store).toBeDefined();
+  });
+
   it('removes the image on a DELETE after its PUSH, leaving the other images', async () => {
     const { run, store } = await setup();
     await run(scanEvent(CLEAN));
