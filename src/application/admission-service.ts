@@ -17,7 +17,7 @@ import { type ImageReference, parseImageReference } from '../domain/image-ref';
 import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
 import type { Policy } from '../domain/policy';
 import { judgeLookup, judgeReference, type Verdict } from '../domain/verdict';
-import { extractImages, type ImageAtPath } from '../domain/workload';
+import { extractImages, type ImageAtPath, unchangedImagePaths } from '../domain/workload';
 
 export interface AdmissionServiceOptions {
   readonly policy: Policy;
@@ -78,7 +78,7 @@ export class AdmissionService {
     const judgements: ImageJudgement[] =
       extraction.kind === 'malformed'
         ? [malformedObject(extraction.path, extraction.problem)]
-        : await this.judgeImages(extraction.images);
+        : await this.judgeImages(changedImages(request, extraction.images));
     const warnOnly =
       this.policy.mode === 'warn' ||
       (request.namespace !== '' && this.policy.match.warnNamespace(request.namespace));
@@ -264,6 +264,13 @@ export class AdmissionService {
       notes: [],
     };
   }
+}
+
+/** On UPDATE, only the images the update changes (ADR 0006); on CREATE, every image. */
+function changedImages(request: AdmissionRequest, images: readonly ImageAtPath[]): readonly ImageAtPath[] {
+  if (request.operation !== 'UPDATE' || request.oldObject === undefined) return images;
+  const unchanged = unchangedImagePaths(request.kind, images, request.oldObject, request.subresource);
+  return unchanged.size === 0 ? images : images.filter(({ path }) => !unchanged.has(path));
 }
 
 function rawImage(image: unknown): string {

@@ -8,7 +8,7 @@ import type { ImageLookup } from './facts';
 import { type ImageReference, parseImageReference } from './image-ref';
 import type { Policy } from './policy';
 import { judgeReference } from './verdict';
-import { extractImages } from './workload';
+import { extractImages, unchangedImagePaths } from './workload';
 
 export interface PinCandidate {
   /** Field path, e.g. `spec.containers[0].image`. */
@@ -38,15 +38,14 @@ export function pinCandidates(request: AdmissionRequest, policy: Policy): PinCan
   const extraction = extractImages(request.kind, request.object, request.subresource);
   if (extraction.kind !== 'images') return [];
 
-  const before = new Map<string, unknown>();
-  if (request.operation === 'UPDATE' && request.oldObject !== undefined) {
-    const old = extractImages(request.kind, request.oldObject, request.subresource);
-    if (old.kind === 'images') for (const { path, image } of old.images) before.set(path, image);
-  }
+  const unchanged =
+    request.operation === 'UPDATE' && request.oldObject !== undefined
+      ? unchangedImagePaths(request.kind, extraction.images, request.oldObject, request.subresource)
+      : new Set<string>();
 
   const candidates: PinCandidate[] = [];
   for (const { path, image } of extraction.images) {
-    if (typeof image !== 'string' || before.get(path) === image) continue;
+    if (typeof image !== 'string' || unchanged.has(path)) continue;
     const parsed = parseImageReference(image);
     if (!parsed.ok || !parsed.ref.ecr || parsed.ref.digest) continue;
     const judged = judgeReference(image, parsed.ref, policy);

@@ -100,3 +100,24 @@ export function extractImages(groupKind: GroupKind, object: unknown, subresource
   }
   return { kind: 'images', images };
 }
+
+/**
+ * On UPDATE, the paths whose image is exactly what it was before. Such an image was judged when it was
+ * admitted; judging it again on every update would block unrelated changes (a finalizer removed, a
+ * label patched) once a new finding appears (docs/adr/0006-judge-changed-images-on-update.md).
+ */
+export function unchangedImagePaths(
+  groupKind: GroupKind,
+  images: readonly ImageAtPath[],
+  oldObject: unknown,
+  subresource = '',
+): Set<string> {
+  const before = extractImages(groupKind, oldObject, subresource);
+  if (before.kind !== 'images') return new Set();
+  const old = new Map(before.images.map(({ path, image }) => [path, image]));
+  return new Set(
+    images
+      .filter(({ path, image }) => typeof image === 'string' && old.get(path) === image)
+      .map(({ path }) => path),
+  );
+}

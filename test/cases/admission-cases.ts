@@ -326,7 +326,10 @@ const sampleBugs: AdmissionCase[] = [
   {
     name: 'An UPDATE that swaps a Deployment image for a Docker Hub image is denied.',
     snapshot: usual(),
-    review: review(workload('Deployment', { containers: [APP, 'redis:7'] }), { operation: 'UPDATE' }),
+    review: review(workload('Deployment', { containers: [APP, 'redis:7'] }), {
+      operation: 'UPDATE',
+      before: workload('Deployment', { containers: [APP, APP] }),
+    }),
     expect: denied(['NOT_ECR'], { messageIncludes: ['spec.template.spec.containers[1].image "redis:7"'] }),
   },
   {
@@ -334,6 +337,7 @@ const sampleBugs: AdmissionCase[] = [
     snapshot: usual(),
     review: review(workload('Pod', { containers: [APP], ephemeralContainers: ['busybox:1.36'] }), {
       operation: 'UPDATE',
+      before: workload('Pod', { containers: [APP] }),
     }),
     expect: denied(['NOT_ECR'], { messageIncludes: ['spec.ephemeralContainers[0].image "busybox:1.36"'] }),
   },
@@ -343,6 +347,7 @@ const sampleBugs: AdmissionCase[] = [
     review: review(workload('Pod', { containers: [APP], ephemeralContainers: ['busybox:1.36'] }), {
       operation: 'UPDATE',
       subResource: 'ephemeralcontainers',
+      before: workload('Pod', { containers: [APP] }),
     }),
     expect: denied(['NOT_ECR'], { messageIncludes: ['spec.ephemeralContainers[0].image "busybox:1.36"'] }),
   },
@@ -352,8 +357,33 @@ const sampleBugs: AdmissionCase[] = [
     review: review(workload('Pod', { containers: ['nginx:1.27'], ephemeralContainers: [APP] }), {
       operation: 'UPDATE',
       subResource: 'ephemeralcontainers',
+      before: workload('Pod', { containers: ['nginx:1.27'] }),
     }),
     expect: allowed(),
+  },
+  {
+    name: 'An UPDATE that leaves every image as it was (removing a finalizer, say) is allowed, though an image now breaks the policy.',
+    snapshot: usual(),
+    review: review(workload('Deployment', { containers: [APP, 'redis:7'] }), {
+      operation: 'UPDATE',
+      before: workload('Deployment', { containers: [APP, 'redis:7'] }),
+    }),
+    expect: allowed(),
+  },
+  {
+    name: 'An UPDATE without the object before it judges every image.',
+    snapshot: usual(),
+    review: review(workload('Deployment', { containers: [APP, 'redis:7'] }), { operation: 'UPDATE' }),
+    expect: denied(['NOT_ECR']),
+  },
+  {
+    name: 'An UPDATE that moves an unchanged image to another container judges it, since the path changed.',
+    snapshot: usual(),
+    review: review(workload('Deployment', { containers: [APP, 'redis:7'] }), {
+      operation: 'UPDATE',
+      before: workload('Deployment', { containers: ['redis:7', APP] }),
+    }),
+    expect: denied(['NOT_ECR']),
   },
   {
     name: 'A dry-run request is judged like a real one and denied with the same reasons.',

@@ -137,6 +137,8 @@ export interface ReviewOptions {
   namespace?: string;
   subResource?: string;
   dryRun?: boolean;
+  /** For UPDATE: the object before the update (`oldObject`); without it the review carries none. */
+  before?: JsonObject;
 }
 
 function resourceOf(kind: string): string {
@@ -153,7 +155,7 @@ export function nextUid(): string {
 
 /**
  * An AdmissionReview request for an object, as the apiserver sends it: `object` for CREATE and UPDATE
- * (with `oldObject` for UPDATE), `oldObject` only for DELETE.
+ * (with `oldObject` for UPDATE when `before` is given), `oldObject` only for DELETE.
  */
 export function review(object: JsonObject, options: ReviewOptions = {}): AdmissionReviewDocument {
   const apiVersion = String(object.apiVersion ?? 'v1');
@@ -183,7 +185,7 @@ export function review(object: JsonObject, options: ReviewOptions = {}): Admissi
       operation,
       userInfo: { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] },
       object: operation === 'DELETE' || operation === 'CONNECT' ? null : object,
-      oldObject: operation === 'UPDATE' || operation === 'DELETE' ? object : null,
+      oldObject: operation === 'DELETE' ? object : operation === 'UPDATE' ? (options.before ?? null) : null,
       dryRun: options.dryRun ?? false,
       options: {
         apiVersion: 'meta.k8s.io/v1',
