@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { type ImageTarget, parseRefreshEvent, type RepositoryTarget } from '../adapters/ecr-events';
 import { type CachedImage, type DecisionStore, type ListScope, lookupKey } from '../domain/decision-store';
-import type { CatalogPage, EcrCatalog, Facts, FactsSource } from '../domain/facts';
+import type { EcrCatalog, Facts, FactsSource, RepositoryKey } from '../domain/facts';
 import { ecrDigestReference } from '../domain/image-ref';
 import type { Policy } from '../domain/policy';
 import { judgeFacts, type Verdict } from '../domain/verdict';
@@ -72,7 +72,23 @@ export interface RefreshServiceOptions {
   readonly now?: () => Date;
 }
 
-const REPOSITORIES_PER_PAGE = 10;
+/** Where reconciliation is in a registry: repositories left on the current page, and ECR's cursors. */
+interface RegistryCursor {
+  readonly queue: readonly RepositoryKey[];
+  readonly started: boolean;
+  /** ECR's cursor for the next page of repositories. */
+  readonly repositories?: string;
+  /** ECR's cursor for the next page of images of `queue[0]`. */
+  readonly images?: string;
+}
+
+function encodeCursor(cursor: RegistryCursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(text: string): RegistryCursor {
+  return JSON.parse(Buffer.from(text, 'base64url').toString()) as RegistryCursor;
+}
 
 /** A stable hash of the policy's content, stored with each verdict so reports can tell stale ones. */
 export function policyHash(policy: Policy): string {
@@ -212,47 +228,50 @@ export class RefreshService {
   }
 
   /**
-   * One page of repositories (a few, so ECR is never flooded), and of their tagged images those the
-   * cache lacks or holds close to expiry.
+   * One page of the registry: at most one page of one repository's tagged images (so the targets of a
+   * page stay within Step Functions' payload limit and ECR is never flooded), those the cache lacks or
+   * holds close to expiry. The cursor carries the repositories still to visit and both ECR cursors.
    */
   private async listRegistry(request: ListRequest): Promise<ListResult> {
     const { catalog, store } = this.options;
     const region = request.scope.region ?? this.options.region;
-    let repositories: CatalogPage<{ registryId: string; region: string; repositoryName: string }> = {
-      items: [],
-    };
-    let cursor = request.cursor;
-    const batch: { registryId: string; region: string; repositoryName: string }[] = [];
-    do {
-      repositories = await catalog.listRepositories(request.scope.registryId, region, cursor);
-      batch.push(...repositories.items);
-      cursor = repositories.cursor;
-    } while (cursor && batch.length < REPOSITORIES_PER_PAGE);
-
-    const targets: Target[] = [];
-    const soon = this.now().getTime() / 1000 + this.windowSeconds;
-    for (const repository of batch) {
-      let imageCursor: string | undefined;
-      do {
-        const images = await catalog.listImages(repository, imageCursor);
-        imageCursor = images.cursor;
-        const cached = await store.getMany(
-          images.items.map((image) => ({ ...repository, digest: image.digest })),
-        );
-        for (const image of images.items) {
-          const entry = cached.get(lookupKey({ ...repository, digest: image.digest }));
-          if (!entry || (entry.expiresAt !== undefined && entry.expiresAt < soon)) {
-            targets.push({
-              ...repository,
-              digest: image.digest,
-              tags: image.tags,
-              eventTime: request.eventTime,
-            });
-          }
-        }
-      } while (imageCursor);
+    let state = request.cursor ? decodeCursor(request.cursor) : { queue: [], started: false };
+    if (state.queue.length === 0) {
+      if (state.started && !state.repositories) return { targets: [] };
+      const page = await catalog.listRepositories(request.scope.registryId, region, state.repositories);
+      state = { queue: [...page.items], started: true, ...(page.cursor && { repositories: page.cursor }) };
     }
-    return { targets, ...(cursor && { next: { ...request, cursor } }) };
+
+    const [repository, ...rest] = state.queue;
+    const targets: Target[] = [];
+    let images: string | undefined;
+    if (repository) {
+      const page = await catalog.listImages(repository, state.images);
+      images = page.cursor;
+      const soon = this.now().getTime() / 1000 + this.windowSeconds;
+      const cached = await store.getMany(
+        page.items.map((image) => ({ ...repository, digest: image.digest })),
+      );
+      for (const image of page.items) {
+        const entry = cached.get(lookupKey({ ...repository, digest: image.digest }));
+        if (!entry || (entry.expiresAt !== undefined && entry.expiresAt < soon)) {
+          targets.push({
+            ...repository,
+            digest: image.digest,
+            tags: image.tags,
+            eventTime: request.eventTime,
+          });
+        }
+      }
+    }
+    const next: RegistryCursor = {
+      queue: images && repository ? [repository, ...rest] : rest,
+      started: true,
+      ...(state.repositories && { repositories: state.repositories }),
+      ...(images && { images }),
+    };
+    const more = next.queue.length > 0 || next.repositories !== undefined;
+    return { targets, ...(more && { next: { ...request, cursor: encodeCursor(next) } }) };
   }
 
   /** Task Rejudge: one page of cached images judged again from their cached facts (no ECR call). */

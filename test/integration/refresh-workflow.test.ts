@@ -441,6 +441,44 @@ describe('the refresh workflow', () => {
     expect(result.records.map((r) => r.digest).sort()).toEqual([VULNERABLE, UNTRACKED]);
   });
 
+  it('reconciles page by page: a repository with more images than a page, and more repositories', async () => {
+    const { service } = await setup(() => new Date());
+    const many = snapshot();
+    const registry = many.registries[0];
+    const first = registry?.repositories?.[0];
+    for (let i = 0; i < 230; i++) {
+      first?.images?.push({
+        imageDigest: `sha256:${(1000 + i).toString(16).padStart(64, '0')}`,
+        imageTags: [`v${i}`],
+        scan: scan('2026-11-20T10:00:00Z', {}),
+      });
+    }
+    registry?.repositories?.push({
+      repository: { repositoryName: 'team/other', registryId: OWN, imageTagMutability: 'IMMUTABLE' },
+      scanningConfiguration: {
+        repositoryName: 'team/other',
+        scanOnPush: true,
+        scanFrequency: 'SCAN_ON_PUSH',
+      },
+      images: [{ imageDigest: digest('f'), imageTags: ['1'], scan: scan('2026-11-20T10:00:00Z', {}) }],
+    });
+    ecr.setSnapshot(many);
+    const pages: number[] = [];
+    let request: Parameters<typeof service.listTargets>[0] | undefined = {
+      source: 'registry',
+      scope: { region: REGION, registryId: OWN },
+      eventTime: '2026-11-27T12:00:00Z',
+    };
+
+    while (request) {
+      const page = await service.listTargets(request);
+      pages.push(page.targets.length);
+      request = page.next;
+    }
+
+    expect(pages).toEqual([100, 100, 33, 1]);
+  });
+
   it('re-judges cached images from their facts when the policy changes, with no ECR call', async () => {
     const { tableName, run } = await setup();
     await run(scanEvent(VULNERABLE, ['2.0.0']));
