@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { AdmissionRequest, Decision } from '../domain/admission';
 import type { Mutation } from '../domain/pinning';
 import { describeIssues } from '../domain/policy';
+import { oneLine } from './one-line';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
@@ -15,6 +16,9 @@ export const MAX_REVIEW_BYTES = 6 * 1024 * 1024;
 
 export class AdmissionReviewError extends Error {
   override readonly name = 'AdmissionReviewError';
+  constructor(message: string) {
+    super(oneLine(message));
+  }
 }
 
 const reviewSchema = z.object({

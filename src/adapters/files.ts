@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { type Policy, PolicyError, parsePolicy } from '../domain/policy';
+import { oneLine } from './one-line';
 import { SnapshotError, SnapshotReads } from './snapshot';
 
 export class FileError extends Error {
@@ -14,7 +15,8 @@ export class FileError extends Error {
     problem: string,
     options?: { cause?: unknown },
   ) {
-    super(`${file}: ${problem}`, options);
+    // One line, whatever the problem's text quotes (the CLI's contract for bad files).
+    super(`${file}: ${oneLine(problem)}`, options);
   }
 }
 
@@ -28,16 +30,12 @@ export function readText(file: string): string {
   }
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
-}
-
 /** A YAML or JSON document (JSON is YAML). */
 function parseDocument(file: string, text: string): unknown {
   try {
     return parseYaml(text, { prettyErrors: false });
   } catch (error) {
-    throw new FileError(file, `not valid YAML or JSON (${oneLine((error as Error).message)})`, {
+    throw new FileError(file, `not valid YAML or JSON (${(error as Error).message})`, {
       cause: error,
     });
   }
@@ -49,7 +47,7 @@ export function parsePolicyText(text: string, source: string): Policy {
     return parsePolicy(document);
   } catch (error) {
     if (error instanceof PolicyError)
-      throw new FileError(source, `invalid policy: ${oneLine(error.message)}`, { cause: error });
+      throw new FileError(source, `invalid policy: ${error.message}`, { cause: error });
     throw error;
   }
 }
@@ -93,9 +91,15 @@ export function loadManifestFile(file: string): ManifestObject[] {
   documents.forEach((doc, index) => {
     const where = `document ${index + 1}`;
     if (doc.errors.length > 0) {
-      throw new FileError(file, `${where} is not valid YAML (${oneLine(doc.errors[0]?.message ?? '')})`);
+      throw new FileError(file, `${where} is not valid YAML (${doc.errors[0]?.message ?? ''})`);
     }
-    const value: unknown = doc.toJS();
+    let value: unknown;
+    try {
+      value = doc.toJS();
+    } catch (error) {
+      // An alias to nothing, or one that expands without bound.
+      throw new FileError(file, `${where} cannot be read (${(error as Error).message})`, { cause: error });
+    }
     if (value === null || value === undefined) return;
     if (typeof value !== 'object' || Array.isArray(value)) {
       throw new FileError(file, `${where} is not a Kubernetes object`);

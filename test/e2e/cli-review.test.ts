@@ -146,13 +146,28 @@ describe('review answers variants of the examples as the webhook would', () => {
       allowed: false,
     },
     {
-      name: 'judges an UPDATE like a CREATE',
+      name: 'judges the images an UPDATE changes like a CREATE',
+      review: () => {
+        const base = example('denied-deployment.json');
+        const before = JSON.parse(
+          JSON.stringify(base.request.object).replace(
+            /"image":"[^"]*"/g,
+            '"image":"111122223333.dkr.ecr.us-east-1.amazonaws.com/team/api:1.4.2"',
+          ),
+        );
+        return { ...base, request: { ...base.request, operation: 'UPDATE', oldObject: before } };
+      },
+      apiVersion: 'admission.k8s.io/v1',
+      allowed: false,
+    },
+    {
+      name: 'allows an UPDATE that leaves every image as it was (ADR 0006)',
       review: () => {
         const base = example('denied-deployment.json');
         return { ...base, request: { ...base.request, operation: 'UPDATE', oldObject: base.request.object } };
       },
       apiVersion: 'admission.k8s.io/v1',
-      allowed: false,
+      allowed: true,
     },
     {
       name: 'allows a DELETE untouched',
