@@ -47,6 +47,11 @@ export interface DynamoStoreOptions {
   readonly now?: () => number;
 }
 
+/** A client whose calls cannot hang: the admission path waits on it within its deadline. */
+export function decisionTableClient(): DynamoDBClient {
+  return new DynamoDBClient({ requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
+}
+
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
 }
@@ -63,7 +68,7 @@ export class DynamoDecisionStore implements DecisionStore {
   private readonly now: () => number;
 
   constructor(options: DynamoStoreOptions) {
-    this.client = options.client ?? new DynamoDBClient({});
+    this.client = options.client ?? decisionTableClient();
     this.table = options.tableName;
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     this.maxAttempts = options.maxBatchAttempts ?? 5;

@@ -72,6 +72,8 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
     let client = this.clients.get(id);
     if (!client) {
       client = new ECRClient({
+        // A connection that hangs must fail (and be retried) rather than hold a shared lookup forever.
+        requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
         ...this.options.clientConfig,
         region,
         ...(roleArn && {
