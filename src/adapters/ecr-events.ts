@@ -63,7 +63,8 @@ const repositoryName = z
     /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/,
     'expected an ECR repository name',
   );
-const tag = z.string().regex(/^[\w][\w.-]{0,127}$/, 'expected an image tag');
+// ECR allows tags of up to 300 characters (the distribution reference grammar, 128).
+const tag = z.string().regex(/^[\w][\w.-]{0,299}$/, 'expected an image tag');
 
 const envelope = {
   account,
@@ -155,7 +156,17 @@ function parse<T extends z.ZodType>(schema: T, event: unknown, what: string): z.
   return result.data;
 }
 
-export function parseRefreshEvent(event: unknown): RefreshTrigger {
+/**
+ * The event's trigger, with its EventBridge `id`: a redelivered event has the same id, two events
+ * about one image (a push and its scan in the same second) do not.
+ */
+export function parseRefreshEvent(event: unknown): RefreshTrigger & { readonly eventId: string } {
+  const trigger = parseTrigger(event);
+  const id = (event as { id?: unknown }).id;
+  return { ...trigger, eventId: typeof id === 'string' && id.length > 0 ? id : trigger.eventTime };
+}
+
+function parseTrigger(event: unknown): RefreshTrigger {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new InvalidEventError('the event is not a JSON object');
   }

@@ -15,6 +15,8 @@ import { judgeFacts, type Verdict } from '../domain/verdict';
 /** A target of the workflow's Map: one image, and the event time it is refreshed for. */
 export interface Target extends ImageTarget {
   readonly eventTime: string;
+  /** The EventBridge event's id: with the image, the idempotency key of the Refresh task. */
+  readonly eventId: string;
 }
 
 /** What the Plan task tells the state machine to do. */
@@ -30,6 +32,7 @@ export interface ListRequest {
   readonly source: 'cache' | 'registry';
   readonly scope: ListScope;
   readonly eventTime: string;
+  readonly eventId: string;
   readonly cursor?: string;
   /** Only for the cache: remove the entries instead of refreshing them (the repository was deleted). */
   readonly remove?: boolean;
@@ -110,18 +113,22 @@ export class RefreshService {
   /** Task Plan: the event, parsed and normalised. Throws InvalidEventError on anything else. */
   plan(event: unknown): Plan {
     const trigger = parseRefreshEvent(event);
-    const { eventTime } = trigger;
+    const { eventTime, eventId } = trigger;
     switch (trigger.kind) {
       case 'refresh-image':
-        return { kind: 'refresh', targets: [{ ...trigger.image, eventTime }], eventTime };
+        return { kind: 'refresh', targets: [{ ...trigger.image, eventTime, eventId }], eventTime };
       case 'delete-image':
-        return { kind: 'delete', targets: [{ ...trigger.image, eventTime }], eventTime };
+        return { kind: 'delete', targets: [{ ...trigger.image, eventTime, eventId }], eventTime };
       case 'refresh-repository':
-        return { kind: 'list', list: { source: 'cache', scope: trigger.scope, eventTime }, eventTime };
+        return {
+          kind: 'list',
+          list: { source: 'cache', scope: trigger.scope, eventTime, eventId },
+          eventTime,
+        };
       case 'delete-repository':
         return {
           kind: 'list',
-          list: { source: 'cache', scope: trigger.scope, eventTime, remove: true },
+          list: { source: 'cache', scope: trigger.scope, eventTime, eventId, remove: true },
           eventTime,
         };
       case 'reconcile':
@@ -134,6 +141,7 @@ export class RefreshService {
               ...(this.options.ownAccountId && { registryId: this.options.ownAccountId }),
             },
             eventTime,
+            eventId,
           },
           eventTime,
         };
@@ -222,7 +230,7 @@ export class RefreshService {
   private async listCached(request: ListRequest): Promise<ListResult> {
     const page = await this.options.store.listImages(request.scope, request.cursor);
     return {
-      targets: page.entries.map((entry) => targetOf(entry, request.eventTime)),
+      targets: page.entries.map((entry) => targetOf(entry, request)),
       ...(page.cursor && { next: { ...request, cursor: page.cursor } }),
     };
   }
@@ -260,6 +268,7 @@ export class RefreshService {
             digest: image.digest,
             tags: image.tags,
             eventTime: request.eventTime,
+            eventId: request.eventId,
           });
         }
       }
@@ -337,8 +346,9 @@ export class RefreshService {
   }
 }
 
-function targetOf(entry: CachedImage, eventTime: string): Target {
+function targetOf(entry: CachedImage, request: ListRequest): Target {
   const { registryId, region, repositoryName } = entry.facts.repository;
+  const { eventTime, eventId } = request;
   return {
     registryId,
     region,
@@ -346,6 +356,7 @@ function targetOf(entry: CachedImage, eventTime: string): Target {
     digest: entry.facts.image.digest,
     tags: entry.facts.image.tags,
     eventTime,
+    eventId,
   };
 }
 

@@ -51,11 +51,11 @@ async function refreshTarget(target: Target): Promise<RefreshRecord[]> {
 }
 
 /**
- * A redelivered event for the same image and event time does no work twice; the conditional write
+ * A redelivered event (same EventBridge id) does no work twice for an image; the conditional write
  * stays the guard against out-of-order events.
  */
 const idempotency = new IdempotencyConfig({
-  eventKeyJmesPath: '[registryId, region, repositoryName, digest, eventTime]',
+  eventKeyJmesPath: '[registryId, region, repositoryName, digest, eventId]',
   expiresAfterSeconds: 3600,
 });
 const idempotentRefresh = config.idempotencyTableName

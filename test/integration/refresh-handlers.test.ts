@@ -108,6 +108,7 @@ describe('the refresh Lambda handlers', () => {
       digest: DIGEST,
       tags: ['1.0.0'],
       eventTime: '2026-11-20T10:00:05Z',
+      eventId: '13cde686-328b-6117-af20-0e5566167482',
     };
     const context = { getRemainingTimeInMillis: () => 30_000 } as Context;
     const first = await handlers.refresh(target, context);
@@ -118,6 +119,10 @@ describe('the refresh Lambda handlers', () => {
     expect(first.map((r) => r.action)).toEqual(['written']);
     expect(second).toEqual(first);
     expect(ecr.totalEcrCalls()).toBe(0);
+
+    // Another event about the same image in the same second (its scan, after its push) is work to do.
+    await handlers.refresh({ ...target, eventId: '85fc3613-e913-7fc4-a80c-a3753e4aa9ae' }, context);
+    expect(ecr.totalEcrCalls()).toBeGreaterThan(0);
   });
 
   it('refuses an unknown event with an error whose name the state machine catches', async () => {

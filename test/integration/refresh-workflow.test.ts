@@ -468,6 +468,7 @@ describe('the refresh workflow', () => {
       source: 'registry',
       scope: { region: REGION, registryId: OWN },
       eventTime: '2026-11-27T12:00:00Z',
+      eventId: 'sched-2',
     };
 
     while (request) {
