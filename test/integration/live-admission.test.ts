@@ -14,6 +14,7 @@ import {
   startCountingProxy,
   startDynamoLocal,
 } from '../helpers/dynamodb-local';
+import { coldStart } from '../helpers/lambda';
 import { type LocalEcr, type RawSnapshot, startLocalEcr } from '../helpers/local-ecr';
 
 jest.setTimeout(60_000);
@@ -243,19 +244,8 @@ describe('the live admission path', () => {
   describe('the Lambda handler', () => {
     type Handler = typeof import('../../src/handlers/admission').handler;
 
-    function loadHandler(env: Record<string, string | undefined>): Handler {
-      const before = { ...process.env };
-      Object.assign(process.env, env);
-      try {
-        let handler: Handler | undefined;
-        jest.isolateModules(() => {
-          handler = require('../../src/handlers/admission').handler;
-        });
-        return handler as Handler;
-      } finally {
-        process.env = before;
-      }
-    }
+    const loadHandler = (env: Record<string, string | undefined>): Handler =>
+      coldStart(() => require('../../src/handlers/admission').handler, env);
 
     it('answers an API Gateway REST (v1) proxy event', async () => {
       const handler = loadHandler({ TABLE_NAME: await newTable() });
@@ -311,13 +301,7 @@ describe('the live admission path', () => {
       },
       { name: 'an invalid policy', env: { TABLE_NAME: 't', POLICY: '{"mode":"loud"}' }, message: 'POLICY' },
     ])('fails the cold start on $name, naming it', ({ env, message }) => {
-      const before = { ...process.env };
-      delete process.env.TABLE_NAME;
-      try {
-        expect(() => loadHandler(env)).toThrow(message);
-      } finally {
-        process.env = before;
-      }
+      expect(() => loadHandler(env)).toThrow(message);
     });
   });
 });

@@ -5,6 +5,7 @@
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
+import { coldStart } from '../helpers/lambda';
 import { type LocalEcr, type RawSnapshot, startLocalEcr } from '../helpers/local-ecr';
 
 jest.setTimeout(60_000);
@@ -78,22 +79,8 @@ describe('the refresh Lambda handlers', () => {
     await dynamo?.stop();
   });
 
-  function load(env: Record<string, string | undefined>): Handlers {
-    const before = { ...process.env };
-    for (const [key, value] of Object.entries(env)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-    try {
-      let handlers: Handlers | undefined;
-      jest.isolateModules(() => {
-        handlers = require('../../src/handlers/refresh');
-      });
-      return handlers as Handlers;
-    } finally {
-      process.env = before;
-    }
-  }
+  const load = (env: Record<string, string | undefined>): Handlers =>
+    coldStart(() => require('../../src/handlers/refresh'), env);
 
   it('does the work of a redelivered refresh only once', async () => {
     const handlers = load({

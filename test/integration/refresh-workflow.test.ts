@@ -103,6 +103,21 @@ function event(name: string, detail: Record<string, unknown>, top: Record<string
 const scanEvent = (image = CLEAN, tags = ['1.0.0']) =>
   event('ecr-image-scan.json', { 'repository-name': 'team/app', 'image-digest': image, 'image-tags': tags });
 
+/** The admission request of a Pod running one image, as the webhook receives it. */
+function podRequest(image: string) {
+  return parseAdmissionReview({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'u',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      operation: 'CREATE',
+      namespace: 'shop',
+      object: { spec: { containers: [{ name: 'a', image }] } },
+    },
+  }).request;
+}
+
 function cloudTrail(eventName: string, requestParameters: Record<string, unknown>) {
   return {
     version: '0',
@@ -181,19 +196,7 @@ describe('the refresh workflow', () => {
     expect(result.records.map((r) => r.action)).toEqual(['written']);
     const written = result.records[0]?.verdict;
     const admission = createAdmissionService({ policy, tableName, now: () => NOW, warmCacheTtlMs: 0 });
-    const decision = await admission.review(
-      parseAdmissionReview({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        request: {
-          uid: 'u',
-          kind: { group: '', version: 'v1', kind: 'Pod' },
-          operation: 'CREATE',
-          namespace: 'shop',
-          object: { spec: { containers: [{ name: 'a', image: `${HOST}/team/app@${VULNERABLE}` }] } },
-        },
-      }).request,
-    );
+    const decision = await admission.review(podRequest(`${HOST}/team/app@${VULNERABLE}`));
     expect(decision.cacheHits).toBe(1);
     expect(written?.violations.map((v) => [v.code, v.message])).toEqual(
       decision.violations.map((v) => [v.code, v.message]),
@@ -298,19 +301,7 @@ describe('the refresh workflow', () => {
       ['written', index],
     ]);
     const admission = createAdmissionService({ policy, tableName, warmCacheTtlMs: 0 });
-    const decision = await admission.review(
-      parseAdmissionReview({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        request: {
-          uid: 'u',
-          kind: { group: '', version: 'v1', kind: 'Pod' },
-          operation: 'CREATE',
-          namespace: 'shop',
-          object: { spec: { containers: [{ name: 'a', image: `${HOST}/team/app:multi` }] } },
-        },
-      }).request,
-    );
+    const decision = await admission.review(podRequest(`${HOST}/team/app:multi`));
     expect(decision.cacheHits).toBe(1);
     expect(decision.violations.map((v) => [v.code, v.platform])).toEqual([
       ['SEVERITY_LIMIT_EXCEEDED', 'linux/amd64'],
