@@ -3,15 +3,14 @@
  * overrides included) and the decision cache (DynamoDB behind a warm in-process layer, or in-process
  * only). Shared by the Lambda and the command line's live mode.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AdmissionService } from '../application/admission-service';
 import { RefreshService } from '../application/refresh-service';
 import type { DecisionStore } from '../domain/decision-store';
 import type { EcrCatalog, FactsSource } from '../domain/facts';
 import type { Policy } from '../domain/policy';
-import { DynamoDecisionStore } from './dynamodb-store';
-import { EcrFactsSource } from './ecr-facts';
-import { EcrSdkReads } from './ecr-sdk';
+import { DynamoDecisionStore, decisionTableClient } from './dynamodb-store';
+import { EcrFactsSource, type EcrReads } from './ecr-facts';
+import type { EcrSdkOptions, EcrSdkReads } from './ecr-sdk';
 import { MemoryDecisionStore } from './memory-store';
 import { TieredDecisionStore } from './tiered-store';
 
@@ -30,8 +29,38 @@ export interface LiveOptions {
   readonly onEcrError?: (operation: string, error: unknown) => void;
 }
 
-function ecrReads(options: LiveOptions): EcrSdkReads {
-  return new EcrSdkReads({
+/**
+ * ECR is read only on a cache miss, so its SDK client (and STS, for registry roles) loads on first use
+ * instead of at cold start. The admission Lambda ships `./ecr-sdk` as a second file next to its bundle,
+ * loaded by this `require` (docs/performance.md); everywhere else it is an ordinary lazy require.
+ */
+function loadEcrSdk(): typeof import('./ecr-sdk') {
+  return require('./ecr-sdk');
+}
+
+/** ECR's reads through the SDK, created on the first call. */
+class LazyEcrReads implements EcrReads, EcrCatalog {
+  private reads: EcrSdkReads | undefined;
+
+  constructor(private readonly options: EcrSdkOptions) {}
+
+  private get sdk(): EcrSdkReads {
+    this.reads ??= new (loadEcrSdk().EcrSdkReads)(this.options);
+    return this.reads;
+  }
+
+  describeRepository: EcrReads['describeRepository'] = (...args) => this.sdk.describeRepository(...args);
+  describeImage: EcrReads['describeImage'] = (...args) => this.sdk.describeImage(...args);
+  registryScanning: EcrReads['registryScanning'] = (...args) => this.sdk.registryScanning(...args);
+  repositoryScanning: EcrReads['repositoryScanning'] = (...args) => this.sdk.repositoryScanning(...args);
+  imageManifest: EcrReads['imageManifest'] = (...args) => this.sdk.imageManifest(...args);
+  scanFindings: EcrReads['scanFindings'] = (...args) => this.sdk.scanFindings(...args);
+  listRepositories: EcrCatalog['listRepositories'] = (...args) => this.sdk.listRepositories(...args);
+  listImages: EcrCatalog['listImages'] = (...args) => this.sdk.listImages(...args);
+}
+
+function ecrReads(options: LiveOptions): LazyEcrReads {
+  return new LazyEcrReads({
     registryRoles: options.policy.registries,
     ...(options.ownAccountId && { ownAccountId: options.ownAccountId }),
     ...(options.onEcrError && { onError: options.onEcrError }),
@@ -50,7 +79,7 @@ export function decisionStore(options: LiveOptions): DecisionStore {
   if (!options.tableName) return near;
   const far = new DynamoDecisionStore({
     tableName: options.tableName,
-    client: new DynamoDBClient({}),
+    client: decisionTableClient(),
     ...(options.cacheTtlSeconds && { ttlSeconds: options.cacheTtlSeconds }),
   });
   return new TieredDecisionStore(near, far);
@@ -80,14 +109,14 @@ export function createRefreshService(options: RefreshOptions): RefreshService {
   const store: DecisionStore = options.tableName
     ? new DynamoDecisionStore({
         tableName: options.tableName,
-        client: new DynamoDBClient({}),
+        client: decisionTableClient(),
         ...(options.cacheTtlSeconds && { ttlSeconds: options.cacheTtlSeconds }),
       })
     : new MemoryDecisionStore({ ttlMs: (options.cacheTtlSeconds ?? 7 * 86_400) * 1000 });
   return new RefreshService({
     policy: options.policy,
-    facts: options.facts ?? new EcrFactsSource(reads as EcrSdkReads, options.now),
-    catalog: options.catalog ?? (reads as EcrSdkReads),
+    facts: options.facts ?? new EcrFactsSource(reads as LazyEcrReads, options.now),
+    catalog: options.catalog ?? (reads as LazyEcrReads),
     store,
     region: options.region,
     ...(options.ownAccountId && { ownAccountId: options.ownAccountId }),

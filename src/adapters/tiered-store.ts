@@ -16,6 +16,9 @@ import type { ImageLookup, RepositoryKey } from '../domain/facts';
 import type { MemoryDecisionStore } from './memory-store';
 
 export class TieredDecisionStore implements DecisionStore {
+  /** Remote reads on their way, per key: concurrent admissions of the same images share them. */
+  private readonly reading = new Map<string, Promise<CachedImage | undefined>>();
+
   constructor(
     private readonly near: MemoryDecisionStore,
     private readonly far: DecisionStore,
@@ -25,11 +28,36 @@ export class TieredDecisionStore implements DecisionStore {
     const found = this.near.getManySync(lookups);
     if (found.size === lookups.length) return found;
     const missing = lookups.filter((lookup) => !found.has(lookupKey(lookup)));
-    const fetched = await this.far.getMany(missing);
-    for (const [key, entry] of fetched) {
-      found.set(key, entry);
-      this.near.putKey(key, entry);
+    const pending = new Map<string, Promise<CachedImage | undefined>>();
+    const unread = new Map<string, ImageLookup>();
+    for (const lookup of missing) {
+      const key = lookupKey(lookup);
+      const reading = this.reading.get(key);
+      if (reading) pending.set(key, reading);
+      else unread.set(key, lookup);
     }
+    if (unread.size > 0) {
+      // One remote round trip for every key that nobody is reading yet.
+      const read = this.far.getMany([...unread.values()]).then((fetched) => {
+        for (const [key, entry] of fetched) this.near.putKey(key, entry);
+        return fetched;
+      });
+      for (const key of unread.keys()) {
+        const entry = read.then((fetched) => fetched.get(key));
+        const done = () => {
+          if (this.reading.get(key) === entry) this.reading.delete(key);
+        };
+        entry.then(done, done);
+        this.reading.set(key, entry);
+        pending.set(key, entry);
+      }
+    }
+    const keys = [...pending.keys()];
+    const entries = await Promise.all(pending.values());
+    keys.forEach((key, index) => {
+      const entry = entries[index];
+      if (entry) found.set(key, entry);
+    });
     if (found.size === lookups.length) return found;
     // A write-through can land in the near layer while the remote read is on its way (a rollout burst
     // asks about one new image many times at once): answering a miss then would look the image up again.

@@ -72,8 +72,32 @@ function validHost(host: string): boolean {
   return name.split('.').every((part) => HOST_COMPONENT.test(part));
 }
 
+/**
+ * References repeat across requests (every Pod of a Deployment names the same images), so each string
+ * is parsed once; the results are frozen, since callers share them. Bounded for a long-running server.
+ */
+const parsedReferences = new Map<string, ParsedReference>();
+const MAX_PARSED_REFERENCES = 10_000;
+const MAX_REMEMBERED_LENGTH = 512;
+
 /** Parses a reference; never throws. The error names what is wrong in words a developer can act on. */
 export function parseImageReference(input: unknown): ParsedReference {
+  if (typeof input !== 'string' || input.length > MAX_REMEMBERED_LENGTH) return parseReference(input);
+  let parsed = parsedReferences.get(input);
+  if (!parsed) {
+    parsed = parseReference(input);
+    if (parsed.ok) {
+      if (parsed.ref.ecr) Object.freeze(parsed.ref.ecr);
+      Object.freeze(parsed.ref);
+    }
+    Object.freeze(parsed);
+    if (parsedReferences.size >= MAX_PARSED_REFERENCES) parsedReferences.clear();
+    parsedReferences.set(input, parsed);
+  }
+  return parsed;
+}
+
+function parseReference(input: unknown): ParsedReference {
   if (typeof input !== 'string') return { ok: false, error: 'the image is not a string' };
   const raw = input;
   if (raw.length === 0) return { ok: false, error: 'the image is empty' };

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { compileGlobs, compileImageGlobs, type Matcher } from './glob';
 
 /** Severities ECR and Inspector report, highest first. */

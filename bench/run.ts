@@ -1,0 +1,75 @@
+/**
+ * `npm run bench`: every figure of docs/performance.md, printed as a table with its target and whether
+ * it is met, and written to bench/results/latest.json. `--only core,calls,rollout,cold-start,server`
+ * runs a subset. Benchmarks are not tests: they print figures and exit 0 even when a target is missed
+ * (exit 1 only when a benchmark cannot run).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { admissionCoreFigures } from './admission-core';
+import { callsPerAdmissionFigures } from './calls-per-admission';
+import { coldStartFigures } from './cold-start';
+import { stopSharedAwsSetting } from './lib/aws-setting';
+import { type Figure, formatTable } from './lib/figures';
+import { REPO_ROOT } from './lib/workloads';
+import { rolloutBurstFigures } from './rollout-burst';
+import { serverFigures } from './server';
+
+const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
+  core: admissionCoreFigures,
+  calls: callsPerAdmissionFigures,
+  rollout: rolloutBurstFigures,
+  'cold-start': coldStartFigures,
+  server: serverFigures,
+};
+
+const USES_LOCAL_AWS = new Set(['calls', 'rollout']);
+
+function selected(argv: readonly string[]): string[] {
+  const at = argv.indexOf('--only');
+  if (at < 0) return Object.keys(BENCHMARKS);
+  const names = (argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((name) => !(name in BENCHMARKS));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`--only takes some of ${Object.keys(BENCHMARKS).join(',')}`);
+  }
+  return names;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const loadBefore = loadavg()[0]?.toFixed(2);
+  const figures: Figure[] = [];
+  const names = selected(process.argv.slice(2));
+  try {
+    for (const [index, name] of names.entries()) {
+      const t0 = Date.now();
+      process.stderr.write(`bench: ${name}...`);
+      const produced = await (BENCHMARKS[name] as () => Promise<Figure[]>)();
+      process.stderr.write(` ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      figures.push(...produced);
+      // DynamoDB Local and the local endpoints go as soon as nothing needs them: the server figure
+      // shares two cores with autocannon, and an idle JVM is not nothing.
+      if (!names.slice(index + 1).some((next) => USES_LOCAL_AWS.has(next))) await stopSharedAwsSetting();
+    }
+  } finally {
+    await stopSharedAwsSetting();
+  }
+  const dir = join(REPO_ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  const met = figures.filter((f) => f.met).length;
+  process.stdout.write(`${formatTable(figures)}\n\n`);
+  process.stdout.write(
+    `${met} of ${figures.length} targets met in ${((Date.now() - started) / 1000).toFixed(0)} s; ` +
+      `written to bench/results/latest.json\n` +
+      `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; load average ` +
+      `${loadBefore} before, ${loadavg()[0]?.toFixed(2)} after (other work on the machine skews latency figures)\n`,
+  );
+}
+
+main().catch((error) => {
+  process.stderr.write(`\nbench failed: ${(error as Error).stack ?? error}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,150 @@
+/**
+ * Figure 5: `ecr-admission serve` (the built CLI) under load from autocannon on loopback: 50 keep-alive
+ * connections for 10 s posting the Pod review, every image a cache hit (the cache is warmed first).
+ * Requests per second and p99 latency as autocannon measures them, and the server's peak RSS (VmHWM).
+ * autocannon runs in its own process and trusts the server's self-signed CA (`--ca-out`).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { assertBench, type Figure, figure, median } from './lib/figures';
+import { POD_IMAGES, POLICY_FILE, podReviewBody, REPO_ROOT, SNAPSHOT_FILE } from './lib/workloads';
+
+const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
+const AUTOCANNON = join(REPO_ROOT, 'node_modules/autocannon/autocannon.js');
+const RESULTS = join(REPO_ROOT, 'bench/results');
+const CONNECTIONS = 50;
+const SECONDS = 10;
+const RUNS = 5;
+const WARMUP_SECONDS = 3;
+
+const run = promisify(execFile);
+
+interface Served {
+  readonly child: ChildProcess;
+  readonly url: string;
+}
+
+async function startServe(caFile: string): Promise<Served> {
+  assertBench(existsSync(CLI), `${CLI} is missing: run \`npm run build\` first (npm run bench does)`);
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--port', '0', '--snapshot', SNAPSHOT_FILE, '--policy', POLICY_FILE, '--ca-out', caFile],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /listening on (\S+)/.exec(stdout);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited (${code}): ${stderr}`)));
+  });
+  return { child, url };
+}
+
+function post(url: string, body: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/validate`,
+      { method: 'POST', ca, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+interface Load {
+  readonly perSecond: number;
+  readonly p99: number;
+}
+
+async function load(url: string, bodyFile: string, caFile: string, seconds: number): Promise<Load> {
+  const { stdout } = await run(
+    process.execPath,
+    [
+      AUTOCANNON,
+      ...['-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST'],
+      ...[
+        '-H',
+        'content-type=application/json',
+        '-i',
+        bodyFile,
+        '--idReplacement',
+        '--json',
+        '--no-progress',
+      ],
+      `${url}/validate?timeout=10s`,
+    ],
+    { env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile }, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const result = JSON.parse(stdout) as {
+    requests: { average: number };
+    latency: { p99: number };
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+    '2xx': number;
+  };
+  assertBench(
+    result.errors === 0 && result.timeouts === 0 && result.non2xx === 0 && result['2xx'] > 0,
+    `autocannon saw errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}`,
+  );
+  return { perSecond: result.requests.average, p99: result.latency.p99 };
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+  assertBench(kb > 0, 'no VmHWM in /proc/<pid>/status');
+  return kb / 1024;
+}
+
+export async function serverFigures(): Promise<Figure[]> {
+  mkdirSync(RESULTS, { recursive: true });
+  const caFile = join(RESULTS, 'serve-ca.pem');
+  const bodyFile = join(RESULTS, 'serve-review.json');
+  // autocannon puts a fresh id in place of [<id>] in each request: every review has its own uid.
+  const body = podReviewBody(POD_IMAGES, 1).replace(/"uid":"[^"]+"/, '"uid":"[<id>]"');
+  writeFileSync(bodyFile, body);
+
+  const { child, url } = await startServe(caFile);
+  try {
+    const ca = readFileSync(caFile, 'utf8');
+    await post(url, body, ca);
+    const warm = await post(url, body, ca);
+    const cache = JSON.parse(warm.body).response?.auditAnnotations?.cache;
+    assertBench(warm.status === 200 && cache === 'hit=4,miss=0', `warm review: ${warm.status} ${cache}`);
+
+    await load(url, bodyFile, caFile, WARMUP_SECONDS);
+    const runs: Load[] = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await load(url, bodyFile, caFile, SECONDS));
+    const rss = peakRssMb(child.pid as number);
+    return [
+      figure(
+        `server: requests per second (${CONNECTIONS} keep-alive connections, ${SECONDS} s)`,
+        median(runs.map((r) => r.perSecond)),
+        '/s',
+        '>= 3000',
+      ),
+      figure('server: p99 latency', median(runs.map((r) => r.p99)), 'ms', '< 25'),
+      figure('server: peak RSS', rss, 'MB', '< 200'),
+    ];
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
