@@ -64,6 +64,8 @@ export class AdmissionEndpoint extends Construct {
     this.function = bundledFunction(this, 'Function', {
       entry: 'src/handlers/admission.ts',
       handler: 'handler',
+      // The ECR client is needed only on a cache miss (docs/performance.md).
+      lazyModules: [{ specifier: './ecr-sdk', entry: 'src/adapters/ecr-sdk.ts' }],
       description: 'ecr-admission: answers AdmissionReviews from the decision cache',
       role,
       // The API server stops waiting after the webhook timeout; nothing is gained by running longer.

@@ -38,6 +38,11 @@ export interface BundledFunctionProps {
   readonly memorySize: number;
   readonly logRetention: RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
+  /**
+   * Modules the function requires only on a rare path (`require('./ecr-sdk')` on a cache miss): each is
+   * bundled as a file of its own beside `index.js`, so that it does not load at cold start.
+   */
+  readonly lazyModules?: readonly { readonly specifier: string; readonly entry: string }[];
 }
 
 export function bundledFunction(scope: Construct, id: string, props: BundledFunctionProps): NodejsFunction {
@@ -52,6 +57,7 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
       resources: [logGroup.logGroupArn],
     }),
   );
+  const lazy = props.lazyModules ?? [];
   const fn = new NodejsFunction(scope, id, {
     entry: resolve(REPO_ROOT, props.entry),
     handler: props.handler,
@@ -72,6 +78,20 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
       bundleAwsSDK: true,
       forceDockerBundling: false,
       sourceMap: false,
+      ...(lazy.length > 0 && {
+        externalModules: lazy.map((m) => m.specifier),
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) =>
+            lazy.map(
+              (m) =>
+                `"${inputDir}/node_modules/.bin/esbuild" "${inputDir}/${m.entry}" --bundle --platform=node ` +
+                `--target=${ESBUILD_OPTIONS.target} --format=cjs --main-fields=${ESBUILD_OPTIONS.mainFields.join(',')} ` +
+                `--minify --log-level=warning --outfile="${outputDir}/${m.specifier.replace(/^\.\//, '')}.js"`,
+            ),
+        },
+      }),
     },
   });
   fn.node.addDependency(props.role);

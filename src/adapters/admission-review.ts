@@ -2,7 +2,7 @@
  * The AdmissionReview wire format (admission.k8s.io/v1 and v1beta1), translated once at the boundary
  * into the domain's AdmissionRequest, and the domain's Decision back into a response review.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AdmissionRequest, Decision } from '../domain/admission';
 import type { Mutation } from '../domain/pinning';
 import { describeIssues } from '../domain/policy';

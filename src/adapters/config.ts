@@ -3,9 +3,9 @@
  * A bad setting fails the cold start with a message naming it. Nothing else reads `process.env`.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
-import { DEFAULT_POLICY, type Policy } from '../domain/policy';
-import { parsePolicyText } from './files';
+import * as z from 'zod';
+import { DEFAULT_POLICY, type Policy, parsePolicy } from '../domain/policy';
+import { oneLine } from './one-line';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -19,6 +19,7 @@ const integer = (min: number, max: number, fallback: number) =>
 /** What every function reads: the decision table, the policy, the cache's TTL, the deployment's account. */
 const common = {
   TABLE_NAME: z.string({ error: 'is required' }).min(1, 'is required'),
+  /** The policy document as JSON; or POLICY_FILE, a JSON file in the deployment package. */
   POLICY: z.string().optional(),
   POLICY_FILE: z.string().optional(),
   CACHE_TTL_SECONDS: integer(60, 90 * 86_400, 7 * 86_400),
@@ -57,13 +58,25 @@ function parseEnvironment<T extends z.ZodRawShape>(
   };
 }
 
+/**
+ * The policy as JSON (CDK validates the policy file at synth and delivers it as JSON): the functions
+ * need no YAML parser at cold start.
+ */
 function loadPolicy(inline: string | undefined, file: string | undefined): Policy {
+  if (!inline && !file) return DEFAULT_POLICY;
+  const source = inline ? 'environment variable POLICY' : `policy file ${file}`;
+  let document: unknown;
   try {
-    if (inline) return parsePolicyText(inline, 'environment variable POLICY');
-    if (file) return parsePolicyText(readFileSync(file, 'utf8'), `policy file ${file}`);
-    return DEFAULT_POLICY;
+    document = JSON.parse(inline ?? readFileSync(file as string, 'utf8'));
   } catch (error) {
-    throw new ConfigError((error as Error).message, { cause: error });
+    throw new ConfigError(oneLine(`${source}: not valid JSON (${(error as Error).message})`), {
+      cause: error,
+    });
+  }
+  try {
+    return parsePolicy(document);
+  } catch (error) {
+    throw new ConfigError(`${source}: invalid policy: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -4,7 +4,7 @@
  * is not `sha256:` and 64 lowercase hex characters, as in AWS's documentation samples), is refused with
  * an InvalidEventError naming what is wrong, and nothing is written.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../domain/policy';
 
 export class InvalidEventError extends Error {

@@ -72,8 +72,9 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
     let client = this.clients.get(id);
     if (!client) {
       client = new ECRClient({
-        // A connection that hangs must fail (and be retried) rather than hold a shared lookup forever.
-        requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
+        // A socket that goes silent must fail (and be retried) rather than hold a shared lookup forever.
+        // No connection timeout: it would also count the wait for a free socket during a burst.
+        requestHandler: { requestTimeout: 5_000 },
         ...this.options.clientConfig,
         region,
         ...(roleArn && {

@@ -3,7 +3,7 @@
  * registry snapshot file are both parsed with these, so one parser serves a live lookup and a file.
  * Unknown keys are kept out of the way (recorded API output carries many), missing optional keys are fine.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** ISO string, epoch seconds (as recorded by the CLI) or a Date (as the SDK returns): always an ISO string. */
 export const timestamp = z.union([z.string(), z.number(), z.date()]).transform((value, ctx) => {

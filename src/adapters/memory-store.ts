@@ -93,8 +93,18 @@ export class MemoryDecisionStore implements DecisionStore {
     return true;
   }
 
+  /**
+   * Keeps what a remote store answered for a key, unless this store already holds a live entry for it
+   * (a write-through that landed while the remote read was on its way is newer).
+   */
+  adopt(key: string, value: CachedImage): void {
+    const current = this.entries.get(key);
+    if (current && current.expiresAt > this.now()) return;
+    this.putKey(key, value);
+  }
+
   /** Stores an entry under one key (what a remote store answered for that key, when unstamped). */
-  putKey(key: string, value: CachedImage, stamp?: EntryStamp): void {
+  private putKey(key: string, value: CachedImage, stamp?: EntryStamp): void {
     this.entries.delete(key);
     this.entries.set(key, {
       value,

@@ -2,7 +2,7 @@
  * The registry snapshot file (DESIGN.md): ECR's own API output, recorded, answering the same reads as
  * the live adapter. Validated on load; a malformed snapshot is a SnapshotError naming what is wrong.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CatalogPage, EcrCatalog, RepositoryKey } from '../domain/facts';
 import { describeIssues } from '../domain/policy';
 import type { EcrReads } from './ecr-facts';

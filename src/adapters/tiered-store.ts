@@ -39,7 +39,7 @@ export class TieredDecisionStore implements DecisionStore {
     if (unread.size > 0) {
       // One remote round trip for every key that nobody is reading yet.
       const read = this.far.getMany([...unread.values()]).then((fetched) => {
-        for (const [key, entry] of fetched) this.near.putKey(key, entry);
+        for (const [key, entry] of fetched) this.near.adopt(key, entry);
         return fetched;
       });
       for (const key of unread.keys()) {

@@ -125,7 +125,7 @@ describe('the refresh Lambda handlers', () => {
     { name: 'a missing table name', env: { TABLE_NAME: undefined }, message: 'TABLE_NAME' },
     {
       name: 'an invalid policy',
-      env: { TABLE_NAME: 't', POLICY: 'rules: { unscanned: maybe }' },
+      env: { TABLE_NAME: 't', POLICY: '{"rules":{"unscanned":"maybe"}}' },
       message: 'rules.unscanned',
     },
     { name: 'a bad account id', env: { TABLE_NAME: 't', OWN_ACCOUNT_ID: '42' }, message: 'OWN_ACCOUNT_ID' },
