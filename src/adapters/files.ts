@@ -2,7 +2,8 @@
  * Reading the files the commands take (policy, snapshot, manifests): each failure is a FileError that
  * names the file and what is wrong with it, in one line.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { type Policy, PolicyError, parsePolicy } from '../domain/policy';
 import { oneLine } from './one-line';
@@ -78,6 +79,26 @@ export interface ManifestObject {
   /** 1-based document number in the file, for messages. */
   readonly document: number;
   readonly object: Record<string, unknown>;
+}
+
+const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
+
+/**
+ * The objects of a manifest file, or of every manifest file (`.yaml`, `.yml`, `.json`) in a directory,
+ * as `kubectl apply -f DIR` takes them (not recursive).
+ */
+export function loadManifests(path: string): ManifestObject[] {
+  let entries: string[];
+  try {
+    if (!statSync(path).isDirectory()) return loadManifestFile(path);
+    entries = readdirSync(path).sort();
+  } catch (error) {
+    if (error instanceof FileError) throw error;
+    throw new FileError(path, 'no such file or directory', { cause: error });
+  }
+  return entries
+    .filter((name) => MANIFEST_EXTENSIONS.some((ext) => name.endsWith(ext)))
+    .flatMap((name) => loadManifestFile(join(path, name)));
 }
 
 /** Every object in multi-document Kubernetes YAML; `kind: List` is opened into its items. */

@@ -13,7 +13,7 @@ import {
   formatMutationResponse,
   parseAdmissionReview,
 } from '../adapters/admission-review';
-import { FileError, loadManifestFile } from '../adapters/files';
+import { FileError, loadManifests } from '../adapters/files';
 import { startServer } from '../server/https-server';
 import { loadTls, makeSelfSignedTls } from '../server/tls';
 import { checkManifests, formatCheckTable } from './check';
@@ -27,7 +27,7 @@ commands:
   review  [--mutate] [--policy F] [--snapshot F] [--table NAME] [--now ISO] < review.json
           judge one AdmissionReview from stdin, print the response review
           (--mutate: answer as the mutating endpoint, with a patch pinning images to digests)
-  check   -f FILE... [--namespace NS] [--policy F] [--snapshot F] [--table NAME] [--now ISO] [--output table|json]
+  check   -f FILE|DIR... [--namespace NS] [--policy F] [--snapshot F] [--table NAME] [--now ISO] [--output table|json]
           judge every workload in Kubernetes YAML manifests; exit 1 when any is denied
   serve   [--port N] [--host H] [--tls-cert F --tls-key F] [--ca-out F] [--policy F] [--snapshot F] [--table NAME] [--now ISO]
           the webhook as an HTTPS server: POST /validate, GET /healthz
@@ -76,7 +76,7 @@ async function check(args: string[]): Promise<number> {
     throw new UsageError(`--output must be table or json, not "${values.output}"`);
   }
   const service = buildService(values);
-  const objects = values.file.flatMap((file) => loadManifestFile(file));
+  const objects = values.file.flatMap((file) => loadManifests(file));
   const results = await checkManifests(service, objects, values.namespace);
   process.stdout.write(
     values.output === 'json' ? `${JSON.stringify(results, null, 2)}\n` : formatCheckTable(results),

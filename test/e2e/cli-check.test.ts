@@ -17,6 +17,7 @@ interface CheckedWorkload {
   allowed: boolean;
   violations: { code: string; image: string; message: string; path: string; platform?: string }[];
   warnings: string[];
+  file: string;
 }
 
 const COMPLIANT = 'examples/manifests/compliant.yaml';
@@ -74,6 +75,21 @@ describe('check --output json on the example manifests', () => {
         { kind: 'Pod', name: 'experiment', namespace: 'sandbox-alice', allowed: true },
       ],
     );
+  });
+
+  it('takes a directory as kubectl apply -f does: every manifest file in it, in name order', async () => {
+    // Act
+    const result = await check(['-f', 'examples/manifests', '--output', 'json']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(workloads(result).map(({ file }) => file)).toEqual([
+      'examples/manifests/compliant.yaml',
+      'examples/manifests/compliant.yaml',
+      'examples/manifests/denied.yaml',
+      'examples/manifests/denied.yaml',
+      'examples/manifests/sandbox.yaml',
+    ]);
   });
 
   it('names each offending container path and every rule it breaks', async () => {
