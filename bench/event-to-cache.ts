@@ -4,7 +4,7 @@
  * live ECR adapter reading the local ECR endpoint. A figure, not a test: it prints the median and p90
  * of 30 runs. Run: `npx tsx bench/event-to-cache.ts`.
  */
-import { createRefreshService } from '../src/adapters/live';
+import { createRefreshService } from '../src/adapters/live-refresh';
 import { runWorkflowLocally } from '../src/adapters/local-workflow';
 import { parsePolicy } from '../src/domain/policy';
 import { createDecisionTable, startDynamoLocal } from '../test/helpers/dynamodb-local';

@@ -4,7 +4,6 @@
  * only). Shared by the Lambda and the command line's live mode.
  */
 import { AdmissionService } from '../application/admission-service';
-import { RefreshService } from '../application/refresh-service';
 import type { DecisionStore } from '../domain/decision-store';
 import type { EcrCatalog, FactsSource } from '../domain/facts';
 import type { Policy } from '../domain/policy';
@@ -39,7 +38,7 @@ function loadEcrSdk(): typeof import('./ecr-sdk') {
 }
 
 /** ECR's reads through the SDK, created on the first call. */
-class LazyEcrReads implements EcrReads, EcrCatalog {
+export class LazyEcrReads implements EcrReads, EcrCatalog {
   private reads: EcrSdkReads | undefined;
 
   constructor(private readonly options: EcrSdkOptions) {}
@@ -59,7 +58,8 @@ class LazyEcrReads implements EcrReads, EcrCatalog {
   listImages: EcrCatalog['listImages'] = (...args) => this.sdk.listImages(...args);
 }
 
-function ecrReads(options: LiveOptions): LazyEcrReads {
+/** ECR's reads and listings on live ECR, the SDK loaded on first use. */
+export function ecrReads(options: LiveOptions): LazyEcrReads {
   return new LazyEcrReads({
     registryRoles: options.policy.registries,
     ...(options.ownAccountId && { ownAccountId: options.ownAccountId }),
@@ -93,33 +93,5 @@ export function createAdmissionService(options: LiveOptions): AdmissionService {
     ...(options.now && { now: options.now }),
     ...(options.deadlineMs && { deadlineMs: options.deadlineMs }),
     ...(options.onFailure && { onFailure: options.onFailure }),
-  });
-}
-
-export interface RefreshOptions extends LiveOptions {
-  /** The deployment's region: the registry reconciliation lists. */
-  readonly region: string;
-  /** A catalog to list instead of live ECR (a registry snapshot). */
-  readonly catalog?: EcrCatalog;
-}
-
-/** The refresh workflow's tasks on live ECR (or a snapshot) and DynamoDB (or in process), with no warm layer. */
-export function createRefreshService(options: RefreshOptions): RefreshService {
-  const reads = options.facts && options.catalog ? undefined : ecrReads(options);
-  const store: DecisionStore = options.tableName
-    ? new DynamoDecisionStore({
-        tableName: options.tableName,
-        client: decisionTableClient(),
-        ...(options.cacheTtlSeconds && { ttlSeconds: options.cacheTtlSeconds }),
-      })
-    : new MemoryDecisionStore({ ttlMs: (options.cacheTtlSeconds ?? 7 * 86_400) * 1000 });
-  return new RefreshService({
-    policy: options.policy,
-    facts: options.facts ?? new EcrFactsSource(reads as LazyEcrReads, options.now),
-    catalog: options.catalog ?? (reads as LazyEcrReads),
-    store,
-    region: options.region,
-    ...(options.ownAccountId && { ownAccountId: options.ownAccountId }),
-    ...(options.now && { now: options.now }),
   });
 }

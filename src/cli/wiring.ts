@@ -5,7 +5,8 @@
  */
 import { EcrFactsSource } from '../adapters/ecr-facts';
 import { loadPolicyFile, loadSnapshotFile } from '../adapters/files';
-import { createAdmissionService, createRefreshService } from '../adapters/live';
+import { createAdmissionService } from '../adapters/live';
+import { createRefreshService } from '../adapters/live-refresh';
 import type { AdmissionService } from '../application/admission-service';
 import type { RefreshService } from '../application/refresh-service';
 import { DEFAULT_POLICY } from '../domain/policy';

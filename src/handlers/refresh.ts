@@ -9,7 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { loadRefreshConfig } from '../adapters/config';
-import { createRefreshService } from '../adapters/live';
+import { createRefreshService } from '../adapters/live-refresh';
 import type { ListRequest, RefreshRecord, Target } from '../application/refresh-service';
 
 const logger = new Logger({ serviceName: 'ecr-admission' });
