@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml } from 'yaml';
+import { UNUSED_IN_LAMBDA } from '../../cdk/constructs/bundled-function';
 import { REFRESH_TASKS } from '../../cdk/constructs/refresh-pipeline';
 import { type CliSynth, cdkCli, REPO_ROOT, removeTemporaryDirectories, templateOf } from './synth';
 
@@ -155,9 +156,13 @@ describe('the functions', () => {
     expect(bundle).not.toContain('AmazonEC2ContainerRegistry_V20150921');
     expect(lazy).toContain('AmazonEC2ContainerRegistry_V20150921');
     expect(lazy).toContain('EcrSdkReads');
-    // Nothing is left to the runtime's SDK but the optional CRT signer, which the SDK only tries.
+    // Nothing is left to the runtime's SDK but the optional CRT signer, which the SDK only tries, and
+    // the credential providers the default chain imports only when the environment has no credentials.
     const sdkRequires = new Set([...bundle.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]));
-    expect([...sdkRequires]).toEqual(['@aws-sdk/signature-v4-crt']);
+    for (const name of sdkRequires) expect(name).toBe('@aws-sdk/signature-v4-crt');
+    const sdkImports = new Set([...bundle.matchAll(/import\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]));
+    for (const name of sdkImports) expect(UNUSED_IN_LAMBDA).toContain(name);
+    expect(bundle).toContain('AWS_ACCESS_KEY_ID');
     // Minified: long lines (only template literals and legal comments keep their line breaks).
     expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(1000);
     process.stdout.write(
