@@ -25,7 +25,7 @@ import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { DeployedPolicy } from '../policy-source';
 import type { DeploySettings } from '../settings';
-import { bundledFunction } from './bundled-function';
+import { bundledFunction, UNUSED_IN_LAMBDA } from './bundled-function';
 import type { DecisionCache } from './decision-cache';
 import { acknowledgeEcrWildcards, ecrReadStatements } from './ecr-permissions';
 
@@ -66,6 +66,7 @@ export class AdmissionEndpoint extends Construct {
       handler: 'handler',
       // The ECR client is needed only on a cache miss (docs/performance.md).
       lazyModules: [{ specifier: './ecr-sdk', entry: 'src/adapters/ecr-sdk.ts' }],
+      leaveToRuntime: UNUSED_IN_LAMBDA,
       description: 'ecr-admission: answers AdmissionReviews from the decision cache',
       role,
       // The API server stops waiting after the webhook timeout; nothing is gained by running longer.

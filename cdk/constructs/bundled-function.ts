@@ -30,7 +30,8 @@ export const ESBUILD_OPTIONS = {
 /**
  * The credential providers the SDK's default chain imports only when the environment holds no
  * credentials, which never happens in Lambda: left to the runtime's own SDK, they keep 125 KB out of
- * the admission function's cold start (docs/performance.md).
+ * the admission function's cold start (docs/performance.md). Not for code that assumes roles itself
+ * (the ECR reads' `fromTemporaryCredentials` uses the nested STS client): that stays bundled.
  */
 export const UNUSED_IN_LAMBDA = [
   '@aws-sdk/credential-provider-ini',
@@ -59,6 +60,12 @@ export interface BundledFunctionProps {
    * bundled as a file of its own beside `index.js`, so that it does not load at cold start.
    */
   readonly lazyModules?: readonly { readonly specifier: string; readonly entry: string }[];
+  /**
+   * Packages left to the Lambda runtime's own SDK: only what the function provably never loads in
+   * Lambda (`UNUSED_IN_LAMBDA`), and only where its lazy modules are bundled whole (they are built
+   * without these externals).
+   */
+  readonly leaveToRuntime?: readonly string[];
 }
 
 export function bundledFunction(scope: Construct, id: string, props: BundledFunctionProps): NodejsFunction {
@@ -94,7 +101,7 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
       bundleAwsSDK: true,
       forceDockerBundling: false,
       sourceMap: false,
-      externalModules: [...lazy.map((m) => m.specifier), ...UNUSED_IN_LAMBDA],
+      externalModules: [...lazy.map((m) => m.specifier), ...(props.leaveToRuntime ?? [])],
       ...(lazy.length > 0 && {
         commandHooks: {
           beforeBundling: () => [],
