@@ -2,7 +2,7 @@
  * The AdmissionReview wire format (admission.k8s.io/v1 and v1beta1), translated once at the boundary
  * into the domain's AdmissionRequest, and the domain's Decision back into a response review.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AdmissionRequest, Decision } from '../domain/admission';
 import type { Mutation } from '../domain/pinning';
 import { describeIssues } from '../domain/policy';
@@ -31,19 +31,19 @@ const reviewSchema = z.object({
   kind: z.literal('AdmissionReview', { error: 'expected "AdmissionReview"' }),
   request: z.object(
     {
-      uid: z.string({ error: 'expected a string' }).min(1, 'must not be empty'),
+      uid: z.string({ error: 'expected a string' }).check(z.minLength(1, 'must not be empty')),
       kind: z.object({
-        group: z.string().default(''),
-        version: z.string().default(''),
-        kind: z.string({ error: 'expected a string' }).min(1, 'must not be empty'),
+        group: z._default(z.string(), ''),
+        version: z._default(z.string(), ''),
+        kind: z.string({ error: 'expected a string' }).check(z.minLength(1, 'must not be empty')),
       }),
-      subResource: z.string().optional(),
-      name: z.string().optional(),
-      namespace: z.string().optional(),
+      subResource: z.optional(z.string()),
+      name: z.optional(z.string()),
+      namespace: z.optional(z.string()),
       operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
-      object: z.unknown().optional(),
-      oldObject: z.unknown().optional(),
-      dryRun: z.boolean().optional(),
+      object: z.optional(z.unknown()),
+      oldObject: z.optional(z.unknown()),
+      dryRun: z.optional(z.boolean()),
     },
     { error: (issue) => (issue.input === undefined ? 'is required' : 'expected an object') },
   ),

@@ -3,7 +3,7 @@
  * A bad setting fails the cold start with a message naming it. Nothing else reads `process.env`.
  */
 import { readFileSync } from 'node:fs';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DEFAULT_POLICY, type Policy, parsePolicy } from '../domain/policy';
 import { oneLine } from './one-line';
 
@@ -14,19 +14,16 @@ export class ConfigError extends Error {
 type Environment = Record<string, string | undefined>;
 
 const integer = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+  z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback);
 
 /** What every function reads: the decision table, the policy, the cache's TTL, the deployment's account. */
 const common = {
-  TABLE_NAME: z.string({ error: 'is required' }).min(1, 'is required'),
+  TABLE_NAME: z.string({ error: 'is required' }).check(z.minLength(1, 'is required')),
   /** The policy document as JSON; or POLICY_FILE, a JSON file in the deployment package. */
-  POLICY: z.string().optional(),
-  POLICY_FILE: z.string().optional(),
+  POLICY: z.optional(z.string()),
+  POLICY_FILE: z.optional(z.string()),
   CACHE_TTL_SECONDS: integer(60, 90 * 86_400, 7 * 86_400),
-  OWN_ACCOUNT_ID: z
-    .string()
-    .regex(/^\d{12}$/, 'expected a 12-digit AWS account id')
-    .optional(),
+  OWN_ACCOUNT_ID: z.optional(z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit AWS account id'))),
 };
 
 interface CommonConfig {
@@ -36,17 +33,17 @@ interface CommonConfig {
   readonly ownAccountId?: string;
 }
 
-function parseEnvironment<T extends z.ZodRawShape>(
+function parseEnvironment<T extends z.core.$ZodShape>(
   shape: T,
   env: Environment,
-): { config: CommonConfig; values: z.output<z.ZodObject<T & typeof common>> } {
+): { config: CommonConfig; values: z.output<z.ZodMiniObject<T & typeof common>> } {
   const result = z.object({ ...common, ...shape }).safeParse(env);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new ConfigError(`environment variable ${String(issue?.path[0])}: ${issue?.message}`);
   }
-  const values = result.data as z.output<z.ZodObject<T & typeof common>>;
-  const e = result.data as z.output<z.ZodObject<typeof common>>;
+  const values = result.data as z.output<z.ZodMiniObject<T & typeof common>>;
+  const e = result.data as z.output<z.ZodMiniObject<typeof common>>;
   return {
     values,
     config: {
@@ -111,8 +108,8 @@ export interface RefreshConfig extends CommonConfig {
 export function loadRefreshConfig(env: Environment): RefreshConfig {
   const { config, values } = parseEnvironment(
     {
-      AWS_REGION: z.string({ error: 'is required' }).min(1, 'is required'),
-      IDEMPOTENCY_TABLE_NAME: z.string().min(1).optional(),
+      AWS_REGION: z.string({ error: 'is required' }).check(z.minLength(1, 'is required')),
+      IDEMPOTENCY_TABLE_NAME: z.optional(z.string().check(z.minLength(1))),
     },
     env,
   );

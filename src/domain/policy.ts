@@ -1,67 +1,86 @@
-import * as z from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { compileGlobs, compileImageGlobs, type Matcher } from './glob';
 
 /** Severities ECR and Inspector report, highest first. */
 export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
+// zod/mini ships no messages of its own: the English locale gives the texts classic zod gives.
+z.config(en());
+
 const DEFAULT_MAX_SEVERITY_COUNTS: Partial<Record<Severity, number>> = { CRITICAL: 0 };
 
-const isoDate = z.union([z.string(), z.date()]).transform((value, ctx) => {
-  const text = value instanceof Date ? value.toISOString().slice(0, 10) : value;
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  const date = match ? new Date(`${text}T00:00:00Z`) : undefined;
-  if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== text) {
-    ctx.addIssue({ code: 'custom', message: `expected a date written YYYY-MM-DD, got "${text}"` });
-    return z.NEVER;
-  }
-  return text;
-});
+const isoDate = z.pipe(
+  z.union([z.string(), z.date()]),
+  z.transform((value: string | Date, payload) => {
+    const text = value instanceof Date ? value.toISOString().slice(0, 10) : value;
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+    const date = match ? new Date(`${text}T00:00:00Z`) : undefined;
+    if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== text) {
+      payload.issues.push({
+        code: 'custom',
+        message: `expected a date written YYYY-MM-DD, got "${text}"`,
+        input: value,
+      });
+      return z.NEVER;
+    }
+    return text;
+  }),
+);
 
-const severityLimits = z
-  .strictObject(
-    Object.fromEntries(
-      SEVERITIES.map((s) => [s, z.number().int().nonnegative().nullable().optional()]),
-    ) as Record<Severity, z.ZodOptional<z.ZodNullable<z.ZodNumber>>>,
-  )
-  .default({});
+const count = () => z.int().check(z.nonnegative());
 
-const accountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
+const severityLimits = z._default(
+  z.strictObject(
+    Object.fromEntries(SEVERITIES.map((s) => [s, z.optional(z.nullable(count()))])) as Record<
+      Severity,
+      z.ZodMiniOptional<z.ZodMiniNullable<ReturnType<typeof count>>>
+    >,
+  ),
+  {},
+);
+
+const accountId = z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit AWS account id'));
+const name = () => z.string().check(z.minLength(1));
 
 export const policySchema = z.strictObject({
-  mode: z.enum(['enforce', 'warn']).default('enforce'),
-  namespaces: z
-    .strictObject({
-      exempt: z.array(z.string().min(1)).default(['kube-system']),
-      warn: z.array(z.string().min(1)).default([]),
-    })
-    .default({ exempt: ['kube-system'], warn: [] }),
-  images: z
-    .strictObject({
-      exempt: z.array(z.string().min(1)).default([]),
-      allowPublicEcr: z.boolean().default(false),
-      allowedRegistries: z.array(accountId).default([]),
-    })
-    .default({ exempt: [], allowPublicEcr: false, allowedRegistries: [] }),
-  rules: z
-    .strictObject({
-      requireEcr: z.boolean().default(true),
-      requireTagImmutability: z.boolean().default(true),
-      requireScanOnPush: z.boolean().default(true),
+  mode: z._default(z.enum(['enforce', 'warn']), 'enforce'),
+  namespaces: z._default(
+    z.strictObject({
+      exempt: z._default(z.array(name()), ['kube-system']),
+      warn: z._default(z.array(name()), []),
+    }),
+    { exempt: ['kube-system'], warn: [] },
+  ),
+  images: z._default(
+    z.strictObject({
+      exempt: z._default(z.array(name()), []),
+      allowPublicEcr: z._default(z.boolean(), false),
+      allowedRegistries: z._default(z.array(accountId), []),
+    }),
+    { exempt: [], allowPublicEcr: false, allowedRegistries: [] },
+  ),
+  rules: z._default(
+    z.strictObject({
+      requireEcr: z._default(z.boolean(), true),
+      requireTagImmutability: z._default(z.boolean(), true),
+      requireScanOnPush: z._default(z.boolean(), true),
       maxSeverityCounts: severityLimits,
-      ignoreFindings: z
-        .array(
+      ignoreFindings: z._default(
+        z.array(
           z.strictObject({
-            id: z.string().min(1),
+            id: name(),
             expires: isoDate,
-            reason: z.string().optional(),
+            reason: z.optional(z.string()),
           }),
-        )
-        .default([]),
-      unscanned: z.enum(['deny', 'warn', 'allow']).default('deny'),
-      maxScanAgeDays: z.number().int().nonnegative().default(0),
-    })
-    .default({
+        ),
+        [],
+      ),
+      unscanned: z._default(z.enum(['deny', 'warn', 'allow']), 'deny'),
+      maxScanAgeDays: z._default(count(), 0),
+    }),
+    {
       requireEcr: true,
       requireTagImmutability: true,
       requireScanOnPush: true,
@@ -69,26 +88,30 @@ export const policySchema = z.strictObject({
       ignoreFindings: [],
       unscanned: 'deny',
       maxScanAgeDays: 0,
-    }),
-  failureMode: z.enum(['deny', 'allow']).default('deny'),
-  pinDigests: z.enum(['pods', 'workloads', 'off']).default('pods'),
-  registries: z
-    .array(
+    },
+  ),
+  failureMode: z._default(z.enum(['deny', 'allow']), 'deny'),
+  pinDigests: z._default(z.enum(['pods', 'workloads', 'off']), 'pods'),
+  registries: z._default(
+    z.array(
       z
         .strictObject({
           accountId,
           roleArn: z
             .string()
-            .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'expected an IAM role ARN'),
+            .check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'expected an IAM role ARN')),
         })
-        .refine((entry) => entry.roleArn.split(':')[4] === entry.accountId, {
-          message: 'the role must belong to the account it reads',
-          path: ['roleArn'],
-          // Only compare two well-formed values; otherwise the field's own issue says what is wrong.
-          when: (payload) => payload.issues.length === 0,
-        }),
-    )
-    .default([]),
+        .check(
+          z.refine((entry) => entry.roleArn.split(':')[4] === entry.accountId, {
+            message: 'the role must belong to the account it reads',
+            path: ['roleArn'],
+            // Only compare two well-formed values; otherwise the field's own issue says what is wrong.
+            when: (payload) => payload.issues.length === 0,
+          }),
+        ),
+    ),
+    [],
+  ),
 });
 
 export type PolicyDocument = z.input<typeof policySchema>;
@@ -148,8 +171,11 @@ function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
-/** Formats zod issues as `path: message`, naming unknown keys by their full path. */
-export function describeIssues(error: z.ZodError): string[] {
+/**
+ * Formats zod issues as `path: message`, naming unknown keys by their full path. Typed against zod's
+ * core so that errors from classic zod and from zod/mini both fit.
+ */
+export function describeIssues(error: z.core.$ZodError): string[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown key`);
