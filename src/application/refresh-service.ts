@@ -27,9 +27,13 @@ export type Plan =
   | { readonly kind: 'rejudge'; readonly eventTime: string }
   | { readonly kind: 'ignore'; readonly reason: string; readonly eventTime: string };
 
-/** Pages of targets: cached images of a scope (a setting changed), or the registry's (reconciliation). */
+/**
+ * Pages of targets: the cached images of a scope (a setting changed); or, for reconciliation, first the
+ * cached images of any registry that are close to expiry (`expiring`: other accounts' images too, whose
+ * events never reach this account), then the own registry's images the cache lacks (`registry`).
+ */
 export interface ListRequest {
-  readonly source: 'cache' | 'registry';
+  readonly source: 'cache' | 'expiring' | 'registry';
   readonly scope: ListScope;
   readonly eventTime: string;
   readonly eventId: string;
@@ -135,7 +139,7 @@ export class RefreshService {
         return {
           kind: 'list',
           list: {
-            source: 'registry',
+            source: 'expiring',
             scope: {
               region: this.options.region,
               ...(this.options.ownAccountId && { registryId: this.options.ownAccountId }),
@@ -224,7 +228,22 @@ export class RefreshService {
 
   /** Task ListTargets: one page of targets, from the cache or from the registry. */
   async listTargets(request: ListRequest): Promise<ListResult> {
-    return request.source === 'cache' ? this.listCached(request) : this.listRegistry(request);
+    if (request.source === 'cache') return this.listCached(request);
+    if (request.source === 'expiring') return this.listExpiring(request);
+    return this.listRegistry(request);
+  }
+
+  /** One page of the cache: the entries that expire within the refresh window, whatever their registry. */
+  private async listExpiring(request: ListRequest): Promise<ListResult> {
+    const page = await this.options.store.listImages({}, request.cursor);
+    const soon = this.now().getTime() / 1000 + this.windowSeconds;
+    const { cursor: _done, ...rest } = request;
+    return {
+      targets: page.entries
+        .filter((e) => e.expiresAt !== undefined && e.expiresAt < soon)
+        .map((e) => targetOf(e, request)),
+      next: page.cursor ? { ...request, cursor: page.cursor } : { ...rest, source: 'registry' },
+    };
   }
 
   private async listCached(request: ListRequest): Promise<ListResult> {

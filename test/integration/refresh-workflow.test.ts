@@ -433,6 +433,84 @@ describe('the refresh workflow', () => {
     expect(result.records.map((r) => r.digest).sort()).toEqual([VULNERABLE, UNTRACKED]);
   });
 
+  it("reconciles on schedule the cached entries close to expiry, another account's images included", async () => {
+    const tableName = `refresh-${++tables}`;
+    await createDecisionTable(dynamo.client(), tableName);
+    // Entries live an hour here, inside the day-long refresh window: every one is close to expiry.
+    const service = createRefreshService({
+      policy,
+      tableName,
+      region: REGION,
+      ownAccountId: OWN,
+      cacheTtlSeconds: 3600,
+    });
+    const other = (critical: number): RawSnapshot => {
+      const base = snapshot();
+      base.registries.push({
+        registryId: '444455556666',
+        region: 'eu-west-1',
+        repositories: [
+          {
+            repository: {
+              repositoryName: 'shared/base',
+              registryId: '444455556666',
+              imageTagMutability: 'IMMUTABLE',
+            },
+            images: [
+              {
+                imageDigest: digest('9'),
+                imageTags: ['12'],
+                scan: scan('2026-11-20T10:00:00Z', { CRITICAL: critical }),
+              },
+            ],
+          },
+        ],
+      });
+      return base;
+    };
+    ecr.setSnapshot(other(0));
+    const cached = await runWorkflowLocally(
+      service,
+      {
+        ...scanEvent(digest('9'), ['12']),
+        account: '444455556666',
+        region: 'eu-west-1',
+        detail: {
+          ...scanEvent().detail,
+          'repository-name': 'shared/base',
+          'image-digest': digest('9'),
+          'image-tags': ['12'],
+        },
+      },
+      { retryIntervalMs: 1 },
+    );
+    expect(cached.records.map((r) => r.action)).toEqual(['written']);
+    ecr.setSnapshot(other(4));
+
+    const result = await runWorkflowLocally(
+      service,
+      {
+        version: '0',
+        id: 'sched-3',
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: OWN,
+        time: '2026-11-27T12:00:00Z',
+        region: REGION,
+        resources: [],
+        detail: {},
+      },
+      { retryIntervalMs: 1 },
+    );
+
+    const refreshed = result.records.find((r) => r.digest === digest('9'));
+    expect(refreshed).toMatchObject({
+      action: 'written',
+      registryId: '444455556666',
+      verdict: { allowed: false },
+    });
+  });
+
   it('reconciles page by page: a repository with more images than a page, and more repositories', async () => {
     const { service } = await setup(() => new Date());
     const many = snapshot();
