@@ -5,7 +5,7 @@
  * through the same decision store, conditionally.
  */
 import { createHash } from 'node:crypto';
-import { type ImageTarget, parseRefreshEvent, type RepositoryTarget } from '../adapters/ecr-events';
+import { type ImageTarget, parseRefreshEvent } from '../adapters/ecr-events';
 import { type CachedImage, type DecisionStore, type ListScope, lookupKey } from '../domain/decision-store';
 import type { EcrCatalog, Facts, FactsSource, RepositoryKey } from '../domain/facts';
 import { ecrDigestReference } from '../domain/image-ref';
@@ -389,5 +389,3 @@ function sameVerdict(
       JSON.stringify(next.violations.map((v) => [v.code, v.message]))
   );
 }
-
-export type { RepositoryTarget };

@@ -52,8 +52,6 @@ const EXPIRY_WARNING_DAYS = 7;
 const SCANNED_STATUSES = new Set(['COMPLETE', 'ACTIVE']);
 const SCANNING_FREQUENCIES = new Set(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN']);
 
-const PASS: Verdict = { violations: [], warnings: [], notes: [] };
-
 function deny(image: string, code: ViolationCode, message: string): Verdict {
   return { violations: [{ code, image, message }], warnings: [], notes: [] };
 }
@@ -335,18 +333,19 @@ function countFindings(
   }
   if (ignored.length === 0) return counts;
 
-  const active = new Map<string, IgnoredFinding>();
+  // An exception applies through the end of its `expires` day (UTC).
+  const active = new Map<string, { exception: IgnoredFinding; end: number }>();
   for (const exception of ignored) {
     const end = Date.parse(`${exception.expires}T00:00:00Z`) + DAY_MS;
-    if (now.getTime() < end) active.set(exception.id, exception);
+    if (now.getTime() < end) active.set(exception.id, { exception, end });
   }
   const warned = new Set<string>();
   for (const finding of scan.findings) {
-    const exception = active.get(finding.id);
-    if (!exception) continue;
+    const applied = active.get(finding.id);
+    if (!applied) continue;
+    const { exception, end } = applied;
     const key = normaliseSeverity(finding.severity);
     counts.set(key, Math.max(0, (counts.get(key) ?? 0) - 1));
-    const end = Date.parse(`${exception.expires}T00:00:00Z`) + DAY_MS;
     if (end - now.getTime() <= EXPIRY_WARNING_DAYS * DAY_MS && !warned.has(exception.id)) {
       warned.add(exception.id);
       warnings.push(`${image}: the exception for ${exception.id} expires on ${exception.expires}`);
@@ -354,5 +353,3 @@ function countFindings(
   }
   return counts;
 }
-
-export { PASS as PASSING_VERDICT };
