@@ -78,6 +78,9 @@ export interface AdmissionConfig extends CommonConfig {
   readonly deadlineMs: number;
   readonly warmCacheTtlMs: number;
   readonly warmCacheMaxEntries: number;
+  readonly cacheReadSharePercent: number;
+  readonly maxLookupsPerReview: number;
+  readonly maxLookupsInFlight: number;
 }
 
 export function loadAdmissionConfig(env: Environment): AdmissionConfig {
@@ -86,6 +89,9 @@ export function loadAdmissionConfig(env: Environment): AdmissionConfig {
       [SETTINGS.deadlineMs.env]: integer(SETTINGS.deadlineMs),
       [SETTINGS.warmCacheTtlSeconds.env]: integer(SETTINGS.warmCacheTtlSeconds),
       [SETTINGS.warmCacheMaxEntries.env]: integer(SETTINGS.warmCacheMaxEntries),
+      [SETTINGS.cacheReadSharePercent.env]: integer(SETTINGS.cacheReadSharePercent),
+      [SETTINGS.maxLookupsPerReview.env]: integer(SETTINGS.maxLookupsPerReview),
+      [SETTINGS.maxLookupsInFlight.env]: integer(SETTINGS.maxLookupsInFlight),
     },
     env,
   );
@@ -94,6 +100,9 @@ export function loadAdmissionConfig(env: Environment): AdmissionConfig {
     deadlineMs: values.DEADLINE_MS,
     warmCacheTtlMs: values.WARM_CACHE_TTL_SECONDS * 1000,
     warmCacheMaxEntries: values.WARM_CACHE_MAX_ENTRIES,
+    cacheReadSharePercent: values.CACHE_READ_SHARE_PERCENT,
+    maxLookupsPerReview: values.MAX_LOOKUPS_PER_REVIEW,
+    maxLookupsInFlight: values.MAX_LOOKUPS_IN_FLIGHT,
   };
 }
 

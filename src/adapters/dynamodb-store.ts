@@ -18,7 +18,7 @@ import {
   ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { STORE_DEFAULTS } from '../contracts/settings';
+import { AWS_CALL_TIMEOUTS, STORE_DEFAULTS } from '../contracts/settings';
 import {
   type CachedImage,
   type DecisionStore,
@@ -33,6 +33,7 @@ import {
 } from '../domain/decision-store';
 import { StoreUnavailableError } from '../domain/errors';
 import type { Facts, ImageLookup, RepositoryKey } from '../domain/facts';
+import { boundedRequestHandler, type CallTimeouts } from './aws-http';
 
 export const BATCH_GET_LIMIT = 100;
 const PROJECTION = 'pk, facts, verdict, expiresAt';
@@ -48,9 +49,15 @@ export interface DynamoStoreOptions {
   readonly now?: () => number;
 }
 
-/** A client whose calls cannot hang: the admission path waits on it within its deadline. */
-export function decisionTableClient(): DynamoDBClient {
-  return new DynamoDBClient({ requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
+/**
+ * A client whose calls cannot hang: every attempt ends by its connection, request and socket timeouts
+ * (the admission path also stops waiting at its own cache-read budget).
+ */
+export function decisionTableClient(timeouts: CallTimeouts = AWS_CALL_TIMEOUTS.dynamodb): DynamoDBClient {
+  return new DynamoDBClient({
+    requestHandler: boundedRequestHandler(timeouts),
+    maxAttempts: timeouts.maxAttempts,
+  });
 }
 
 /** The sparse index over digest entries by repository (docs/decision-cache.md). */

@@ -1,7 +1,8 @@
 /**
  * ECR's reads through the AWS SDK. Every call targets the registry (`registryId`) and region of the
  * image's host, never the caller's own by default. One client per region (and per cross-account role),
- * created once. The scanning-configuration APIs answer only for the calling account's own registry:
+ * kept in a bounded cache (the least recently used is closed first). Every call ends by its own
+ * timeouts (connection, request, socket; STS included) and by the caller's abort signal. The scanning-configuration APIs answer only for the calling account's own registry:
  * another account's registry is read with the role configured for it, or its configuration is reported
  * as "could not be read" (undefined), never taken from the caller's registry.
  *
@@ -20,8 +21,10 @@ import {
   GetRegistryScanningConfigurationCommand,
 } from '@aws-sdk/client-ecr';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { AWS_CALL_TIMEOUTS, MAX_ECR_CLIENTS } from '../contracts/settings';
 import { FactsUnavailableError } from '../domain/errors';
 import { type EcrCatalog, INDEX_MEDIA_TYPES, type RepositoryKey } from '../domain/facts';
+import { boundedRequestHandler, type CallTimeouts } from './aws-http';
 import type { EcrReads } from './ecr-facts';
 import {
   imageDetailShape,
@@ -50,6 +53,10 @@ export interface EcrSdkOptions {
   readonly clientConfig?: Omit<ECRClientConfig, 'region' | 'credentials'>;
   /** Told of every failed call, with its operation and error name (for metrics and logs). */
   readonly onError?: (operation: string, error: unknown) => void;
+  /** Per-call timeouts of ECR and STS (tests inject short ones). */
+  readonly timeouts?: CallTimeouts;
+  /** Clients kept at once (one per region and role). */
+  readonly maxClients?: number;
 }
 
 export class EcrSdkReads implements EcrReads, EcrCatalog {
@@ -62,25 +69,41 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
     this.ownAccountId = options.ownAccountId;
   }
 
+  /** Clients alive now (for tests and metrics): never more than `maxClients`. */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
   private client(registryId: string, region: string): ECRClient {
     const roleArn = this.roles.get(registryId);
     const id = `${region}|${roleArn ?? ''}`;
     let client = this.clients.get(id);
-    if (!client) {
-      client = new ECRClient({
-        // A socket that goes silent must fail (and be retried) rather than hold a shared lookup forever.
-        // No connection timeout: it would also count the wait for a free socket during a burst.
-        requestHandler: { requestTimeout: 5_000 },
-        ...this.options.clientConfig,
-        region,
-        ...(roleArn && {
-          credentials: fromTemporaryCredentials({
-            params: { RoleArn: roleArn, RoleSessionName: 'ecr-admission', DurationSeconds: 3600 },
-            clientConfig: { region },
-          }),
-        }),
-      });
+    if (client) {
+      // Map order is the recency order: re-inserting marks the client as just used.
+      this.clients.delete(id);
       this.clients.set(id, client);
+      return client;
+    }
+    const timeouts = this.options.timeouts ?? AWS_CALL_TIMEOUTS.ecr;
+    const http = { requestHandler: boundedRequestHandler(timeouts), maxAttempts: timeouts.maxAttempts };
+    client = new ECRClient({
+      ...http,
+      ...this.options.clientConfig,
+      region,
+      ...(roleArn && {
+        credentials: fromTemporaryCredentials({
+          params: { RoleArn: roleArn, RoleSessionName: 'ecr-admission', DurationSeconds: 3600 },
+          clientConfig: { region, ...http },
+        }),
+      }),
+    });
+    this.clients.set(id, client);
+    const max = this.options.maxClients ?? MAX_ECR_CLIENTS;
+    while (this.clients.size > max) {
+      const [oldestId, oldest] = this.clients.entries().next().value as [string, ECRClient];
+      this.clients.delete(oldestId);
+      // Calls still on their way finish or time out; the client's sockets are released after.
+      oldest.destroy();
     }
     return client;
   }

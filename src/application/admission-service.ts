@@ -14,7 +14,7 @@ import {
   type ImageJudgement,
 } from '../domain/admission';
 import { type CachedImage, type DecisionCache, lookupKey } from '../domain/decision-store';
-import { DeadlineExceededError } from '../domain/errors';
+import { DeadlineExceededError, LookupLimitError } from '../domain/errors';
 import type { FactsLookup, FactsSource, ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
 import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
@@ -29,17 +29,42 @@ export interface AdmissionServiceOptions {
   readonly now?: () => Date;
   /** Time allowed for cache reads and ECR lookups together, well under the webhook timeout. */
   readonly deadlineMs?: number;
+  /** The share of the deadline (percent) the cache read may take before the misses go to ECR. */
+  readonly cacheReadSharePercent?: number;
+  /** Distinct images one review may look up live; beyond it the failure mode answers. */
+  readonly maxLookupsPerReview?: number;
+  /** Live lookups on their way in this process, across reviews. */
+  readonly maxLookupsInFlight?: number;
   /** Told of every failure that the failure mode answered (for logs and metrics; never shown to users). */
   readonly onFailure?: (what: string, error: unknown) => void;
 }
 
 type Pending = { readonly ref: ImageReference; readonly lookup: ImageLookup };
 
-/** Facts for one image: from the cache or gathered; absent `result` when they could not be had in time. */
+/**
+ * Why facts could not be had: ECR did not answer in time, failed, or the lookup was not made because
+ * the review names more images than one review may look up, or the process has too many on their way.
+ */
+export type Unresolved = 'timeout' | 'unreachable' | 'too-many-images' | 'busy';
+
+/** Facts for one image: from the cache or gathered; absent `result` when they could not be had (`failure` says why). */
 export interface Resolved {
   readonly cache: 'hit' | 'miss';
   readonly result?: FactsLookup;
-  readonly timedOut?: boolean;
+  readonly failure?: Unresolved;
+}
+
+/**
+ * One live lookup shared by every request that waits on it. It is aborted when the last of them stops
+ * waiting (each at its own deadline), so it never outlives them by more than the time an abort takes.
+ */
+interface SharedLookup {
+  readonly promise: Promise<FactsLookup>;
+  readonly controller: AbortController;
+  waiters: number;
+  settled: boolean;
+  /** The write-through of what it found, once started. */
+  write?: Promise<void>;
 }
 
 export class AdmissionService {
@@ -49,8 +74,11 @@ export class AdmissionService {
   private readonly now: () => Date;
   private readonly deadlineMs: number;
   private readonly onFailure: (what: string, error: unknown) => void;
-  private readonly inflight = new Map<string, Promise<FactsLookup>>();
-  private readonly writes = new Set<Promise<void>>();
+  private readonly cacheReadBudgetMs: number;
+  private readonly maxLookupsPerReview: number;
+  private readonly maxLookupsInFlight: number;
+  private readonly inflight = new Map<string, SharedLookup>();
+  private running = 0;
 
   constructor(options: AdmissionServiceOptions) {
     this.policy = options.policy;
@@ -58,6 +86,11 @@ export class AdmissionService {
     this.store = options.store;
     this.now = options.now ?? (() => new Date());
     this.deadlineMs = options.deadlineMs ?? ADMISSION_DEFAULTS.deadlineMs;
+    this.cacheReadBudgetMs = Math.ceil(
+      (this.deadlineMs * (options.cacheReadSharePercent ?? ADMISSION_DEFAULTS.cacheReadSharePercent)) / 100,
+    );
+    this.maxLookupsPerReview = options.maxLookupsPerReview ?? ADMISSION_DEFAULTS.maxLookupsPerReview;
+    this.maxLookupsInFlight = options.maxLookupsInFlight ?? ADMISSION_DEFAULTS.maxLookupsInFlight;
     this.onFailure = options.onFailure ?? (() => {});
   }
 
@@ -108,11 +141,12 @@ export class AdmissionService {
           to: pinnedReference(candidate, facts.result.facts.image.digest),
         });
       } else {
+        const failure = facts?.failure ?? 'timeout';
         const reason = facts?.result
           ? facts.result.status
-          : facts?.timedOut
+          : failure === 'timeout'
             ? 'not resolved in time'
-            : 'ECR could not be reached';
+            : unresolvedReason(failure);
         unresolved.push({ path: candidate.path, image: candidate.image, reason });
       }
     }
@@ -151,7 +185,7 @@ export class AdmissionService {
         const facts = resolved.get(lookupKey(item.lookup));
         const verdict = facts?.result
           ? judgeLookup(facts.result, item.ref, this.policy, now)
-          : this.failureVerdict(raw, facts?.timedOut ?? true);
+          : this.failureVerdict(raw, facts?.failure ?? 'timeout');
         judged.set(raw, { image: raw, verdict, cache: facts?.cache ?? 'miss' });
       }
     }
@@ -162,9 +196,19 @@ export class AdmissionService {
     });
   }
 
+  /** Lookups on their way in this process (shared ones counted once). */
+  get lookupsInFlight(): number {
+    return this.running;
+  }
+
+  /**
+   * One read for all images, within the cache-read budget (a share of the deadline): a cache that does
+   * not answer in time is a miss for every image, and ECR answers within the rest of the deadline.
+   */
   private async readCache(lookups: ImageLookup[], started: number): Promise<Map<string, CachedImage>> {
+    const budget = Math.min(this.cacheReadBudgetMs, this.deadlineMs - (Date.now() - started));
     try {
-      return await withDeadline(this.store.getMany(lookups), this.deadlineMs - (Date.now() - started));
+      return await withDeadline(this.store.getMany(lookups), budget);
     } catch (error) {
       this.onFailure('decision cache read', error);
       return new Map();
@@ -174,6 +218,7 @@ export class AdmissionService {
   /**
    * The facts of images: one cache read for all of them, then the misses gathered within the deadline
    * (shared with concurrent requests, written through). Never throws: a failure is reported per image.
+   * At most `maxLookupsPerReview` misses are looked up; the others are answered as too many.
    */
   async resolve(lookups: readonly ImageLookup[], started = Date.now()): Promise<Map<string, Resolved>> {
     const unique = [...new Map(lookups.map((lookup) => [lookupKey(lookup), lookup])).values()];
@@ -184,69 +229,106 @@ export class AdmissionService {
       const entry = cached.get(lookupKey(lookup));
       if (entry)
         resolved.set(lookupKey(lookup), { cache: 'hit', result: { status: 'found', facts: entry.facts } });
-      else misses.push(lookup);
+      else if (misses.length < this.maxLookupsPerReview) misses.push(lookup);
+      else resolved.set(lookupKey(lookup), { cache: 'miss', failure: 'too-many-images' });
     }
     if (misses.length === 0) return resolved;
 
-    const remaining = this.deadlineMs - (Date.now() - started);
-    await Promise.all(
+    const deadline = started + this.deadlineMs;
+    const shared = await Promise.all(
       misses.map(async (lookup) => {
+        const key = lookupKey(lookup);
         try {
-          resolved.set(lookupKey(lookup), {
-            cache: 'miss',
-            result: await withDeadline(this.gather(lookup), remaining),
-          });
+          const { result, lookup: running } = await this.gather(lookup, deadline);
+          resolved.set(key, { cache: 'miss', result });
+          return running;
         } catch (error) {
-          this.onFailure(`facts of ${lookupKey(lookup)}`, error);
-          resolved.set(lookupKey(lookup), {
-            cache: 'miss',
-            timedOut: error instanceof DeadlineExceededError,
-          });
+          this.onFailure(`facts of ${key}`, error);
+          resolved.set(key, { cache: 'miss', failure: failureOf(error) });
+          return undefined;
         }
       }),
     );
-    // Let the write-through land before answering (a Lambda is frozen after), but never past the deadline.
-    if (this.writes.size > 0) {
-      await withDeadline(
-        Promise.allSettled([...this.writes]),
-        this.deadlineMs - (Date.now() - started),
-      ).catch(() => {});
+    // Let this request's own write-throughs land before answering (a Lambda is frozen after), within
+    // the cache's budget and the deadline: another request's write never holds this one.
+    const writes = shared.flatMap((lookup) => (lookup?.write ? [lookup.write] : []));
+    if (writes.length > 0) {
+      const budget = Math.min(this.cacheReadBudgetMs, deadline - Date.now());
+      await withDeadline(Promise.allSettled(writes), budget).catch(() => {});
     }
     return resolved;
   }
 
   /**
-   * One lookup per image at a time, whoever asks; found facts are written through to the cache. The
-   * lookup stays shared until its write has landed, so a request that missed the cache meanwhile does
-   * not look the image up again.
+   * One lookup per image at a time, whoever asks, waited on until the caller's deadline. Found facts
+   * are written through; the lookup stays shared until its write has landed (or for one deadline at
+   * most), so a request that missed the cache meanwhile does not look the image up again, and facts
+   * held in process never outlive a stuck write.
    */
-  private gather(lookup: ImageLookup): Promise<FactsLookup> {
+  private async gather(
+    lookup: ImageLookup,
+    deadline: number,
+  ): Promise<{ result: FactsLookup; lookup: SharedLookup }> {
     const key = lookupKey(lookup);
-    const running = this.inflight.get(key);
-    if (running) return running;
-    const promise = this.facts.lookup(lookup);
-    this.inflight.set(key, promise);
-    promise.then(
+    let shared = this.inflight.get(key);
+    if (!shared) {
+      if (this.running >= this.maxLookupsInFlight) {
+        throw new LookupLimitError(`${this.running} lookups already in flight`);
+      }
+      shared = this.startLookup(key, lookup);
+    }
+    const running = shared;
+    running.waiters++;
+    try {
+      return { result: await withDeadline(running.promise, deadline - Date.now()), lookup: running };
+    } finally {
+      running.waiters--;
+      if (running.waiters === 0 && !running.settled) running.controller.abort();
+    }
+  }
+
+  private startLookup(key: string, lookup: ImageLookup): SharedLookup {
+    const controller = new AbortController();
+    this.running++;
+    const shared: SharedLookup = {
+      promise: this.facts.lookup(lookup, controller.signal),
+      controller,
+      waiters: 0,
+      settled: false,
+    };
+    this.inflight.set(key, shared);
+    const forget = () => {
+      if (this.inflight.get(key) === shared) this.inflight.delete(key);
+    };
+    shared.promise.then(
       (result) => {
-        if (result.status !== 'found') return this.inflight.delete(key);
+        shared.settled = true;
+        this.running--;
+        if (result.status !== 'found') return forget();
         // The answer does not wait on the write: a slow cache never turns facts in hand into a failure.
-        const write: Promise<void> = this.store
+        shared.write = this.store
           .put({ facts: result.facts })
           .then(() => {})
           .catch((error) => this.onFailure('decision cache write', error))
-          .finally(() => {
-            this.writes.delete(write);
-            this.inflight.delete(key);
-          });
-        this.writes.add(write);
+          .finally(forget);
+        setTimeout(forget, this.deadlineMs).unref();
       },
-      () => this.inflight.delete(key),
+      () => {
+        shared.settled = true;
+        this.running--;
+        forget();
+      },
     );
-    return promise;
+    return shared;
   }
 
-  private failureVerdict(image: string, timedOut: boolean): Verdict {
-    const why = timedOut ? 'ECR did not answer in time' : 'ECR could not be reached';
+  private failureVerdict(image: string, failure: Unresolved): Verdict {
+    const why =
+      failure === 'too-many-images'
+        ? `the review names more than ${this.maxLookupsPerReview} images to look up at once`
+        : failure === 'busy'
+          ? 'too many lookups in flight'
+          : unresolvedReason(failure);
     if (this.policy.failureMode === 'allow') {
       return {
         violations: [],
@@ -271,6 +353,25 @@ function changedImages(request: AdmissionRequest, images: readonly ImageAtPath[]
   if (request.operation !== 'UPDATE' || request.oldObject === undefined) return images;
   const unchanged = unchangedImagePaths(request.kind, images, request.oldObject, request.subresource);
   return unchanged.size === 0 ? images : images.filter(({ path }) => !unchanged.has(path));
+}
+
+function failureOf(error: unknown): Unresolved {
+  if (error instanceof DeadlineExceededError) return 'timeout';
+  if (error instanceof LookupLimitError) return 'busy';
+  return 'unreachable';
+}
+
+function unresolvedReason(failure: Unresolved): string {
+  switch (failure) {
+    case 'timeout':
+      return 'ECR did not answer in time';
+    case 'unreachable':
+      return 'ECR could not be reached';
+    case 'too-many-images':
+      return 'too many images to look up in one review';
+    case 'busy':
+      return 'too many lookups in flight';
+  }
 }
 
 function rawImage(image: unknown): string {

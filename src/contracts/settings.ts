@@ -13,6 +13,15 @@ export interface IntegerSetting {
 export const SETTINGS = {
   /** How long a cache miss may spend gathering facts live before the failure mode answers. */
   deadlineMs: { env: 'DEADLINE_MS', min: 100, max: 25_000, default: 2_500 },
+  /**
+   * The share of the deadline (percent) the decision cache read may take before the miss falls back to
+   * ECR within the same deadline: a paused cache must not spend the time ECR needs.
+   */
+  cacheReadSharePercent: { env: 'CACHE_READ_SHARE_PERCENT', min: 5, max: 90, default: 33 },
+  /** Distinct images one review may look up live; beyond it the failure mode answers (named as such). */
+  maxLookupsPerReview: { env: 'MAX_LOOKUPS_PER_REVIEW', min: 1, max: 1_000, default: 25 },
+  /** Live lookups on their way in one process, across reviews: one hostile review cannot starve the next. */
+  maxLookupsInFlight: { env: 'MAX_LOOKUPS_IN_FLIGHT', min: 1, max: 10_000, default: 100 },
   /** How long the admission function's warm in-process layer keeps an entry. */
   warmCacheTtlSeconds: { env: 'WARM_CACHE_TTL_SECONDS', min: 0, max: 3_600, default: 30 },
   warmCacheMaxEntries: { env: 'WARM_CACHE_MAX_ENTRIES', min: 1, max: 1_000_000, default: 5_000 },
@@ -24,7 +33,25 @@ export const ADMISSION_DEFAULTS = {
   deadlineMs: SETTINGS.deadlineMs.default,
   warmCacheTtlSeconds: SETTINGS.warmCacheTtlSeconds.default,
   warmCacheMaxEntries: SETTINGS.warmCacheMaxEntries.default,
+  cacheReadSharePercent: SETTINGS.cacheReadSharePercent.default,
+  maxLookupsPerReview: SETTINGS.maxLookupsPerReview.default,
+  maxLookupsInFlight: SETTINGS.maxLookupsInFlight.default,
 } as const;
+
+/**
+ * Every AWS call (ECR, STS, DynamoDB) ends by its own timeouts, whatever the caller waits for: a silent
+ * socket fails the attempt (and is retried within the attempts) instead of holding a lookup forever.
+ */
+export const AWS_CALL_TIMEOUTS = {
+  ecr: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 3 },
+  /** The admission path's cache reads and writes (it also stops waiting at its cache-read budget). */
+  dynamodb: { connectionTimeoutMs: 500, requestTimeoutMs: 1_500, maxAttempts: 2 },
+  /** The refresh workflow's, which has time to wait and retries as a whole. */
+  dynamodbRefresh: { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, maxAttempts: 3 },
+} as const;
+
+/** ECR clients kept per process (one per region and role): the least recently used is closed first. */
+export const MAX_ECR_CLIENTS = 16;
 
 export const STORE_DEFAULTS = { cacheTtlSeconds: SETTINGS.cacheTtlSeconds.default } as const;
 

@@ -94,6 +94,11 @@ export class DeadlineExceededError extends EcrAdmissionError {
   override readonly name = 'DeadlineExceededError';
 }
 
+/** A live lookup not made: the process already has as many on their way as it allows. */
+export class LookupLimitError extends EcrAdmissionError {
+  override readonly name = 'LookupLimitError';
+}
+
 /**
  * The errors the refresh workflow's Retry and Catch match by name: transient ones are retried, an
  * invalid event is not.

@@ -3,13 +3,15 @@
  * facts from live ECR (the SDK loaded on the first miss) or a registry snapshot, and the decision cache
  * (DynamoDB behind a warm in-process layer, or in process only).
  */
+
+import type { CallTimeouts } from '../adapters/aws-http';
 import { DynamoDecisionStore, decisionTableClient } from '../adapters/dynamodb-store';
 import { EcrFactsSource } from '../adapters/ecr-facts';
 import { LazyEcrReads } from '../adapters/ecr-lazy';
 import { MemoryDecisionStore } from '../adapters/memory-store';
 import { TieredDecisionStore } from '../adapters/tiered-store';
 import { AdmissionService } from '../application/admission-service';
-import { ADMISSION_DEFAULTS } from '../contracts/settings';
+import { ADMISSION_DEFAULTS, AWS_CALL_TIMEOUTS } from '../contracts/settings';
 import type { DecisionStore } from '../domain/decision-store';
 import type { FactsSource } from '../domain/facts';
 import type { Policy } from '../domain/policy';
@@ -30,6 +32,9 @@ export interface WiringOptions {
 
 export interface AdmissionWiringOptions extends WiringOptions {
   readonly deadlineMs?: number;
+  readonly cacheReadSharePercent?: number;
+  readonly maxLookupsPerReview?: number;
+  readonly maxLookupsInFlight?: number;
   readonly warmCacheTtlMs?: number;
   readonly warmCacheMaxEntries?: number;
   readonly onFailure?: (what: string, error: unknown) => void;
@@ -49,10 +54,13 @@ export function liveFactsSource(options: WiringOptions): FactsSource {
 }
 
 /** The DynamoDB decision cache, with no warm layer (the refresh workflow's view). */
-export function tableStore(options: WiringOptions & { tableName: string }): DynamoDecisionStore {
+export function tableStore(
+  options: WiringOptions & { tableName: string },
+  timeouts: CallTimeouts = AWS_CALL_TIMEOUTS.dynamodbRefresh,
+): DynamoDecisionStore {
   return new DynamoDecisionStore({
     tableName: options.tableName,
-    client: decisionTableClient(),
+    client: decisionTableClient(timeouts),
     ...(options.cacheTtlSeconds && { ttlSeconds: options.cacheTtlSeconds }),
   });
 }
@@ -64,7 +72,9 @@ export function admissionStore(options: AdmissionWiringOptions): DecisionStore {
     maxEntries: options.warmCacheMaxEntries ?? ADMISSION_DEFAULTS.warmCacheMaxEntries,
   });
   const { tableName } = options;
-  return tableName ? new TieredDecisionStore(near, tableStore({ ...options, tableName })) : near;
+  return tableName
+    ? new TieredDecisionStore(near, tableStore({ ...options, tableName }, AWS_CALL_TIMEOUTS.dynamodb))
+    : near;
 }
 
 export function createAdmissionService(options: AdmissionWiringOptions): AdmissionService {
@@ -74,6 +84,9 @@ export function createAdmissionService(options: AdmissionWiringOptions): Admissi
     store: admissionStore(options),
     ...(options.now && { now: options.now }),
     ...(options.deadlineMs && { deadlineMs: options.deadlineMs }),
+    ...(options.cacheReadSharePercent && { cacheReadSharePercent: options.cacheReadSharePercent }),
+    ...(options.maxLookupsPerReview && { maxLookupsPerReview: options.maxLookupsPerReview }),
+    ...(options.maxLookupsInFlight && { maxLookupsInFlight: options.maxLookupsInFlight }),
     ...(options.onFailure && { onFailure: options.onFailure }),
   });
 }
