@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import { InvalidEventError } from '../domain/errors';
 import { describeIssues } from '../domain/policy';
+import { isAwsRegion } from '../domain/regions';
 
 export interface ImageTarget {
   readonly registryId: string;
@@ -48,7 +49,8 @@ export type RefreshTrigger =
   | { readonly kind: 'ignore'; readonly reason: string; readonly eventTime: string };
 
 const account = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
-const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region');
+// A region of an AWS partition (src/domain/regions.ts): it becomes a client and a cache key.
+const region = z.string().refine(isAwsRegion, 'expected an AWS region');
 const digest = z
   .string()
   .regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256: and 64 lowercase hexadecimal characters');
@@ -106,7 +108,7 @@ const findingEvent = z.object({
       .array(
         z.object({
           type: z.string(),
-          region: z.string().optional(),
+          region: region.optional(),
           details: z
             .object({
               awsEcrContainerImage: z
@@ -163,18 +165,33 @@ export function parseRefreshEvent(event: unknown): RefreshTrigger & { readonly e
   return { ...trigger, eventId: typeof id === 'string' && id.length > 0 ? id : trigger.eventTime };
 }
 
+function typeOf(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'array' : typeof value;
+}
+
 function parseTrigger(event: unknown): RefreshTrigger {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new InvalidEventError('the event is not a JSON object');
   }
-  const { source, 'detail-type': detailType } = event as { source?: unknown; 'detail-type'?: unknown };
-  const type = `${String(source)} / ${String(detailType)}`;
+  const fields = event as { source?: unknown; 'detail-type'?: unknown };
+  // Only strings name an event: anything else (an object, say) is an unknown event, never a TypeError.
+  const source = typeof fields.source === 'string' ? fields.source : `(${typeOf(fields.source)})`;
+  const detailType =
+    typeof fields['detail-type'] === 'string' ? fields['detail-type'] : `(${typeOf(fields['detail-type'])})`;
+  const type = `${source} / ${detailType}`;
   switch (type) {
     case 'aws.ecr / ECR Image Scan':
     case 'aws.inspector2 / Inspector2 Scan': {
       const e = parse(scanEvent, event, String(detailType));
       const repo = splitRepository(e.detail['repository-name']);
       const name = repositoryName.safeParse(repo.name);
+      if (repo.region !== undefined && !isAwsRegion(repo.region)) {
+        throw new InvalidEventError(
+          `invalid ${String(detailType)} event: detail.repository-name: the ARN's region is not an AWS region`,
+        );
+      }
       if (!name.success) {
         throw new InvalidEventError(
           `invalid ${String(detailType)} event: detail.repository-name: expected an ECR repository name or ARN`,

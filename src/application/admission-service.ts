@@ -374,8 +374,17 @@ function unresolvedReason(failure: Unresolved): string {
   }
 }
 
+/**
+ * The image as written, for messages and as the key its judgement is shared under. A value that is not a
+ * string is named by its type only, never serialised: it may be nested deeper than the stack allows.
+ */
 function rawImage(image: unknown): string {
-  return typeof image === 'string' ? image : (JSON.stringify(image) ?? '(missing)');
+  if (typeof image === 'string') return image;
+  if (image === undefined) return '(missing)';
+  if (image === null) return 'null';
+  if (Array.isArray(image)) return '(a list)';
+  if (typeof image === 'object') return '(an object)';
+  return String(image);
 }
 
 function malformedObject(path: string, problem: string): ImageJudgement {

@@ -3,6 +3,7 @@
  * (the grammar of distribution/reference), and private Amazon ECR registries recognised by an exact,
  * anchored host match.
  */
+import { isAwsRegion } from './regions';
 
 export interface EcrRegistry {
   /** The 12-digit AWS account that owns the registry. */
@@ -51,6 +52,8 @@ export function parseEcrHost(host: string): EcrRegistry | undefined {
     const match = pattern.exec(host);
     if (match?.[1] && match[3]) {
       const region = match[3];
+      // Only a region of an AWS partition: a made-up one is no registry (and no client, no cache key).
+      if (!isAwsRegion(region)) return undefined;
       // China regions live under amazonaws.com.cn and nowhere else.
       if (index === 0 && region.startsWith('cn-') !== host.endsWith('.cn')) return undefined;
       return { accountId: match[1], region, fips: match[2] !== undefined, dualStack: index === 1 };

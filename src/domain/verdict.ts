@@ -5,7 +5,7 @@
  */
 import type { Facts, FactsLookup, ImageLookup, RepositoryFacts, ScanFacts } from './facts';
 import { compileGlobs, type Matcher } from './glob';
-import { type ImageReference, PUBLIC_ECR_HOST } from './image-ref';
+import { formatReference, type ImageReference, PUBLIC_ECR_HOST } from './image-ref';
 import { type IgnoredFinding, type Policy, SEVERITIES, type Severity } from './policy';
 
 export type ViolationCode =
@@ -62,11 +62,13 @@ export function judgeReference(
   parsed: ImageReference | string,
   policy: Policy,
 ): ReferenceJudgement {
-  if (policy.match.exemptImage(raw)) return { kind: 'exempt', reason: 'image exempt by policy' };
+  // An invalid reference is never exempt: exemptions match a valid reference written out in full.
   if (typeof parsed === 'string') {
     return { kind: 'verdict', verdict: deny(raw, 'INVALID_REFERENCE', `invalid image reference: ${parsed}`) };
   }
   const ref = parsed;
+  if (policy.match.exemptImage(formatReference(ref)))
+    return { kind: 'exempt', reason: 'image exempt by policy' };
   if (!ref.ecr) {
     if (!policy.rules.requireEcr) return { kind: 'exempt', reason: 'ECR not required by policy' };
     if (ref.registry === PUBLIC_ECR_HOST) {

@@ -32,8 +32,13 @@ export function toHttpRequest(event: APIGatewayProxyEvent | APIGatewayProxyEvent
     ? (event as APIGatewayProxyEventV2).requestContext.http.method
     : (event as APIGatewayProxyEvent).httpMethod;
   const path = v2 ? (event as APIGatewayProxyEventV2).rawPath : (event as APIGatewayProxyEvent).path;
-  const body = event.body ?? '';
-  return { method, path, body: event.isBase64Encoded ? Buffer.from(body, 'base64') : body };
+  const body = typeof event.body === 'string' ? event.body : '';
+  // An event without a method or path (a test invoke, a misrouted integration) gets a 404/405, not a TypeError.
+  return {
+    method: typeof method === 'string' ? method : '',
+    path: typeof path === 'string' ? path : '/',
+    body: event.isBase64Encoded ? Buffer.from(body, 'base64') : body,
+  };
 }
 
 export async function handler(

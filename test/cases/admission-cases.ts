@@ -1280,6 +1280,39 @@ const policyScopes: AdmissionCase[] = [
     expect: denied(['NOT_ECR'], { messageIncludes: ['registry "602401143452.dkr.ecr.evil.example"'] }),
   },
   {
+    name: 'A star in the host part of an exemption glob stays within one DNS label, so a host with more labels is not exempt.',
+    snapshot: usual(),
+    policy: { images: { exempt: ['602401143452.dkr.ecr.*.amazonaws.com/*'] } },
+    review: pod('602401143452.dkr.ecr.evil.s3.amazonaws.com/x:1'),
+    expect: denied(['NOT_ECR'], { messageIncludes: ['602401143452.dkr.ecr.evil.s3.amazonaws.com'] }),
+  },
+  {
+    name: 'An exemption glob without a slash is a host pattern: it exempts every image of that host and no longer host.',
+    snapshot: usual(),
+    policy: { images: { exempt: ['602401143452.dkr.ecr.us-west-2.amazonaws.com*'] } },
+    review: pod(
+      '602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/coredns:v1.11.1',
+      '602401143452.dkr.ecr.us-west-2.amazonaws.com.evil.example/x:1',
+    ),
+    expect: denied(['NOT_ECR'], {
+      messageIncludes: ['602401143452.dkr.ecr.us-west-2.amazonaws.com.evil.example'],
+      messageExcludes: ['eks/coredns'],
+    }),
+  },
+  {
+    name: 'An invalid reference is never exempt, even when an exemption glob would match its text.',
+    snapshot: usual(),
+    policy: { images: { exempt: ['registry.example.com/*'] } },
+    review: pod('registry.example.com/Team/App:1'),
+    expect: denied(['INVALID_REFERENCE']),
+  },
+  {
+    name: 'An image on a host naming a region no AWS partition has is not an ECR image and is never looked up.',
+    snapshot: usual(),
+    review: pod('111122223333.dkr.ecr.xx-yyy-1.amazonaws.com/team/app:1'),
+    expect: denied(['NOT_ECR'], { messageIncludes: ['is not a private Amazon ECR registry'] }),
+  },
+  {
     name: 'Without that exemption the EKS add-on image is denied as not found in the snapshot.',
     snapshot: usual(),
     review: pod('602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon-k8s-cni:v1.18.0'),
@@ -1290,9 +1323,9 @@ const policyScopes: AdmissionCase[] = [
     }),
   },
   {
-    name: 'An exempt image beside a non-compliant one leaves only the non-compliant one denied.',
+    name: 'An exempt Docker Hub short name (matched written out in full) beside a non-compliant image leaves only the latter denied.',
     snapshot: usual(),
-    policy: { images: { exempt: ['docker.io/library/*', 'busybox*'] } },
+    policy: { images: { exempt: ['docker.io/library/*'] } },
     review: pod('busybox:1.36', TOOLS),
     expect: denied(['TAG_MUTABLE'], {
       messageIncludes: [`spec.containers[1].image "${TOOLS}"`],
