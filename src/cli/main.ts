@@ -40,6 +40,8 @@ commands:
 `;
 
 const common = CORE_OPTIONS;
+/** After `serve` has closed its server, the longest the process waits for work left behind. */
+const SHUTDOWN_EXIT_MS = 1_000;
 
 function readStdin(): string {
   try {
@@ -136,6 +138,9 @@ async function serve(args: string[]): Promise<number> {
   if (tls.caFile) process.stderr.write(`self-signed certificate; its CA is in ${tls.caFile}\n`);
   process.stdout.write(`listening on ${running.url}\n`);
   await stopped;
+  // Lookups still on their way (a silent ECR endpoint) end by their own timeouts; the process does not
+  // wait for them once every review is answered or cut off.
+  setTimeout(() => process.exit(process.exitCode ?? 0), SHUTDOWN_EXIT_MS).unref();
   return 0;
 }
 
