@@ -11,7 +11,6 @@ import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
   ConditionalCheckFailedException,
-  DeleteItemCommand,
   DynamoDBClient,
   PutItemCommand,
   QueryCommand,
@@ -30,6 +29,7 @@ import {
   lookupKey,
   type PutOutcome,
   type StoredVerdict,
+  tombstoneStamp,
 } from '../domain/decision-store';
 import { StoreUnavailableError } from '../domain/errors';
 import type { Facts, ImageLookup, RepositoryKey } from '../domain/facts';
@@ -217,6 +217,11 @@ export class DynamoDecisionStore implements DecisionStore {
     }
   }
 
+  /**
+   * Replaces each entry of the deleted image with a tombstone (no facts: a read misses) stamped with the
+   * deletion time, which the conditional put honours: facts read before the deletion never bring the
+   * image back. A tag that has moved to another image, and facts read after the deletion, are kept.
+   */
   async deleteImage(repository: RepositoryKey, digest: string, tags: readonly string[]): Promise<string[]> {
     const digestKey = lookupKey({ ...repository, digest });
     const stored = await this.getMany([{ ...repository, digest }]);
@@ -225,19 +230,38 @@ export class DynamoDecisionStore implements DecisionStore {
       digestKey,
       ...[...new Set([...tags, ...known])].map((tag) => lookupKey({ ...repository, tag })),
     ];
+    const now = this.now();
+    const stamp = tombstoneStamp(digest, new Date(now).toISOString());
     const removed = await Promise.all(
       keys.map(async (key) => {
         try {
-          await this.client.send(
-            new DeleteItemCommand({
+          const out = await this.client.send(
+            new PutItemCommand({
               TableName: this.table,
-              Key: { pk: { S: key } },
-              // A tag that has moved to another image since is left alone.
-              ConditionExpression: 'digest = :digest',
-              ExpressionAttributeValues: { ':digest': { S: digest } },
+              Item: {
+                pk: { S: key },
+                kind: { S: 'tombstone' },
+                registryId: { S: repository.registryId },
+                region: { S: repository.region },
+                repositoryName: { S: repository.repositoryName },
+                digest: { S: digest },
+                gatheredAt: { S: stamp.gatheredAt },
+                scanAt: { S: stamp.scanAt },
+                fingerprint: { S: stamp.content },
+                expiresAt: { N: String(Math.floor(now / 1000) + this.ttlSeconds) },
+                updatedAt: { S: stamp.gatheredAt },
+              },
+              ConditionExpression:
+                'attribute_not_exists(pk) OR (digest = :digest AND (attribute_not_exists(gatheredAt) OR gatheredAt < :deletedAt))',
+              ExpressionAttributeValues: {
+                ':digest': { S: digest },
+                ':deletedAt': { S: stamp.gatheredAt },
+              },
+              ReturnValues: 'ALL_OLD',
             }),
           );
-          return key;
+          const old = out.Attributes;
+          return old?.facts?.S && Number(old.expiresAt?.N ?? 0) > Math.floor(now / 1000) ? key : undefined;
         } catch (error) {
           if (error instanceof ConditionalCheckFailedException) return undefined;
           throw new StoreUnavailableError('the decision cache could not be written', { cause: error });

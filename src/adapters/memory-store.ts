@@ -16,6 +16,7 @@ import {
   type PutOutcome,
   replacement,
   type StoredVerdict,
+  tombstoneStamp,
 } from '../domain/decision-store';
 import type { ImageLookup, RepositoryKey } from '../domain/facts';
 
@@ -26,7 +27,8 @@ export interface MemoryStoreOptions {
 }
 
 interface Slot {
-  value: CachedImage;
+  /** Absent for a tombstone: the image was deleted (its `stamp` holds the deletion time). */
+  value?: CachedImage;
   expiresAt: number;
   digest: string;
   /** Absent for what a remote store answered: any local write replaces it. */
@@ -67,7 +69,7 @@ export class MemoryDecisionStore implements DecisionStore {
       if (slot.expiresAt <= now) continue;
       // Re-inserting moves the key to the end: Map order is the recency order.
       this.entries.set(key, slot);
-      found.set(key, slot.value);
+      if (slot.value) found.set(key, slot.value);
     }
     return found;
   }
@@ -105,13 +107,17 @@ export class MemoryDecisionStore implements DecisionStore {
 
   /** Stores an entry under one key (what a remote store answered for that key, when unstamped). */
   private putKey(key: string, value: CachedImage, stamp?: EntryStamp): void {
-    this.entries.delete(key);
-    this.entries.set(key, {
+    this.setSlot(key, {
       value,
       expiresAt: this.now() + this.ttlMs,
       digest: value.facts.image.digest,
       ...(stamp && { stamp }),
     });
+  }
+
+  private setSlot(key: string, slot: Slot): void {
+    this.entries.delete(key);
+    this.entries.set(key, slot);
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
@@ -121,16 +127,23 @@ export class MemoryDecisionStore implements DecisionStore {
 
   async deleteImage(repository: RepositoryKey, digest: string, tags: readonly string[]): Promise<string[]> {
     const digestKey = lookupKey({ ...repository, digest });
-    const known = this.entries.get(digestKey)?.value.facts.image.tags ?? [];
+    const known = this.entries.get(digestKey)?.value?.facts.image.tags ?? [];
     const keys = [digestKey, ...new Set([...tags, ...known])].map((tag, i) =>
       i === 0 ? digestKey : lookupKey({ ...repository, tag }),
     );
+    const deletedAt = new Date(this.now()).toISOString();
     const removed: string[] = [];
     for (const key of keys) {
-      if (this.entries.get(key)?.digest === digest) {
-        this.entries.delete(key);
-        removed.push(key);
-      }
+      const current = this.entries.get(key);
+      // A tag that has moved to another image, or facts read after the deletion, are left alone.
+      if (current && (current.digest !== digest || (current.stamp && current.stamp.gatheredAt >= deletedAt)))
+        continue;
+      if (current?.value && current.expiresAt > this.now()) removed.push(key);
+      this.setSlot(key, {
+        expiresAt: this.now() + this.ttlMs,
+        digest,
+        stamp: tombstoneStamp(digest, deletedAt),
+      });
     }
     return removed;
   }
@@ -138,8 +151,11 @@ export class MemoryDecisionStore implements DecisionStore {
   async listImages(scope: ListScope, cursor?: string): Promise<ListPage> {
     const now = this.now();
     const digests = [...this.entries.entries()]
-      .filter(([key, slot]) => key.includes('@') && slot.expiresAt > now && inScope(slot.value.facts, scope))
-      .map(([key, slot]) => ({ key, value: slot.value }))
+      .flatMap(([key, slot]) =>
+        key.includes('@') && slot.value && slot.expiresAt > now && inScope(slot.value.facts, scope)
+          ? [{ key, value: slot.value }]
+          : [],
+      )
       .sort((a, b) => a.key.localeCompare(b.key));
     const start = cursor ? digests.findIndex((d) => d.key > cursor) : 0;
     const page = start < 0 ? [] : digests.slice(start, start + PAGE_SIZE);
@@ -156,7 +172,7 @@ export class MemoryDecisionStore implements DecisionStore {
     for (const key of [keys.digest, ...keys.tags.map((t) => t.key)]) {
       const slot = this.entries.get(key);
       if (
-        slot &&
+        slot?.value &&
         slot.value.facts.gatheredAt === entry.facts.gatheredAt &&
         slot.digest === entry.facts.image.digest
       ) {

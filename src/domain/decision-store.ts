@@ -48,7 +48,10 @@ export interface ListPage {
 
 /** What the refresh workflow needs besides: deleting, listing, and re-judging in place. */
 export interface DecisionStore extends DecisionCache {
-  /** Removes the digest entry and the tag entries that still point at it; returns the keys removed. */
+  /**
+   * Replaces the digest entry and the tag entries that still point at it with tombstones (facts read
+   * before the deletion never replace them); returns the keys whose entries were removed.
+   */
   deleteImage(repository: RepositoryKey, digest: string, tags: readonly string[]): Promise<string[]>;
   listImages(scope: ListScope, cursor?: string): Promise<ListPage>;
   /** Replaces the stored verdict of an image's entries, if their facts are still the ones judged. */
@@ -116,6 +119,17 @@ export function replacement(stored: EntryStamp, next: EntryStamp): 'replace' | '
   if (next.gatheredAt <= stored.gatheredAt) return 'keep';
   if (next.digest === stored.digest && next.scanAt !== '0' && next.scanAt < stored.scanAt) return 'keep';
   return 'replace';
+}
+
+/**
+ * What a deleted image's keys hold instead of its facts: a tombstone stamped with the deletion time.
+ * Under `replacement` only facts read after the deletion replace it, so a refresh that read ECR before
+ * a DELETE but writes after it never brings the deleted image back (docs/decision-cache.md).
+ */
+export const TOMBSTONE_CONTENT = 'deleted';
+
+export function tombstoneStamp(digest: string, deletedAt: string): EntryStamp {
+  return { digest, gatheredAt: deletedAt, scanAt: '0', content: TOMBSTONE_CONTENT };
 }
 
 /**

@@ -303,6 +303,34 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     );
   });
 
+  it('keeps a deleted image deleted: a refresh that read ECR before the DELETE but writes after it restores nothing', async () => {
+    // Prepare: cached; a PUSH refresh read ECR at 11:59; the DELETE refresh runs at 12:00.
+    const store = await newStore(() => Date.parse('2026-11-27T12:00:00Z'));
+    await store.put({ facts: facts({ tags: ['1.0.0'], gatheredAt: '2026-11-27T11:00:00.000Z' }) });
+    const readBeforeDelete = facts({ tags: ['1.0.0'], gatheredAt: '2026-11-27T11:59:00.000Z', critical: 1 });
+
+    // Act
+    const removed = await store.deleteImage(REPO, digestOf(1), []);
+    const late = await store.put({ facts: readBeforeDelete });
+    const afterLate = await store.getMany([
+      { ...REPO, digest: digestOf(1) },
+      { ...REPO, tag: '1.0.0' },
+    ]);
+    const listed = await store.listImages({});
+    const repushed = await store.put({
+      facts: facts({ tags: ['1.0.0'], gatheredAt: '2026-11-27T12:05:00.000Z' }),
+    });
+    const afterRepush = await store.getMany([{ ...REPO, digest: digestOf(1) }]);
+
+    // Assess
+    expect(removed).toHaveLength(2);
+    expect(late.written).toEqual([]);
+    expect(afterLate.size).toBe(0);
+    expect(listed.entries).toEqual([]);
+    expect(repushed.written).toHaveLength(2);
+    expect(afterRepush.size).toBe(1);
+  });
+
   it('reports an unreachable DynamoDB as StoreUnavailableError, not as a miss', async () => {
     proxy.down = true;
     const unreachable = new DynamoDecisionStore({

@@ -92,6 +92,33 @@ describe('MemoryDecisionStore', () => {
     expect([...found.values()][0]?.facts.image.digest).toBe(A);
   });
 
+  it('keeps a deleted image deleted: facts read before the deletion never bring it back, facts read after do', async () => {
+    // Prepare: the image is cached; a refresh reads ECR, then the image is deleted before it writes.
+    const deletedAt = Date.parse('2026-11-27T12:00:00Z');
+    const store = new MemoryDecisionStore({ now: () => deletedAt });
+    await store.put({ facts: facts(A, '2026-11-27T11:00:00.000Z') });
+    const readBeforeDelete = facts(A, '2026-11-27T11:59:00.000Z', 1);
+
+    // Act
+    const removed = await store.deleteImage(REPO, A, []);
+    const late = await store.put({ facts: readBeforeDelete });
+    const afterLate = await store.getMany([
+      { ...REPO, digest: A },
+      { ...REPO, tag: 'prod' },
+    ]);
+    const repushed = await store.put({ facts: facts(A, '2026-11-27T12:05:00.000Z') });
+    const afterRepush = await store.getMany([{ ...REPO, digest: A }]);
+
+    // Assess
+    expect(removed.sort()).toEqual(
+      [lookupKey({ ...REPO, digest: A }), lookupKey({ ...REPO, tag: 'prod' })].sort(),
+    );
+    expect(late.written).toEqual([]);
+    expect(afterLate.size).toBe(0);
+    expect(repushed.written).toHaveLength(2);
+    expect(afterRepush.size).toBe(1);
+  });
+
   it('evicts the least recently used entries beyond its bound', async () => {
     const store = new MemoryDecisionStore({ maxEntries: 2 });
     await store.put({ facts: { ...facts(A, LATER), image: { ...facts(A, LATER).image, tags: [] } } });
