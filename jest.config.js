@@ -1,6 +1,7 @@
 /**
- * Three tiers, all run by `npm test`: fast unit tests, integration and end-to-end tests, and the
- * infrastructure tests (the CDK app, cdk-nag, the webhook configuration).
+ * Four tiers, all run by `npm test`: fast unit tests, integration and end-to-end tests, the fault tier
+ * (faults injected into local ECR and DynamoDB), and the infrastructure tests (the CDK app, cdk-nag,
+ * the webhook configuration).
  */
 const transform = { '^.+\\.ts$': ['@swc/jest'] };
 module.exports = {
@@ -14,6 +15,12 @@ module.exports = {
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
+      transform,
+      testEnvironment: 'node',
+    },
+    {
+      displayName: 'fault',
+      testMatch: ['<rootDir>/test/fault/**/*.test.ts'],
       transform,
       testEnvironment: 'node',
     },

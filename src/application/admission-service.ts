@@ -201,6 +201,11 @@ export class AdmissionService {
     return this.running;
   }
 
+  /** Lookups still shared (on their way, or found and waiting for their write): bounded in time. */
+  get sharedLookups(): number {
+    return this.inflight.size;
+  }
+
   /**
    * One read for all images, within the cache-read budget (a share of the deadline): a cache that does
    * not answer in time is a miss for every image, and ECR answers within the rest of the deadline.

@@ -43,13 +43,36 @@ export interface Faults {
   manifestFailure?: string;
   /** Answer AccessDeniedException to calls this returns true for. */
   deny?: (operation: string, body: Json, callerAccount: string) => boolean;
+  /** Hold every call open, answering nothing, until the fault is cleared (then the held sockets are cut). */
+  hang?: boolean;
+  /** Answer every call with this HTTP status and a ServiceUnavailable-style body (a 5xx). */
+  serverError?: number;
+  /** Answer 200 with a body that is not JSON. */
+  malformed?: boolean;
+  /** Destroy the connection as soon as a call arrives. */
+  drop?: boolean;
 }
+
+/** The faults the fault tier injects, one at a time, by name. */
+export const ECR_FAULTS: Readonly<Record<string, Faults>> = {
+  hang: { hang: true },
+  slow: { delayMs: 60_000 },
+  throttle: { throttle: Number.POSITIVE_INFINITY },
+  '5xx': { serverError: 503 },
+  'access denied': { deny: () => true },
+  'malformed body': { malformed: true },
+  'dropped connection': { drop: true },
+};
 
 export interface LocalEcr {
   readonly url: string;
   /** Calls per ECR operation (and `AssumeRole`), counted as they arrived. */
   readonly calls: Map<string, number>;
   totalEcrCalls(): number;
+  /** Calls held open by `hang` or `delayMs` right now. */
+  held(): number;
+  /** Clears every fault and cuts the connections held by one. */
+  heal(): void;
   reset(): void;
   setSnapshot(snapshot: RawSnapshot): void;
   faults: Faults;
@@ -278,10 +301,17 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
     res.end(text);
   };
 
+  const holding = new Set<ServerResponse>();
   const local: LocalEcr = {
     url: '',
     calls,
     faults: {},
+    held: () => holding.size,
+    heal: () => {
+      local.faults = {};
+      for (const res of holding) res.destroy();
+      holding.clear();
+    },
     totalEcrCalls: () =>
       [...calls.entries()].filter(([op]) => op !== 'AssumeRole').reduce((n, [, c]) => n + c, 0),
     reset: () => {
@@ -291,7 +321,12 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
     setSnapshot: (next) => {
       data = next;
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        local.heal();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 
   const server: Server = createServer((req, res) => {
@@ -322,8 +357,36 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
       const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
       calls.set(operation, (calls.get(operation) ?? 0) + 1);
       const caller = roleKeys.get(accessKeyId) ?? options.ownAccountId;
+      if (local.faults.drop) {
+        req.socket.destroy();
+        return;
+      }
+      if (local.faults.hang) {
+        holding.add(res);
+        res.once('close', () => holding.delete(res));
+        return;
+      }
+      if (local.faults.serverError) {
+        send(res, local.faults.serverError, { __type: 'ServiceUnavailableException', message: 'injected' });
+        return;
+      }
+      if (local.faults.malformed) {
+        send(res, 200, '<html>not json at all', 'application/x-amz-json-1.1');
+        return;
+      }
       try {
-        if (local.faults.delayMs) await new Promise((r) => setTimeout(r, local.faults.delayMs));
+        if (local.faults.delayMs) {
+          holding.add(res);
+          await new Promise((r) => {
+            const timer = setTimeout(r, local.faults.delayMs);
+            res.once('close', () => {
+              clearTimeout(timer);
+              r(undefined);
+            });
+          });
+          holding.delete(res);
+          if (res.destroyed) return;
+        }
         const body = (text ? JSON.parse(text) : {}) as Json;
         const limit = local.faults.throttle ?? 0;
         if ((throttled.get(operation) ?? 0) < limit) {
