@@ -1,0 +1,222 @@
+/**
+ * The fault tier, DynamoDB side and entry points: DynamoDB Local behind a TCP proxy that pauses or
+ * black-holes it, the admission Lambda handler and the built CLI against the fault-injecting ECR
+ * endpoint. Counts are asserted; times are figures for `npm run bench` (docs/failure-modes.md).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { boundedRequestHandler } from '../../src/adapters/aws-http';
+import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
+import { MemoryDecisionStore } from '../../src/adapters/memory-store';
+import { TieredDecisionStore } from '../../src/adapters/tiered-store';
+import { requireBuiltCli, runCli } from '../helpers/cli';
+import {
+  createDecisionTable,
+  type DynamoLocal,
+  startDynamoLocal,
+  TEST_CREDENTIALS,
+} from '../helpers/dynamodb-local';
+import { type FaultProxy, type ProxyMode, startFaultProxy } from '../helpers/fault-proxy';
+import {
+  AWS_TEXT,
+  FAST_TIMEOUTS,
+  FAULT_ENV,
+  GOOD_IMAGE,
+  liveService,
+  OWN,
+  podRequest,
+  REGION,
+  SNAPSHOT,
+  sleep,
+} from '../helpers/fault-scenarios';
+import { coldStart } from '../helpers/lambda';
+import { type LocalEcr, startLocalEcr } from '../helpers/local-ecr';
+
+jest.setTimeout(90_000);
+Object.assign(process.env, FAULT_ENV);
+
+function review(uid: string, images: string[]) {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'shop',
+      operation: 'CREATE',
+      object: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: uid, namespace: 'shop' },
+        spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) },
+      },
+    },
+  };
+}
+
+describe('DynamoDB faults and the entry points', () => {
+  let dynamo: DynamoLocal;
+  let proxy: FaultProxy;
+  let ecr: LocalEcr;
+  let tables = 0;
+
+  beforeAll(async () => {
+    dynamo = await startDynamoLocal();
+    proxy = await startFaultProxy(dynamo.endpoint);
+    ecr = await startLocalEcr(SNAPSHOT, { ownAccountId: OWN });
+  });
+  afterAll(async () => {
+    await ecr?.close();
+    await proxy?.close();
+    await dynamo?.stop();
+  });
+  beforeEach(() => {
+    ecr.heal();
+    ecr.reset();
+    proxy.setMode('pass');
+  });
+
+  async function newTable(): Promise<string> {
+    const name = `faults-${++tables}`;
+    await createDecisionTable(dynamo.client(), name);
+    return name;
+  }
+
+  async function tieredService() {
+    const far = new DynamoDecisionStore({
+      tableName: await newTable(),
+      client: new DynamoDBClient({
+        endpoint: proxy.endpoint,
+        region: REGION,
+        credentials: TEST_CREDENTIALS,
+        requestHandler: boundedRequestHandler(FAST_TIMEOUTS),
+        maxAttempts: FAST_TIMEOUTS.maxAttempts,
+      }),
+    });
+    // A near layer that keeps nothing for long: every admission reads DynamoDB.
+    const store = new TieredDecisionStore(new MemoryDecisionStore({ ttlMs: 1 }), far);
+    return liveService(ecr.url, { store }).service;
+  }
+
+  test.each<ProxyMode>(['pause', 'blackhole'])(
+    'DynamoDB %s: the cache read gives up at its budget and ECR answers; after healing the cache answers again',
+    async (mode) => {
+      // Prepare
+      const service = await tieredService();
+      proxy.setMode(mode);
+
+      // Act: admissions during the outage, each a fresh miss.
+      const during = await service.review(podRequest('during', [GOOD_IMAGE]));
+      const ecrCallsDuring = ecr.totalEcrCalls();
+      await sleep(1_500);
+      const sharedAfterOutage = service.sharedLookups;
+      proxy.setMode('pass');
+      const afterHeal = await service.review(podRequest('after-heal', [GOOD_IMAGE]));
+      await sleep(300);
+      ecr.reset();
+      const fromCache = await service.review(podRequest('from-cache', [GOOD_IMAGE]));
+
+      // Assess
+      expect(during.allowed).toBe(true);
+      expect(ecrCallsDuring).toBeGreaterThan(0);
+      // Nothing frozen: the shared lookup and its stuck write are gone within their bounds.
+      expect(sharedAfterOutage).toBe(0);
+      expect(service.lookupsInFlight).toBe(0);
+      expect(afterHeal.allowed).toBe(true);
+      expect(fromCache.allowed).toBe(true);
+      expect(fromCache.cacheHits).toBe(1);
+      expect(ecr.totalEcrCalls()).toBe(0);
+    },
+  );
+
+  describe('the admission Lambda handler', () => {
+    // The ECR client loads on the first miss, after the cold start: its endpoint stays in the environment.
+    const saved = { ...process.env };
+    beforeAll(() => {
+      Object.assign(process.env, {
+        AWS_ENDPOINT_URL_ECR: ecr.url,
+        AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+      });
+    });
+    afterAll(() => {
+      process.env = saved;
+    });
+    const load = async (env: Record<string, string> = {}) =>
+      coldStart(() => require('../../src/handlers/admission').handler, {
+        TABLE_NAME: await newTable(),
+        DEADLINE_MS: '2500',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        ...env,
+      });
+    const post = (uid: string) => ({
+      httpMethod: 'POST',
+      path: '/validate',
+      body: JSON.stringify(review(uid, [GOOD_IMAGE])),
+      isBase64Encoded: false,
+    });
+
+    test('answers an event without a path or method with a 404, not a TypeError', async () => {
+      const handler = await load();
+      const reply = await handler({ body: '{}' });
+      expect(reply.statusCode).toBe(404);
+      expect(JSON.parse(reply.body).error).toContain('no such endpoint');
+    });
+
+    test('answers during an ECR hang with a denial by the failure mode, and allows once healed', async () => {
+      // Prepare
+      const handler = await load();
+      ecr.faults = { hang: true };
+
+      // Act
+      const during = JSON.parse((await handler(post('hang'))).body).response;
+      ecr.heal();
+      const after = JSON.parse((await handler(post('healed'))).body).response;
+
+      // Assess
+      expect(during.allowed).toBe(false);
+      expect(during.status.message).toContain('could not be verified yet');
+      expect(during.status.message).not.toMatch(AWS_TEXT);
+      expect(after.allowed).toBe(true);
+    });
+
+    test('answers with DynamoDB black-holed by falling back to ECR', async () => {
+      const handler = await load();
+      proxy.setMode('blackhole');
+      const reply = JSON.parse((await handler(post('dark-table'))).body).response;
+      expect(reply.status?.message).toBeUndefined();
+      expect(reply.allowed).toBe(true);
+      expect(ecr.totalEcrCalls()).toBeGreaterThan(0);
+    });
+  });
+
+  describe('the built CLI', () => {
+    beforeAll(() => requireBuiltCli());
+
+    test('review answers during an ECR hang by the failure mode and exits', async () => {
+      ecr.faults = { hang: true };
+      const result = await runCli(['review'], {
+        stdin: JSON.stringify(review('cli-hang', [GOOD_IMAGE])),
+        env: { ...FAULT_ENV, AWS_ENDPOINT_URL_ECR: ecr.url },
+        timeoutMs: 20_000,
+      });
+      const response = JSON.parse(result.stdout).response;
+      expect(result.code).toBe(0);
+      expect(response.allowed).toBe(false);
+      expect(response.status.message).toContain('could not be verified yet');
+      expect(response.status.message).not.toMatch(AWS_TEXT);
+      expect(ecr.totalEcrCalls()).toBeLessThanOrEqual(12);
+    });
+
+    test('review of a deeply nested non-string image answers, with no stack trace', async () => {
+      const text = JSON.stringify(review('deep', ['__DEEP__'])).replace(
+        '"__DEEP__"',
+        `${'['.repeat(5000)}"x"${']'.repeat(5000)}`,
+      );
+      const result = await runCli(['review'], { stdin: text, env: { ...FAULT_ENV } });
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(JSON.parse(result.stdout).response.status.message).toContain('the image is not a string');
+    });
+  });
+});
