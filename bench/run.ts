@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every figure of docs/performance.md, printed as a table with its target and whether
- * it is met, and written to bench/results/latest.json. `--only core,calls,rollout,cold-start,server`
+ * it is met, and written to bench/results/latest.json. `--only core,calls,rollout,cold-start,server,faults`
  * runs a subset. Benchmarks are not tests: they print figures and exit 0 even when a target is missed
  * (exit 1 only when a benchmark cannot run).
  */
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { admissionCoreFigures } from './admission-core';
 import { callsPerAdmissionFigures } from './calls-per-admission';
 import { coldStartFigures } from './cold-start';
+import { faultRecoveryFigures } from './fault-recovery';
 import { stopSharedAwsSetting } from './lib/aws-setting';
 import { type Figure, formatTable } from './lib/figures';
 import { REPO_ROOT } from './lib/workloads';
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   rollout: rolloutBurstFigures,
   'cold-start': coldStartFigures,
   server: serverFigures,
+  faults: faultRecoveryFigures,
 };
 
 const USES_LOCAL_AWS = new Set(['calls', 'rollout']);
