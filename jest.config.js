@@ -2,7 +2,14 @@
  * Three tiers, all run by `npm test`: fast unit tests, integration and end-to-end tests, and the
  * infrastructure tests (the CDK app, cdk-nag, the webhook configuration).
  */
-const transform = { '^.+\\.ts$': ['@swc/jest'] };
+// Powertools' handler decorators are TypeScript's (legacy) decorators, as tsc and esbuild compile them.
+const swc = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true },
+  },
+};
+const transform = { '^.+\\.ts$': ['@swc/jest', swc] };
 module.exports = {
   projects: [
     {

@@ -5,9 +5,8 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { loadPolicyFile, parsePolicyText, readText } from '../src/adapters/files';
-import { policyHash } from '../src/application/refresh-service';
 import { PolicySourceError } from '../src/domain/errors';
-import type { Policy } from '../src/domain/policy';
+import { type Policy, policyHash } from '../src/domain/policy';
 
 /**
  * Lambda allows 4 KB for all of a function's environment variables together; the other variables

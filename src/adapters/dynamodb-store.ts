@@ -26,13 +26,13 @@ import {
   entryStamp,
   factsContent,
   type ListPage,
-  type ListScope,
   lookupKey,
   type PutOutcome,
   type StoredVerdict,
 } from '../domain/decision-store';
 import { StoreUnavailableError } from '../domain/errors';
 import type { Facts, ImageLookup, RepositoryKey } from '../domain/facts';
+import type { RepositoryScope } from '../domain/refresh';
 
 export const BATCH_GET_LIMIT = 100;
 const PROJECTION = 'pk, facts, verdict, expiresAt';
@@ -240,7 +240,7 @@ export class DynamoDecisionStore implements DecisionStore {
     return removed.filter((key): key is string => key !== undefined);
   }
 
-  async listImages(scope: ListScope, cursor?: string): Promise<ListPage> {
+  async listImages(scope: RepositoryScope, cursor?: string): Promise<ListPage> {
     const startKey = cursor
       ? (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, AttributeValue>)
       : undefined;

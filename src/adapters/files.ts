@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { FileError, oneLine, PolicyError, SnapshotError } from '../domain/errors';
+import { FileError, PolicyError, SnapshotError } from '../domain/errors';
 import { type Policy, parsePolicy } from '../domain/policy';
 import { SnapshotReads } from './snapshot';
 

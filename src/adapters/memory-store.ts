@@ -11,13 +11,13 @@ import {
   entryStamp,
   inScope,
   type ListPage,
-  type ListScope,
   lookupKey,
   type PutOutcome,
   replacement,
   type StoredVerdict,
 } from '../domain/decision-store';
 import type { ImageLookup, RepositoryKey } from '../domain/facts';
+import type { RepositoryScope } from '../domain/refresh';
 
 export interface MemoryStoreOptions {
   readonly maxEntries?: number;
@@ -135,7 +135,7 @@ export class MemoryDecisionStore implements DecisionStore {
     return removed;
   }
 
-  async listImages(scope: ListScope, cursor?: string): Promise<ListPage> {
+  async listImages(scope: RepositoryScope, cursor?: string): Promise<ListPage> {
     const now = this.now();
     const digests = [...this.entries.entries()]
       .filter(([key, slot]) => key.includes('@') && slot.expiresAt > now && inScope(slot.value.facts, scope))

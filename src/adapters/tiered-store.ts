@@ -7,12 +7,12 @@ import {
   type CachedImage,
   type DecisionStore,
   type ListPage,
-  type ListScope,
   lookupKey,
   type PutOutcome,
   type StoredVerdict,
 } from '../domain/decision-store';
 import type { ImageLookup, RepositoryKey } from '../domain/facts';
+import type { RepositoryScope } from '../domain/refresh';
 import type { MemoryDecisionStore } from './memory-store';
 
 export class TieredDecisionStore implements DecisionStore {
@@ -76,7 +76,7 @@ export class TieredDecisionStore implements DecisionStore {
     return this.far.deleteImage(repository, digest, tags);
   }
 
-  listImages(scope: ListScope, cursor?: string): Promise<ListPage> {
+  listImages(scope: RepositoryScope, cursor?: string): Promise<ListPage> {
     return this.far.listImages(scope, cursor);
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 import { PolicyError } from './errors';
@@ -214,3 +215,9 @@ export function parsePolicy(document: unknown): Policy {
 }
 
 export const DEFAULT_POLICY: Policy = parsePolicy({});
+
+/** A stable hash of the policy's content, stored with each verdict so reports can tell stale ones. */
+export function policyHash(policy: Policy): string {
+  const { match: _compiled, ...content } = policy;
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16);
+}
