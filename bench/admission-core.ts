@@ -6,9 +6,9 @@
  */
 import { EcrFactsSource } from '../src/adapters/ecr-facts';
 import { loadPolicyFile, loadSnapshotFile } from '../src/adapters/files';
-import { createAdmissionService } from '../src/adapters/live';
 import type { AdmissionService } from '../src/application/admission-service';
-import { handleWebhookRequest } from '../src/application/webhook-http';
+import { handleWebhookRequest } from '../src/http/webhook';
+import { createAdmissionService } from '../src/wiring/admission';
 import { assertBench, type Figure, figure, medians, percentile } from './lib/figures';
 import {
   deploymentReviewBody,

@@ -7,8 +7,8 @@
  */
 import { parseAdmissionReview } from '../src/adapters/admission-review';
 import { loadPolicyFile } from '../src/adapters/files';
-import { createAdmissionService, type LiveOptions } from '../src/adapters/live';
 import type { AdmissionService } from '../src/application/admission-service';
+import { type AdmissionWiringOptions, createAdmissionService } from '../src/wiring/admission';
 import { type AwsSetting, sharedAwsSetting } from './lib/aws-setting';
 import { assertBench, type Figure, figure, medians } from './lib/figures';
 import type { WireCounts } from './lib/local-aws';
@@ -27,7 +27,7 @@ const IMAGES = 4;
 
 let reviews = 0;
 
-function service(tableName: string, overrides: Partial<LiveOptions> = {}): AdmissionService {
+function service(tableName: string, overrides: Partial<AdmissionWiringOptions> = {}): AdmissionService {
   const fixed = new Date(NOW);
   return createAdmissionService({
     policy: loadPolicyFile(POLICY_FILE),

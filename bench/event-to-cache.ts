@@ -4,9 +4,10 @@
  * live ECR adapter reading the local ECR endpoint. A figure, not a test: it prints the median and p90
  * of 30 runs. Run: `npx tsx bench/event-to-cache.ts`.
  */
-import { createRefreshService } from '../src/adapters/live-refresh';
-import { runWorkflowLocally } from '../src/adapters/local-workflow';
+
 import { parsePolicy } from '../src/domain/policy';
+import { runWorkflowLocally } from '../src/wiring/local-workflow';
+import { createRefreshService } from '../src/wiring/refresh';
 import { createDecisionTable, startDynamoLocal } from '../test/helpers/dynamodb-local';
 import { startLocalEcr } from '../test/helpers/local-ecr';
 

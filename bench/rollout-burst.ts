@@ -7,8 +7,8 @@
  */
 import { parseAdmissionReview } from '../src/adapters/admission-review';
 import { loadPolicyFile } from '../src/adapters/files';
-import { createAdmissionService, liveFactsSource } from '../src/adapters/live';
 import type { AdmissionRequest, Decision } from '../src/domain/admission';
+import { createAdmissionService, liveFactsSource } from '../src/wiring/admission';
 import { type AwsSetting, sharedAwsSetting } from './lib/aws-setting';
 import { assertBench, type Figure, figure, medians, percentile } from './lib/figures';
 import { UncachedAdmission } from './lib/uncached-admission';

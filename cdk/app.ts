@@ -4,9 +4,9 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FileError } from '../src/adapters/files';
-import { loadDeployedPolicy, PolicySourceError } from './policy-source';
-import { SettingsError, settingsFromContext } from './settings';
+import { EcrAdmissionError } from '../src/domain/errors';
+import { loadDeployedPolicy } from './policy-source';
+import { settingsFromContext } from './settings';
 import { EcrAdmissionStack } from './stack';
 
 const app = new App();
@@ -19,7 +19,7 @@ try {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
 } catch (error) {
-  if (error instanceof SettingsError || error instanceof FileError || error instanceof PolicySourceError) {
+  if (error instanceof EcrAdmissionError) {
     process.stderr.write(`ecr-admission: ${error.message}\n`);
     process.exit(1);
   }

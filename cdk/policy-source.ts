@@ -6,11 +6,8 @@
 import { parse as parseYaml } from 'yaml';
 import { loadPolicyFile, parsePolicyText, readText } from '../src/adapters/files';
 import { policyHash } from '../src/application/refresh-service';
+import { PolicySourceError } from '../src/domain/errors';
 import type { Policy } from '../src/domain/policy';
-
-export class PolicySourceError extends Error {
-  override readonly name = 'PolicySourceError';
-}
 
 /**
  * Lambda allows 4 KB for all of a function's environment variables together; the other variables

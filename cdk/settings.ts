@@ -6,10 +6,8 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
-
-export class SettingsError extends Error {
-  override readonly name = 'SettingsError';
-}
+import { type IntegerSetting, SETTINGS } from '../src/contracts/settings';
+import { SettingsError } from '../src/domain/errors';
 
 /** `-c key=a,b` arrives as a string; cdk.json can hold a real array. */
 const list = z
@@ -24,6 +22,10 @@ const list = z
 const cidr = z
   .string()
   .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'expected an IPv4 or IPv6 CIDR');
+
+/** A setting the functions also read: the same bounds and default as their cold-start check. */
+const bounded = (setting: IntegerSetting) =>
+  z.coerce.number().int().min(setting.min).max(setting.max).default(setting.default);
 
 const RETENTION_DAYS = new Set(
   Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'),
@@ -46,15 +48,10 @@ const settingsSchema = z
     /** The webhook configuration's `timeoutSeconds`; the API and the function give up at the same time. */
     webhookTimeoutSeconds: z.coerce.number().int().min(1).max(29).default(5),
     /** How long a cache miss may spend gathering facts live before the failure mode answers. */
-    deadlineMs: z.coerce.number().int().min(100).max(25_000).default(2_500),
-    warmCacheTtlSeconds: z.coerce.number().int().min(0).max(3_600).default(30),
+    deadlineMs: bounded(SETTINGS.deadlineMs),
+    warmCacheTtlSeconds: bounded(SETTINGS.warmCacheTtlSeconds),
     /** How long a cache entry lives when nothing refreshes it. */
-    cacheTtlSeconds: z.coerce
-      .number()
-      .int()
-      .min(3_600)
-      .max(90 * 86_400)
-      .default(7 * 86_400),
+    cacheTtlSeconds: bounded(SETTINGS.cacheTtlSeconds),
     reconcileEveryHours: z.coerce.number().int().min(1).max(24).default(6),
     /** `private`: reachable only through the listed execute-api VPC endpoints (ADR 0002). */
     endpointType: z.enum(['regional', 'private']).default('regional'),

@@ -4,22 +4,15 @@
  */
 import * as z from 'zod/mini';
 import type { AdmissionRequest, Decision } from '../domain/admission';
+import { AdmissionReviewError, oneLine } from '../domain/errors';
 import type { Mutation } from '../domain/pinning';
 import { describeIssues } from '../domain/policy';
-import { oneLine } from './one-line';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
 
 /** Kubernetes objects are at most about 1.5 MiB in etcd; a review carries the object and the old one. */
 export const MAX_REVIEW_BYTES = 6 * 1024 * 1024;
-
-export class AdmissionReviewError extends Error {
-  override readonly name = 'AdmissionReviewError';
-  constructor(message: string) {
-    super(oneLine(message));
-  }
-}
 
 const reviewSchema = z.object({
   apiVersion: z.enum(ADMISSION_API_VERSIONS, {

@@ -4,17 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import * as z from 'zod/mini';
+import { type IntegerSetting, SETTINGS } from '../contracts/settings';
+import { ConfigError, oneLine } from '../domain/errors';
 import { DEFAULT_POLICY, type Policy, parsePolicy } from '../domain/policy';
-import { oneLine } from './one-line';
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
 
 type Environment = Record<string, string | undefined>;
 
-const integer = (min: number, max: number, fallback: number) =>
-  z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback);
+const integer = (setting: IntegerSetting) =>
+  z._default(z.coerce.number().check(z.int(), z.gte(setting.min), z.lte(setting.max)), setting.default);
 
 /** What every function reads: the decision table, the policy, the cache's TTL, the deployment's account. */
 const common = {
@@ -22,7 +19,7 @@ const common = {
   /** The policy document as JSON; or POLICY_FILE, a JSON file in the deployment package. */
   POLICY: z.optional(z.string()),
   POLICY_FILE: z.optional(z.string()),
-  CACHE_TTL_SECONDS: integer(60, 90 * 86_400, 7 * 86_400),
+  [SETTINGS.cacheTtlSeconds.env]: integer(SETTINGS.cacheTtlSeconds),
   OWN_ACCOUNT_ID: z.optional(z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit AWS account id'))),
 };
 
@@ -86,9 +83,9 @@ export interface AdmissionConfig extends CommonConfig {
 export function loadAdmissionConfig(env: Environment): AdmissionConfig {
   const { config, values } = parseEnvironment(
     {
-      DEADLINE_MS: integer(100, 25_000, 2_500),
-      WARM_CACHE_TTL_SECONDS: integer(0, 3_600, 30),
-      WARM_CACHE_MAX_ENTRIES: integer(1, 1_000_000, 5_000),
+      [SETTINGS.deadlineMs.env]: integer(SETTINGS.deadlineMs),
+      [SETTINGS.warmCacheTtlSeconds.env]: integer(SETTINGS.warmCacheTtlSeconds),
+      [SETTINGS.warmCacheMaxEntries.env]: integer(SETTINGS.warmCacheMaxEntries),
     },
     env,
   );

@@ -18,6 +18,7 @@ import {
   ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { STORE_DEFAULTS } from '../contracts/settings';
 import {
   type CachedImage,
   type DecisionStore,
@@ -30,10 +31,10 @@ import {
   type PutOutcome,
   type StoredVerdict,
 } from '../domain/decision-store';
+import { StoreUnavailableError } from '../domain/errors';
 import type { Facts, ImageLookup, RepositoryKey } from '../domain/facts';
 
 export const BATCH_GET_LIMIT = 100;
-const DEFAULT_TTL_SECONDS = 7 * 86_400;
 const PROJECTION = 'pk, facts, verdict, expiresAt';
 const LIST_PROJECTION = 'pk, facts, verdict, expiresAt, kind';
 
@@ -52,10 +53,6 @@ export function decisionTableClient(): DynamoDBClient {
   return new DynamoDBClient({ requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
 }
 
-export class StoreUnavailableError extends Error {
-  override readonly name = 'StoreUnavailableError';
-}
-
 /** The sparse index over digest entries by repository (docs/decision-cache.md). */
 export const REPOSITORY_INDEX = 'byRepository';
 const LIST_PAGE_SIZE = 100;
@@ -70,7 +67,7 @@ export class DynamoDecisionStore implements DecisionStore {
   constructor(options: DynamoStoreOptions) {
     this.client = options.client ?? decisionTableClient();
     this.table = options.tableName;
-    this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.ttlSeconds = options.ttlSeconds ?? STORE_DEFAULTS.cacheTtlSeconds;
     this.maxAttempts = options.maxBatchAttempts ?? 5;
     this.now = options.now ?? Date.now;
   }

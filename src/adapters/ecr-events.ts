@@ -5,11 +5,8 @@
  * an InvalidEventError naming what is wrong, and nothing is written.
  */
 import * as z from 'zod';
+import { InvalidEventError } from '../domain/errors';
 import { describeIssues } from '../domain/policy';
-
-export class InvalidEventError extends Error {
-  override readonly name = 'InvalidEventError';
-}
 
 export interface ImageTarget {
   readonly registryId: string;

@@ -3,11 +3,12 @@
  * registry snapshot file): the repository, its effective scanning configuration, the image, its scan
  * findings and, for an image index, every platform image it lists.
  */
+
+import { FactsUnavailableError } from '../domain/errors';
 import {
   type Facts,
   type FactsLookup,
   type FactsSource,
-  FactsUnavailableError,
   type ImageLookup,
   INDEX_MEDIA_TYPES,
   parseIndexManifest,

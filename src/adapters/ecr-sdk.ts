@@ -20,12 +20,8 @@ import {
   GetRegistryScanningConfigurationCommand,
 } from '@aws-sdk/client-ecr';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import {
-  type EcrCatalog,
-  FactsUnavailableError,
-  INDEX_MEDIA_TYPES,
-  type RepositoryKey,
-} from '../domain/facts';
+import { FactsUnavailableError } from '../domain/errors';
+import { type EcrCatalog, INDEX_MEDIA_TYPES, type RepositoryKey } from '../domain/facts';
 import type { EcrReads } from './ecr-facts';
 import {
   imageDetailShape,

@@ -5,21 +5,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { type Policy, PolicyError, parsePolicy } from '../domain/policy';
-import { oneLine } from './one-line';
-import { SnapshotError, SnapshotReads } from './snapshot';
-
-export class FileError extends Error {
-  override readonly name = 'FileError';
-  constructor(
-    readonly file: string,
-    problem: string,
-    options?: { cause?: unknown },
-  ) {
-    // One line, whatever the problem's text quotes (the CLI's contract for bad files).
-    super(`${file}: ${oneLine(problem)}`, options);
-  }
-}
+import { FileError, oneLine, PolicyError, SnapshotError } from '../domain/errors';
+import { type Policy, parsePolicy } from '../domain/policy';
+import { SnapshotReads } from './snapshot';
 
 export function readText(file: string): string {
   try {

@@ -3,6 +3,7 @@
  * the live adapter. Validated on load; a malformed snapshot is a SnapshotError naming what is wrong.
  */
 import * as z from 'zod';
+import { SnapshotError } from '../domain/errors';
 import type { CatalogPage, EcrCatalog, RepositoryKey } from '../domain/facts';
 import { describeIssues } from '../domain/policy';
 import type { EcrReads } from './ecr-facts';
@@ -46,10 +47,6 @@ const snapshotSchema = z.strictObject({
 });
 
 export type RegistrySnapshot = z.input<typeof snapshotSchema>;
-
-export class SnapshotError extends Error {
-  override readonly name = 'SnapshotError';
-}
 
 interface SnapshotImage {
   detail: ImageDetailShape;

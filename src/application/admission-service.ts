@@ -4,6 +4,8 @@
  * (concurrent misses for one image share one lookup), writes them through, and judges every image with
  * the current policy and clock.
  */
+
+import { ADMISSION_DEFAULTS } from '../contracts/settings';
 import {
   type AdmissionRequest,
   allowUntouched,
@@ -12,6 +14,7 @@ import {
   type ImageJudgement,
 } from '../domain/admission';
 import { type CachedImage, type DecisionCache, lookupKey } from '../domain/decision-store';
+import { DeadlineExceededError } from '../domain/errors';
 import type { FactsLookup, FactsSource, ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
 import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
@@ -30,8 +33,6 @@ export interface AdmissionServiceOptions {
   readonly onFailure?: (what: string, error: unknown) => void;
 }
 
-export const DEFAULT_DEADLINE_MS = 2500;
-
 type Pending = { readonly ref: ImageReference; readonly lookup: ImageLookup };
 
 /** Facts for one image: from the cache or gathered; absent `result` when they could not be had in time. */
@@ -39,10 +40,6 @@ export interface Resolved {
   readonly cache: 'hit' | 'miss';
   readonly result?: FactsLookup;
   readonly timedOut?: boolean;
-}
-
-class DeadlineExceeded extends Error {
-  override readonly name = 'DeadlineExceeded';
 }
 
 export class AdmissionService {
@@ -60,7 +57,7 @@ export class AdmissionService {
     this.facts = options.facts;
     this.store = options.store;
     this.now = options.now ?? (() => new Date());
-    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    this.deadlineMs = options.deadlineMs ?? ADMISSION_DEFAULTS.deadlineMs;
     this.onFailure = options.onFailure ?? (() => {});
   }
 
@@ -201,7 +198,10 @@ export class AdmissionService {
           });
         } catch (error) {
           this.onFailure(`facts of ${lookupKey(lookup)}`, error);
-          resolved.set(lookupKey(lookup), { cache: 'miss', timedOut: error instanceof DeadlineExceeded });
+          resolved.set(lookupKey(lookup), {
+            cache: 'miss',
+            timedOut: error instanceof DeadlineExceededError,
+          });
         }
       }),
     );
@@ -291,10 +291,10 @@ function malformedObject(path: string, problem: string): ImageJudgement {
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  if (ms <= 0) return Promise.reject(new DeadlineExceeded('deadline passed'));
+  if (ms <= 0) return Promise.reject(new DeadlineExceededError('deadline passed'));
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceeded(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new DeadlineExceededError(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

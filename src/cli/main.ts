@@ -8,18 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  AdmissionReviewError,
   formatAdmissionResponse,
   formatMutationResponse,
   parseAdmissionReview,
 } from '../adapters/admission-review';
-import { FileError, loadManifests } from '../adapters/files';
-import { startServer } from '../server/https-server';
-import { loadTls, makeSelfSignedTls } from '../server/tls';
+import { loadManifests } from '../adapters/files';
+import { AdmissionReviewError, FileError, UsageError } from '../domain/errors';
+import { startServer } from '../http/https-server';
+import { loadTls, makeSelfSignedTls } from '../http/tls';
+import { buildAdmissionService } from '../wiring/cli';
 import { checkManifests, formatCheckTable } from './check';
 import { manifest } from './manifest';
+import { CORE_OPTIONS } from './options';
 import { refreshCommand } from './refresh';
-import { buildService, CORE_OPTIONS, UsageError } from './wiring';
 
 const USAGE = `usage: ecr-admission <command> [options]
 
@@ -50,7 +51,7 @@ function readStdin(): string {
 
 async function review(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { ...common, mutate: { type: 'boolean' } }, strict: true });
-  const service = buildService(values);
+  const service = buildAdmissionService(values);
   const parsed = parseAdmissionReview(readStdin());
   const { apiVersion, request } = parsed;
   const response = values.mutate
@@ -75,7 +76,7 @@ async function check(args: string[]): Promise<number> {
   if (values.output !== 'table' && values.output !== 'json') {
     throw new UsageError(`--output must be table or json, not "${values.output}"`);
   }
-  const service = buildService(values);
+  const service = buildAdmissionService(values);
   const objects = values.file.flatMap((file) => loadManifests(file));
   const results = await checkManifests(service, objects, values.namespace);
   process.stdout.write(
@@ -102,7 +103,7 @@ async function serve(args: string[]): Promise<number> {
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) {
     throw new UsageError('--tls-cert and --tls-key go together');
   }
-  const service = buildService(values);
+  const service = buildAdmissionService(values);
   const tls =
     values['tls-cert'] && values['tls-key']
       ? loadTls(values['tls-cert'], values['tls-key'])

@@ -7,9 +7,9 @@
  */
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { FileError, readText } from '../adapters/files';
+import { readText } from '../adapters/files';
+import { FileError, UsageError } from '../domain/errors';
 import { JUDGED_KINDS } from '../domain/workload';
-import { UsageError } from './wiring';
 
 export const CONFIGURATION_NAME = 'ecr-admission';
 export const WEBHOOK_NAME = 'images.ecr-admission.io';

@@ -4,10 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { InvalidEventError, parseRefreshEvent } from '../adapters/ecr-events';
-import { FileError } from '../adapters/files';
-import { runWorkflowLocally } from '../adapters/local-workflow';
-import { buildRefreshService, CORE_OPTIONS, UsageError } from './wiring';
+import { parseRefreshEvent } from '../adapters/ecr-events';
+import { FileError, InvalidEventError, UsageError } from '../domain/errors';
+import { buildRefreshService } from '../wiring/cli';
+import { runWorkflowLocally } from '../wiring/local-workflow';
+import { CORE_OPTIONS } from './options';
 
 function loadEvent(file: string): { event: unknown; region: string; account: string } {
   let event: unknown;

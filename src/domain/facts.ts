@@ -107,11 +107,6 @@ export interface EcrCatalog {
   listImages(key: RepositoryKey, cursor?: string): Promise<CatalogPage<{ digest: string; tags: string[] }>>;
 }
 
-/** Raised by a facts source when ECR could not answer (throttling, timeouts, access denied). Never cached. */
-export class FactsUnavailableError extends Error {
-  override readonly name = 'FactsUnavailableError';
-}
-
 export const INDEX_MEDIA_TYPES: readonly string[] = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',

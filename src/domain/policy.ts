@@ -1,5 +1,6 @@
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
+import { PolicyError } from './errors';
 import { compileGlobs, compileImageGlobs, type Matcher } from './glob';
 
 /** Severities ECR and Inspector report, highest first. */
@@ -152,16 +153,6 @@ export interface Policy {
     readonly warnNamespace: Matcher;
     readonly exemptImage: Matcher;
   };
-}
-
-export class PolicyError extends Error {
-  override readonly name = 'PolicyError';
-  constructor(
-    message: string,
-    readonly issues: readonly string[] = [],
-  ) {
-    super(message);
-  }
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

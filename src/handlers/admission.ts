@@ -6,9 +6,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
 import { loadAdmissionConfig } from '../adapters/config';
-import { createAdmissionService } from '../adapters/live';
 import type { AdmissionService } from '../application/admission-service';
-import { type HttpRequest, handleWebhookRequest } from '../application/webhook-http';
+import { type HttpRequest, handleWebhookRequest } from '../http/webhook';
+import { createAdmissionService } from '../wiring/admission';
 
 const logger = new Logger({ serviceName: 'ecr-admission' });
 const metrics = new Metrics({ namespace: 'EcrAdmission', serviceName: 'ecr-admission' });

@@ -9,8 +9,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { loadRefreshConfig } from '../adapters/config';
-import { createRefreshService } from '../adapters/live-refresh';
 import type { ListRequest, RefreshRecord, Target } from '../application/refresh-service';
+import { createRefreshService } from '../wiring/refresh';
 
 const logger = new Logger({ serviceName: 'ecr-admission' });
 const metrics = new Metrics({ namespace: 'EcrAdmission', serviceName: 'ecr-admission' });

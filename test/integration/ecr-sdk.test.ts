@@ -5,7 +5,7 @@ import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { EcrFactsSource } from '../../src/adapters/ecr-facts';
 import { EcrSdkReads } from '../../src/adapters/ecr-sdk';
 import { SnapshotReads } from '../../src/adapters/snapshot';
-import { FactsUnavailableError } from '../../src/domain/facts';
+import { FactsUnavailableError } from '../../src/domain/errors';
 import { parseImageReference } from '../../src/domain/image-ref';
 import { parsePolicy } from '../../src/domain/policy';
 import { judgeLookup, judgeReference } from '../../src/domain/verdict';

@@ -5,8 +5,8 @@
  */
 
 import { parseAdmissionReview } from '../../src/adapters/admission-review';
-import { createAdmissionService } from '../../src/adapters/live';
 import { parsePolicy } from '../../src/domain/policy';
+import { createAdmissionService } from '../../src/wiring/admission';
 import {
   type CountingProxy,
   createDecisionTable,

@@ -9,11 +9,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import aslValidator from 'asl-validator';
 import { parseAdmissionReview } from '../../src/adapters/admission-review';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
-import { createAdmissionService } from '../../src/adapters/live';
-import { createRefreshService } from '../../src/adapters/live-refresh';
-import { aslPath, loadDefinition, runWorkflowLocally } from '../../src/adapters/local-workflow';
 import { lookupKey } from '../../src/domain/decision-store';
 import { parsePolicy } from '../../src/domain/policy';
+import { createAdmissionService } from '../../src/wiring/admission';
+import { aslPath, loadDefinition, runWorkflowLocally } from '../../src/wiring/local-workflow';
+import { createRefreshService } from '../../src/wiring/refresh';
 import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
 import { type LocalEcr, type RawSnapshot, startLocalEcr } from '../helpers/local-ecr';
 

@@ -3,18 +3,15 @@
  * service never throws, and every answered review echoes its uid and apiVersion.
  */
 import fc from 'fast-check';
-import {
-  AdmissionReviewError,
-  formatAdmissionResponse,
-  parseAdmissionReview,
-} from '../../src/adapters/admission-review';
+import { formatAdmissionResponse, parseAdmissionReview } from '../../src/adapters/admission-review';
 import { EcrFactsSource } from '../../src/adapters/ecr-facts';
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { SnapshotReads } from '../../src/adapters/snapshot';
 import { AdmissionService } from '../../src/application/admission-service';
-import { handleWebhookRequest } from '../../src/application/webhook-http';
+import { AdmissionReviewError } from '../../src/domain/errors';
 import type { FactsLookup, FactsSource } from '../../src/domain/facts';
 import { type PolicyDocument, parsePolicy } from '../../src/domain/policy';
+import { handleWebhookRequest } from '../../src/http/webhook';
 import {
   ACCOUNT,
   basicScan,

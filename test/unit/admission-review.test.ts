@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import {
-  AdmissionReviewError,
   formatAdmissionResponse,
   MAX_REVIEW_BYTES,
   parseAdmissionReview,
@@ -9,9 +8,10 @@ import { EcrFactsSource } from '../../src/adapters/ecr-facts';
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { SnapshotReads } from '../../src/adapters/snapshot';
 import { AdmissionService } from '../../src/application/admission-service';
-import { handleWebhookRequest } from '../../src/application/webhook-http';
 import { decide, type ImageJudgement, limitWarnings } from '../../src/domain/admission';
+import { AdmissionReviewError } from '../../src/domain/errors';
 import { parsePolicy } from '../../src/domain/policy';
+import { handleWebhookRequest } from '../../src/http/webhook';
 import { podReview } from '../helpers/reviews';
 import { ecrHost, image, registry, repository, snapshot } from '../helpers/snapshot-builder';
 

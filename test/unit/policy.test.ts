@@ -1,6 +1,7 @@
-import { FileError, parsePolicyText } from '../../src/adapters/files';
+import { parsePolicyText } from '../../src/adapters/files';
+import { FileError, PolicyError } from '../../src/domain/errors';
 import { compileGlob, compileGlobs } from '../../src/domain/glob';
-import { DEFAULT_POLICY, type Policy, PolicyError, parsePolicy } from '../../src/domain/policy';
+import { DEFAULT_POLICY, type Policy, parsePolicy } from '../../src/domain/policy';
 
 /** The policy without its compiled matchers, for comparing with plain data. */
 function dataOf(policy: Policy): Omit<Policy, 'match'> {

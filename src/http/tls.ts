@@ -7,7 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { generate } from 'selfsigned';
-import { FileError, readText } from '../adapters/files';
+import { readText } from '../adapters/files';
+import { FileError } from '../domain/errors';
 
 export interface ServerTls {
   readonly cert: string;

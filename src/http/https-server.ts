@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { MAX_REVIEW_BYTES } from '../adapters/admission-review';
 import type { AdmissionService } from '../application/admission-service';
-import { handleWebhookRequest } from '../application/webhook-http';
+import { handleWebhookRequest } from './webhook';
 
 export interface ServerOptions {
   readonly service: AdmissionService;

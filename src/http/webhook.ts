@@ -5,14 +5,14 @@
  * failure of ours is a 500 that says nothing about internals.
  */
 import {
-  AdmissionReviewError,
   formatAdmissionResponse,
   formatMutationResponse,
   parseAdmissionReview,
 } from '../adapters/admission-review';
+import type { AdmissionService } from '../application/admission-service';
 import type { AdmissionRequest, Decision } from '../domain/admission';
+import { AdmissionReviewError } from '../domain/errors';
 import type { Mutation } from '../domain/pinning';
-import type { AdmissionService } from './admission-service';
 
 export interface HttpRequest {
   readonly method: string;

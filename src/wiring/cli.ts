@@ -5,15 +5,13 @@
  */
 import { EcrFactsSource } from '../adapters/ecr-facts';
 import { loadPolicyFile, loadSnapshotFile } from '../adapters/files';
-import { createAdmissionService } from '../adapters/live';
-import { createRefreshService } from '../adapters/live-refresh';
 import type { AdmissionService } from '../application/admission-service';
 import type { RefreshService } from '../application/refresh-service';
+import { ADMISSION_DEFAULTS, IN_PROCESS_CACHE_TTL_SECONDS } from '../contracts/settings';
+import { UsageError } from '../domain/errors';
 import { DEFAULT_POLICY } from '../domain/policy';
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+import { createAdmissionService } from './admission';
+import { createRefreshService } from './refresh';
 
 export interface CoreOptions {
   readonly policy?: string | undefined;
@@ -21,9 +19,6 @@ export interface CoreOptions {
   readonly table?: string | undefined;
   readonly now?: string | undefined;
 }
-
-/** The in-process cache of a long-running `serve` keeps facts this long. */
-const IN_PROCESS_TTL_MS = 5 * 60_000;
 
 export function parseNow(now: string | undefined): (() => Date) | undefined {
   if (now === undefined) return undefined;
@@ -34,7 +29,7 @@ export function parseNow(now: string | undefined): (() => Date) | undefined {
   return () => fixed;
 }
 
-export function buildService(options: CoreOptions): AdmissionService {
+export function buildAdmissionService(options: CoreOptions): AdmissionService {
   const now = parseNow(options.now);
   const policy = options.policy ? loadPolicyFile(options.policy) : DEFAULT_POLICY;
   const facts = options.snapshot ? new EcrFactsSource(loadSnapshotFile(options.snapshot), now) : undefined;
@@ -43,7 +38,8 @@ export function buildService(options: CoreOptions): AdmissionService {
     ...(options.table && { tableName: options.table }),
     ...(facts && { facts }),
     ...(now && { now }),
-    warmCacheTtlMs: options.table ? 30_000 : IN_PROCESS_TTL_MS,
+    warmCacheTtlMs:
+      (options.table ? ADMISSION_DEFAULTS.warmCacheTtlSeconds : IN_PROCESS_CACHE_TTL_SECONDS) * 1000,
   });
 }
 
@@ -64,12 +60,3 @@ export function buildRefreshService(
     ...(now && { now }),
   });
 }
-
-/** The options every command that judges takes (parseArgs form). */
-export const CORE_OPTIONS = {
-  policy: { type: 'string' },
-  snapshot: { type: 'string' },
-  table: { type: 'string' },
-  now: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;

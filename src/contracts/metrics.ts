@@ -1,0 +1,31 @@
+/**
+ * The metrics the functions emit and the alarms and dashboard read: one list, imported by both, so a
+ * renamed metric cannot leave an alarm watching nothing. External names: renaming one breaks users'
+ * dashboards and needs an ADR.
+ */
+export const METRICS_NAMESPACE = 'EcrAdmission';
+export const SERVICE_NAME = 'ecr-admission';
+
+export const METRIC = {
+  /** Admissions answered allowed, allowed with warnings, denied (one each per review). */
+  Allowed: 'Allowed',
+  Warned: 'Warned',
+  Denied: 'Denied',
+  /** Images of a review answered from the decision cache, and gathered live. */
+  CacheHits: 'CacheHits',
+  CacheMisses: 'CacheMisses',
+  /** Milliseconds the admission function spent on a request. */
+  AdmissionLatency: 'AdmissionLatency',
+  /** Images answered by the failure mode (facts could not be had in time). */
+  FactsUnavailable: 'FactsUnavailable',
+  /** Failed ECR calls, after the SDK's retries. */
+  EcrErrors: 'EcrErrors',
+  /** Images the mutating endpoint pinned to a digest. */
+  ImagesPinned: 'ImagesPinned',
+  /** Milliseconds from an event's time to the verdict written for it. */
+  EventToVerdictLag: 'EventToVerdictLag',
+  /** Images the refresh workflow could not refresh (nothing cached for them). */
+  RefreshFailures: 'RefreshFailures',
+} as const;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];

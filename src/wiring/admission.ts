@@ -1,0 +1,79 @@
+/**
+ * Builds the admission service for every entry point (the Lambda, the command line, the HTTPS server):
+ * facts from live ECR (the SDK loaded on the first miss) or a registry snapshot, and the decision cache
+ * (DynamoDB behind a warm in-process layer, or in process only).
+ */
+import { DynamoDecisionStore, decisionTableClient } from '../adapters/dynamodb-store';
+import { EcrFactsSource } from '../adapters/ecr-facts';
+import { LazyEcrReads } from '../adapters/ecr-lazy';
+import { MemoryDecisionStore } from '../adapters/memory-store';
+import { TieredDecisionStore } from '../adapters/tiered-store';
+import { AdmissionService } from '../application/admission-service';
+import { ADMISSION_DEFAULTS } from '../contracts/settings';
+import type { DecisionStore } from '../domain/decision-store';
+import type { FactsSource } from '../domain/facts';
+import type { Policy } from '../domain/policy';
+
+/** What every service built here shares: the policy, where the cache lives, the clock, and hooks. */
+export interface WiringOptions {
+  readonly policy: Policy;
+  /** The DynamoDB decision cache; absent: in process only. */
+  readonly tableName?: string;
+  readonly ownAccountId?: string;
+  readonly cacheTtlSeconds?: number;
+  readonly now?: () => Date;
+  /** A facts source to use instead of live ECR (a registry snapshot). */
+  readonly facts?: FactsSource;
+  /** Told of every failed ECR call (for metrics and logs). */
+  readonly onEcrError?: (operation: string, error: unknown) => void;
+}
+
+export interface AdmissionWiringOptions extends WiringOptions {
+  readonly deadlineMs?: number;
+  readonly warmCacheTtlMs?: number;
+  readonly warmCacheMaxEntries?: number;
+  readonly onFailure?: (what: string, error: unknown) => void;
+}
+
+/** ECR's reads and listings on live ECR, the SDK loaded on first use. */
+export function ecrReads(options: WiringOptions): LazyEcrReads {
+  return new LazyEcrReads({
+    registryRoles: options.policy.registries,
+    ...(options.ownAccountId && { ownAccountId: options.ownAccountId }),
+    ...(options.onEcrError && { onError: options.onEcrError }),
+  });
+}
+
+export function liveFactsSource(options: WiringOptions): FactsSource {
+  return new EcrFactsSource(ecrReads(options), options.now);
+}
+
+/** The DynamoDB decision cache, with no warm layer (the refresh workflow's view). */
+export function tableStore(options: WiringOptions & { tableName: string }): DynamoDecisionStore {
+  return new DynamoDecisionStore({
+    tableName: options.tableName,
+    client: decisionTableClient(),
+    ...(options.cacheTtlSeconds && { ttlSeconds: options.cacheTtlSeconds }),
+  });
+}
+
+/** The admission path's cache: a warm in-process layer, over DynamoDB when a table is named. */
+export function admissionStore(options: AdmissionWiringOptions): DecisionStore {
+  const near = new MemoryDecisionStore({
+    ttlMs: options.warmCacheTtlMs ?? ADMISSION_DEFAULTS.warmCacheTtlSeconds * 1000,
+    maxEntries: options.warmCacheMaxEntries ?? ADMISSION_DEFAULTS.warmCacheMaxEntries,
+  });
+  const { tableName } = options;
+  return tableName ? new TieredDecisionStore(near, tableStore({ ...options, tableName })) : near;
+}
+
+export function createAdmissionService(options: AdmissionWiringOptions): AdmissionService {
+  return new AdmissionService({
+    policy: options.policy,
+    facts: options.facts ?? liveFactsSource(options),
+    store: admissionStore(options),
+    ...(options.now && { now: options.now }),
+    ...(options.deadlineMs && { deadlineMs: options.deadlineMs }),
+    ...(options.onFailure && { onFailure: options.onFailure }),
+  });
+}
