@@ -1,5 +1,5 @@
 /**
- * The registry snapshot file (DESIGN.md): ECR's own API output, recorded, answering the same reads as
+ * The registry snapshot file (docs/design.md, "Registry snapshot"): ECR's own API output, recorded, answering the same reads as
  * the live adapter. Validated on load; a malformed snapshot is a SnapshotError naming what is wrong.
  */
 import * as z from 'zod';
