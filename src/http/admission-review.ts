@@ -4,7 +4,7 @@
  */
 import * as z from 'zod/mini';
 import type { AdmissionRequest, Decision } from '../domain/admission';
-import { AdmissionReviewError, } from '../domain/errors';
+import { AdmissionReviewError } from '../domain/errors';
 import type { Mutation } from '../domain/pinning';
 import { describeIssues } from '../domain/policy';
 
