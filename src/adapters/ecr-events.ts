@@ -13,12 +13,13 @@ import {
   REPOSITORY_DELETE_CALL,
   REPOSITORY_SETTING_CALLS,
 } from '../contracts/events';
+import { ACCOUNT_ID, ACCOUNT_ID_MESSAGE, REGION, REGION_MESSAGE } from '../domain/aws-names';
 import { InvalidEventError } from '../domain/errors';
 import { describeIssues } from '../domain/policy';
 import type { ImageTarget, RefreshTrigger, TriggerBody } from '../domain/refresh';
 
-const account = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
-const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region');
+const account = z.string().regex(ACCOUNT_ID, ACCOUNT_ID_MESSAGE);
+const region = z.string().regex(REGION, REGION_MESSAGE);
 const digest = z
   .string()
   .regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256: and 64 lowercase hexadecimal characters');

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
+import { ACCOUNT_ID, ACCOUNT_ID_MESSAGE } from './aws-names';
 import { PolicyError } from './errors';
 import { compileGlobs, compileImageGlobs, type Matcher } from './glob';
 
@@ -43,7 +44,7 @@ const severityLimits = z._default(
   {},
 );
 
-const accountId = z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit AWS account id'));
+const accountId = z.string().check(z.regex(ACCOUNT_ID, ACCOUNT_ID_MESSAGE));
 const name = () => z.string().check(z.minLength(1));
 
 export const policySchema = z.strictObject({

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod/mini';
 import type { AdmissionRequest, Decision } from '../domain/admission';
+import { isRecord } from '../domain/aws-names';
 import { AdmissionReviewError } from '../domain/errors';
 import type { Mutation } from '../domain/pinning';
 import { describeIssues } from '../domain/policy';
@@ -74,7 +75,7 @@ export function parseAdmissionReview(body: string | Buffer | unknown): ParsedRev
     throw new AdmissionReviewError(`invalid AdmissionReview: ${describeIssues(result.error).join('; ')}`);
   }
   const { apiVersion, request } = result.data;
-  if ((request.operation === 'CREATE' || request.operation === 'UPDATE') && !isObject(request.object)) {
+  if ((request.operation === 'CREATE' || request.operation === 'UPDATE') && !isRecord(request.object)) {
     throw new AdmissionReviewError(
       `invalid AdmissionReview: request.object is required for ${request.operation}`,
     );
@@ -89,14 +90,10 @@ export function parseAdmissionReview(body: string | Buffer | unknown): ParsedRev
       name: request.name || objectName(request.object),
       operation: request.operation,
       object: request.object,
-      ...(isObject(request.oldObject) && { oldObject: request.oldObject }),
+      ...(isRecord(request.oldObject) && { oldObject: request.oldObject }),
       dryRun: request.dryRun ?? false,
     },
   };
-}
-
-function isObject(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export interface AdmissionReviewResponse {

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { parseRefreshEvent } from '../adapters/ecr-events';
 import type { RefreshRecord, RefreshService } from '../application/refresh-service';
 import { ASL_FILE, REFRESH_TASKS, type RefreshHandlerName, type RefreshTask } from '../contracts/workflow';
+import { InvalidEventError } from '../domain/errors';
 
 function localArn(placeholder: string): string {
   return `arn:aws:lambda:us-east-1:123456789012:function:ecr-admission-${placeholder}`;
@@ -71,6 +72,8 @@ export interface LocalRun {
   /** Every record the tasks returned, in the order they finished. */
   readonly records: readonly RefreshRecord[];
   readonly error?: { readonly name: string; readonly message: string };
+  /** Why the Plan task refused the event (the execution's error only says that it did). */
+  readonly refusal?: string;
   readonly output?: unknown;
 }
 
@@ -98,13 +101,22 @@ export async function runWorkflowLocally(
   polyfill();
   const { StateMachine } = await import('aws-local-stepfunctions');
   const records: RefreshRecord[] = [];
+  const refused: { error?: InvalidEventError } = {};
   const keep = (record: RefreshRecord) => {
     records.push(record);
     return record;
   };
   // What each task's Lambda handler does (src/handlers/refresh.ts), on this service.
   const tasks: Record<RefreshHandlerName, (input: never) => Promise<unknown>> = {
-    plan: async (input) => service.plan(parseRefreshEvent(input)),
+    plan: async (input) => {
+      try {
+        return service.plan(parseRefreshEvent(input));
+      } catch (error) {
+        // The ASL's Catch keeps only that the event was refused: keep why, for the caller.
+        if (error instanceof InvalidEventError) refused.error = error;
+        throw error;
+      }
+    },
     refresh: async (input) => {
       const done = await service.refresh(input);
       records.push(...done);
@@ -141,6 +153,7 @@ export async function runWorkflowLocally(
     return {
       status: 'FAILED',
       records,
+      ...(refused.error && { refusal: refused.error.message }),
       error: {
         name: failure.cause?.name ?? failure.name ?? 'Error',
         message: failure.message ?? String(error),

@@ -615,6 +615,7 @@ describe('the refresh workflow', () => {
 
     expect(result.status).toBe('FAILED');
     expect(result.error?.name).toBe('InvalidEvent');
+    expect(result.refusal).toEqual(expect.any(String));
     expect(result.records).toEqual([]);
     expect((await store.listImages({})).entries).toEqual([]);
   });
