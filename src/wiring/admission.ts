@@ -59,12 +59,12 @@ export function tableStore(options: WiringOptions & { tableName: string }): Dyna
 
 /** The admission path's cache: a warm in-process layer, over DynamoDB when a table is named. */
 export function admissionStore(options: AdmissionWiringOptions): DecisionStore {
-  const near = new MemoryDecisionStore({
+  const warm = new MemoryDecisionStore({
     ttlMs: options.warmCacheTtlMs ?? ADMISSION_DEFAULTS.warmCacheTtlSeconds * 1000,
     maxEntries: options.warmCacheMaxEntries ?? ADMISSION_DEFAULTS.warmCacheMaxEntries,
   });
   const { tableName } = options;
-  return tableName ? new TieredDecisionStore(near, tableStore({ ...options, tableName })) : near;
+  return tableName ? new TieredDecisionStore(warm, tableStore({ ...options, tableName })) : warm;
 }
 
 export function createAdmissionService(options: AdmissionWiringOptions): AdmissionService {

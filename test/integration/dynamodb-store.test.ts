@@ -4,7 +4,6 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
 import { lookupKey, scanTime } from '../../src/domain/decision-store';
-import type { Facts } from '../../src/domain/facts';
 import { expectStoreFollows } from '../cases/replacement';
 import { digestOf, facts, REPLACEMENT_CASES, REPO } from '../cases/replacement-cases';
 import {
