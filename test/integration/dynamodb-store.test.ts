@@ -44,7 +44,7 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     proxy.down = false;
   });
 
-  async function newStore(now = () => Date.parse('2026-11-27T12:00:00Z')): Promise<DynamoDecisionStore> {
+  async function newStore(now = () => Date.now()): Promise<DynamoDecisionStore> {
     const tableName = `decisions-${++tableCount}`;
     await createDecisionTable(dynamo.client(), tableName);
     return new DynamoDecisionStore({ tableName, client, now });
@@ -122,7 +122,9 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
   });
 
   it('writes the TTL attribute and answers an expired entry as a miss even before DynamoDB removes it', async () => {
-    let now = Date.parse('2026-11-27T12:00:00Z');
+    // The store's clock runs ahead of DynamoDB Local's, whose TTL sweep deletes items whose expiresAt
+    // has passed by the real clock: the entry must expire for the store before it does for the sweep.
+    let now = Date.now();
     const tableName = `decisions-${++tableCount}`;
     await createDecisionTable(dynamo.client(), tableName);
     const store = new DynamoDecisionStore({ tableName, client, ttlSeconds: 3600, now: () => now });
