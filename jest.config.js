@@ -3,7 +3,14 @@
  * (faults injected into local ECR and DynamoDB), and the infrastructure tests (the CDK app, cdk-nag,
  * the webhook configuration).
  */
-const transform = { '^.+\\.ts$': ['@swc/jest'] };
+// Powertools' handler decorators are TypeScript's (legacy) decorators, as tsc and esbuild compile them.
+const swc = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true },
+  },
+};
+const transform = { '^.+\\.ts$': ['@swc/jest', swc] };
 module.exports = {
   projects: [
     {

@@ -5,9 +5,10 @@
  * the SDK) with the Lambda's defaults (warm TTL 30 s, at most 5,000 entries). "A new process" is a
  * new service: an empty warm layer, as in a Lambda cold start.
  */
-import { parseAdmissionReview } from '../src/adapters/admission-review';
+
 import { loadPolicyFile } from '../src/adapters/files';
 import type { AdmissionService } from '../src/application/admission-service';
+import { parseAdmissionReview } from '../src/http/admission-review';
 import { type AdmissionWiringOptions, createAdmissionService } from '../src/wiring/admission';
 import { type AwsSetting, sharedAwsSetting } from './lib/aws-setting';
 import { assertBench, type Figure, figure, medians } from './lib/figures';

@@ -5,7 +5,7 @@
  * `node -e "require('<bundle>')"` runs over the best of 15 `node -e 0` runs, interleaved.
  *
  * The ECR client is needed only on a cache miss: `./ecr-sdk` is left out of the bundle and built as a
- * second file next to it, which src/adapters/live.ts requires on the first miss (docs/performance.md).
+ * second file next to it, which src/adapters/ecr-lazy.ts requires on the first miss (docs/performance.md).
  * The figure is the size of the file that loads at cold start; the check below proves that the
  * second file is not loaded then, and is loaded (and works) on a miss.
  *
@@ -113,7 +113,8 @@ function checkLazyLoading(env: NodeJS.ProcessEnv): void {
       uid: 'u', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'shop',
       object: { metadata: { name: 'p' }, spec: { containers: [{ name: 'a',
         image: '111122223333.dkr.ecr.us-east-1.amazonaws.com/team/api:1.4.2' }] } } } };
-    handler({ httpMethod: 'POST', path: '/validate', body: JSON.stringify(review) }).then((reply) => {
+    handler({ httpMethod: 'POST', path: '/validate', body: JSON.stringify(review) },
+      { functionName: 'bench', awsRequestId: 'r', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:bench' }).then((reply) => {
       const response = JSON.parse(reply.body).response;
       process.stdout.write('\\nLAZY ' + JSON.stringify({ atColdStart, onMiss: loaded(), allowed: response.allowed,
         message: response.status && response.status.message }));

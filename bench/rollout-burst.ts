@@ -5,9 +5,10 @@
  * admissions' latencies. Beside it, in the same run and against the same endpoint, the AWS sample's
  * pattern (bench/lib/uncached-admission.ts): every admission asks ECR about every image.
  */
-import { parseAdmissionReview } from '../src/adapters/admission-review';
+
 import { loadPolicyFile } from '../src/adapters/files';
 import type { AdmissionRequest, Decision } from '../src/domain/admission';
+import { parseAdmissionReview } from '../src/http/admission-review';
 import { createAdmissionService, liveFactsSource } from '../src/wiring/admission';
 import { type AwsSetting, sharedAwsSetting } from './lib/aws-setting';
 import { assertBench, type Figure, figure, medians, percentile } from './lib/figures';

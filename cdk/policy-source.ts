@@ -3,11 +3,9 @@
  * policy fails `cdk synth` with the file and the key's path), then handed to the functions as JSON
  * text in the `POLICY` environment variable.
  */
-import { parse as parseYaml } from 'yaml';
-import { loadPolicyFile, parsePolicyText, readText } from '../src/adapters/files';
-import { policyHash } from '../src/application/refresh-service';
+import { parsePolicyText, readPolicyFile } from '../src/adapters/files';
 import { PolicySourceError } from '../src/domain/errors';
-import type { Policy } from '../src/domain/policy';
+import { type Policy, policyHash } from '../src/domain/policy';
 
 /**
  * Lambda allows 4 KB for all of a function's environment variables together; the other variables
@@ -25,8 +23,8 @@ export interface DeployedPolicy {
 }
 
 export function loadDeployedPolicy(file: string): DeployedPolicy {
-  const policy = loadPolicyFile(file);
-  const json = JSON.stringify(parseYaml(readText(file), { prettyErrors: false }) ?? {});
+  const { document, policy } = readPolicyFile(file);
+  const json = JSON.stringify(document ?? {});
   // What the functions will parse is the JSON text, not the YAML: check it says the same.
   const reparsed = parsePolicyText(json, `${file} (as JSON)`);
   const hash = policyHash(policy);

@@ -33,7 +33,7 @@ const RETENTION_DAYS = new Set(
 
 const settingsSchema = z
   .object({
-    /** The policy file (DESIGN.md): the one source for rules, failure mode and registry roles. */
+    /** The policy file (docs/design.md, "Policy"): the one source for rules, failure mode and registry roles. */
     policyFile: z.string().min(1).default('deploy/policy.yaml'),
     /** `retain` keeps the decision cache when the stack is deleted (production); `destroy` removes it. */
     tableRemoval: z.enum(['retain', 'destroy']).default('retain'),

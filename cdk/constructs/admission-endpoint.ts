@@ -23,6 +23,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../src/contracts/metrics';
 import type { DeployedPolicy } from '../policy-source';
 import type { DeploySettings } from '../settings';
 import { bundledFunction, UNUSED_IN_LAMBDA } from './bundled-function';
@@ -32,8 +33,6 @@ import { acknowledgeEcrWildcards, ecrReadStatements } from './ecr-permissions';
 /** The webhook paths; `mutate` is reserved for a future mutating webhook and reaches the same function. */
 export const WEBHOOK_PATHS = ['validate', 'mutate'] as const;
 export const STAGE_NAME = 'v1';
-export const SERVICE_NAME = 'ecr-admission';
-export const METRICS_NAMESPACE = 'EcrAdmission';
 
 export interface AdmissionEndpointProps {
   readonly cache: DecisionCache;

@@ -21,7 +21,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './admission-endpoint';
+import { METRIC, METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from '../../src/contracts/metrics';
 
 export interface OperationsProps {
   readonly admissionFunction: NodejsFunction;
@@ -33,7 +33,7 @@ export interface OperationsProps {
 const PERIOD = Duration.minutes(5);
 
 /** A metric the functions publish with Powertools (namespace EcrAdmission, dimension service). */
-export function serviceMetric(metricName: string, statistic: string, label?: string): Metric {
+export function serviceMetric(metricName: MetricName, statistic: string, label?: string): Metric {
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
@@ -65,8 +65,8 @@ export class Operations extends Construct {
         'would add cost without protecting anything sensitive.',
     });
 
-    const latencyP50 = serviceMetric('AdmissionLatency', 'p50', 'p50');
-    const latencyP99 = serviceMetric('AdmissionLatency', 'p99', 'p99');
+    const latencyP50 = serviceMetric(METRIC.AdmissionLatency, 'p50', 'p50');
+    const latencyP99 = serviceMetric(METRIC.AdmissionLatency, 'p99', 'p99');
     const workflowFailures = new MathExpression({
       expression: 'failed + timedOut + aborted',
       label: 'Failed, timed out or aborted runs',
@@ -106,7 +106,7 @@ export class Operations extends Construct {
           comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         },
       ),
-      alarm('AdmissionLatency', `Admission latency p99 is above ${props.latencyAlarmMs} ms`, {
+      alarm(METRIC.AdmissionLatency, `Admission latency p99 is above ${props.latencyAlarmMs} ms`, {
         metric: latencyP99,
         threshold: props.latencyAlarmMs,
         evaluationPeriods: 3,
@@ -127,13 +127,13 @@ export class Operations extends Construct {
       }),
     ];
 
-    const hits = serviceMetric('CacheHits', 'Sum');
-    const misses = serviceMetric('CacheMisses', 'Sum');
+    const hits = serviceMetric(METRIC.CacheHits, 'Sum');
+    const misses = serviceMetric(METRIC.CacheMisses, 'Sum');
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Admission decisions',
-        left: ['Allowed', 'Denied', 'Warned'].map((name) => serviceMetric(name, 'Sum', name)),
+        left: [METRIC.Allowed, METRIC.Denied, METRIC.Warned].map((name) => serviceMetric(name, 'Sum', name)),
         stacked: true,
         width: 8,
       }),
@@ -163,15 +163,15 @@ export class Operations extends Construct {
         left: [
           stateMachine.metricSucceeded({ period: PERIOD, label: 'Succeeded runs' }),
           workflowFailures,
-          serviceMetric('RefreshFailures', 'Sum', 'Images not refreshed'),
+          serviceMetric(METRIC.RefreshFailures, 'Sum', 'Images not refreshed'),
         ],
         width: 8,
       }),
       new GraphWidget({
         title: 'Event-to-verdict lag (ms)',
         left: [
-          serviceMetric('EventToVerdictLag', 'p50', 'p50'),
-          serviceMetric('EventToVerdictLag', 'p99', 'p99'),
+          serviceMetric(METRIC.EventToVerdictLag, 'p50', 'p50'),
+          serviceMetric(METRIC.EventToVerdictLag, 'p99', 'p99'),
         ],
         width: 8,
       }),
@@ -179,8 +179,8 @@ export class Operations extends Construct {
         title: 'Dead letters and ECR errors',
         left: [deadLetterDepth],
         right: [
-          serviceMetric('EcrErrors', 'Sum', 'ECR errors'),
-          serviceMetric('FactsUnavailable', 'Sum', 'Answered by the failure mode'),
+          serviceMetric(METRIC.EcrErrors, 'Sum', 'ECR errors'),
+          serviceMetric(METRIC.FactsUnavailable, 'Sum', 'Answered by the failure mode'),
         ],
         width: 8,
       }),

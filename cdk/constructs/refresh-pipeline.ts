@@ -20,64 +20,46 @@ import {
   PhysicalResourceId,
 } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { POLICY_CHANGED } from '../../src/adapters/ecr-events';
+import { DETAIL_TYPE, EVENT_SOURCE, POLICY_CHANGED, SETTING_CHANGE_CALLS } from '../../src/contracts/events';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../src/contracts/metrics';
+import { ASL_FILE, REFRESH_TASKS, type RefreshTask } from '../../src/contracts/workflow';
 import type { DeployedPolicy } from '../policy-source';
 import type { DeploySettings } from '../settings';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './admission-endpoint';
 import { bundledFunction, REPO_ROOT } from './bundled-function';
 import type { DecisionCache } from './decision-cache';
 import { acknowledgeEcrWildcards, ecrReadStatements } from './ecr-permissions';
 
-/** Each task of the state machine: its `${...FunctionArn}` placeholder and the handler export it runs. */
-export const REFRESH_TASKS = {
-  Plan: 'plan',
-  Refresh: 'refresh',
-  Delete: 'remove',
-  ListTargets: 'listTargets',
-  Rejudge: 'rejudge',
-  RecordFailure: 'recordFailure',
-} as const;
-export type RefreshTask = keyof typeof REFRESH_TASKS;
-
 export const DEFAULT_REFRESH_ENTRY = 'src/handlers/refresh.ts';
-export const DEFAULT_DEFINITION_FILE = 'statemachine/refresh-decision.asl.json';
-
-/** CloudTrail API calls that change what a repository's or registry's images are judged by. */
-export const SETTING_CHANGES = [
-  'PutImageTagMutability',
-  'PutImageScanningConfiguration',
-  'PutRegistryScanningConfiguration',
-  'DeleteRepository',
-] as const;
+export const DEFAULT_DEFINITION_FILE = ASL_FILE;
 
 /** The events that start the workflow, one rule each (the schedule is a rule of its own). */
 export const EVENT_PATTERNS = {
   EcrImageScan: {
-    source: ['aws.ecr'],
-    detailType: ['ECR Image Scan'],
+    source: [EVENT_SOURCE.ecr],
+    detailType: [DETAIL_TYPE.imageScan],
     detail: { 'scan-status': ['COMPLETE'] },
   },
   Inspector2Scan: {
-    source: ['aws.inspector2'],
-    detailType: ['Inspector2 Scan'],
+    source: [EVENT_SOURCE.inspector2],
+    detailType: [DETAIL_TYPE.inspectorScan],
   },
   EcrImageAction: {
-    source: ['aws.ecr'],
-    detailType: ['ECR Image Action'],
+    source: [EVENT_SOURCE.ecr],
+    detailType: [DETAIL_TYPE.imageAction],
     detail: { result: ['SUCCESS'], 'action-type': ['PUSH', 'DELETE'] },
   },
   Inspector2Finding: {
-    source: ['aws.inspector2'],
-    detailType: ['Inspector2 Finding'],
+    source: [EVENT_SOURCE.inspector2],
+    detailType: [DETAIL_TYPE.inspectorFinding],
     detail: { resources: { type: ['AWS_ECR_CONTAINER_IMAGE'] } },
   },
   EcrSettingChange: {
-    source: ['aws.ecr'],
-    detailType: ['AWS API Call via CloudTrail'],
+    source: [EVENT_SOURCE.ecr],
+    detailType: [DETAIL_TYPE.apiCall],
     // A call that failed changed nothing.
     detail: {
       eventSource: ['ecr.amazonaws.com'],
-      eventName: [...SETTING_CHANGES],
+      eventName: [...SETTING_CHANGE_CALLS],
       errorCode: [{ exists: false }],
     },
   },
@@ -150,7 +132,7 @@ export class RefreshPipeline extends Construct {
     const entry = props.handlerEntry ?? DEFAULT_REFRESH_ENTRY;
     // One function per task, all from one bundle (identical bundling is staged once).
     this.functions = Object.fromEntries(
-      Object.entries(REFRESH_TASKS).map(([task, handler]) => [
+      Object.entries(REFRESH_TASKS).map(([task, { handler }]) => [
         task,
         bundledFunction(this, task, {
           entry,
@@ -173,7 +155,10 @@ export class RefreshPipeline extends Construct {
       definitionBody: DefinitionBody.fromFile(definitionFile),
       // The Map states' MaxConcurrency (4) belongs to the orchestration, in the ASL file itself.
       definitionSubstitutions: Object.fromEntries(
-        Object.entries(this.functions).map(([task, fn]) => [`${task}FunctionArn`, fn.functionArn]),
+        Object.entries(this.functions).map(([task, fn]) => [
+          REFRESH_TASKS[task as RefreshTask].placeholder,
+          fn.functionArn,
+        ]),
       ),
       // Every state transition is logged, without the facts it carries.
       logs: {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod/mini';
 import { type IntegerSetting, SETTINGS } from '../contracts/settings';
+import { ACCOUNT_ID, ACCOUNT_ID_MESSAGE } from '../domain/aws-names';
 import { ConfigError, oneLine } from '../domain/errors';
 import { DEFAULT_POLICY, type Policy, parsePolicy } from '../domain/policy';
 
@@ -20,7 +21,7 @@ const common = {
   POLICY: z.optional(z.string()),
   POLICY_FILE: z.optional(z.string()),
   [SETTINGS.cacheTtlSeconds.env]: integer(SETTINGS.cacheTtlSeconds),
-  OWN_ACCOUNT_ID: z.optional(z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit AWS account id'))),
+  OWN_ACCOUNT_ID: z.optional(z.string().check(z.regex(ACCOUNT_ID, ACCOUNT_ID_MESSAGE))),
 };
 
 interface CommonConfig {

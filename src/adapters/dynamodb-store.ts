@@ -25,7 +25,6 @@ import {
   entryStamp,
   factsContent,
   type ListPage,
-  type ListScope,
   lookupKey,
   type PutOutcome,
   type StoredVerdict,
@@ -33,6 +32,7 @@ import {
 } from '../domain/decision-store';
 import { StoreUnavailableError } from '../domain/errors';
 import type { Facts, ImageLookup, RepositoryKey } from '../domain/facts';
+import type { RepositoryScope } from '../domain/refresh';
 import { boundedRequestHandler, type CallTimeouts } from './aws-http';
 
 export const BATCH_GET_LIMIT = 100;
@@ -271,7 +271,7 @@ export class DynamoDecisionStore implements DecisionStore {
     return removed.filter((key): key is string => key !== undefined);
   }
 
-  async listImages(scope: ListScope, cursor?: string): Promise<ListPage> {
+  async listImages(scope: RepositoryScope, cursor?: string): Promise<ListPage> {
     const startKey = cursor
       ? (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, AttributeValue>)
       : undefined;

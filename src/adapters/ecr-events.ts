@@ -5,52 +5,23 @@
  * an InvalidEventError naming what is wrong, and nothing is written.
  */
 import * as z from 'zod';
+import {
+  DETAIL_TYPE,
+  EVENT_SOURCE,
+  POLICY_CHANGED,
+  REGISTRY_SETTING_CALLS,
+  REPOSITORY_DELETE_CALL,
+  REPOSITORY_SETTING_CALLS,
+} from '../contracts/events';
+import { ACCOUNT_ID, ACCOUNT_ID_MESSAGE, REGION, REGION_MESSAGE } from '../domain/aws-names';
 import { InvalidEventError } from '../domain/errors';
 import { describeIssues } from '../domain/policy';
+import type { ImageTarget, RefreshTrigger, TriggerBody } from '../domain/refresh';
 import { isAwsRegion } from '../domain/regions';
 
-export interface ImageTarget {
-  readonly registryId: string;
-  readonly region: string;
-  readonly repositoryName: string;
-  readonly digest: string;
-  readonly tags: readonly string[];
-}
-
-export interface RepositoryTarget {
-  readonly registryId: string;
-  readonly region: string;
-  /** Absent: every repository of the registry (a registry-wide setting changed). */
-  readonly repositoryName?: string;
-}
-
-/** What an event asks the workflow to do, with the event's time for the event-to-verdict lag. */
-export type RefreshTrigger =
-  | {
-      readonly kind: 'refresh-image';
-      readonly image: ImageTarget;
-      readonly reason: string;
-      readonly eventTime: string;
-    }
-  | { readonly kind: 'delete-image'; readonly image: ImageTarget; readonly eventTime: string }
-  | {
-      readonly kind: 'refresh-repository';
-      readonly scope: RepositoryTarget;
-      readonly reason: string;
-      readonly eventTime: string;
-    }
-  | {
-      readonly kind: 'delete-repository';
-      readonly scope: Required<RepositoryTarget>;
-      readonly eventTime: string;
-    }
-  | { readonly kind: 'reconcile'; readonly eventTime: string }
-  | { readonly kind: 'rejudge-all'; readonly eventTime: string }
-  | { readonly kind: 'ignore'; readonly reason: string; readonly eventTime: string };
-
-const account = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
+const account = z.string().regex(ACCOUNT_ID, ACCOUNT_ID_MESSAGE);
 // A region of an AWS partition (src/domain/regions.ts): it becomes a client and a cache key.
-const region = z.string().refine(isAwsRegion, 'expected an AWS region');
+const region = z.string().regex(REGION, REGION_MESSAGE).refine(isAwsRegion, REGION_MESSAGE);
 const digest = z
   .string()
   .regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256: and 64 lowercase hexadecimal characters');
@@ -142,11 +113,8 @@ const cloudTrailEvent = z.object({
 
 const scheduledEvent = z.object({ ...envelope });
 
-/** CloudTrail API calls that change what a repository's or registry's images are judged by. */
-const REPOSITORY_SETTINGS = new Set(['PutImageTagMutability', 'PutImageScanningConfiguration']);
-const REGISTRY_SETTINGS = new Set(['PutRegistryScanningConfiguration']);
-
-export const POLICY_CHANGED = { source: 'ecr-admission', detailType: 'Policy Changed' } as const;
+const REPOSITORY_SETTINGS = new Set<string>(REPOSITORY_SETTING_CALLS);
+const REGISTRY_SETTINGS = new Set<string>(REGISTRY_SETTING_CALLS);
 
 function parse<T extends z.ZodType>(schema: T, event: unknown, what: string): z.output<T> {
   const result = schema.safeParse(event);
@@ -159,7 +127,7 @@ function parse<T extends z.ZodType>(schema: T, event: unknown, what: string): z.
  * The event's trigger, with its EventBridge `id`: a redelivered event has the same id, two events
  * about one image (a push and its scan in the same second) do not.
  */
-export function parseRefreshEvent(event: unknown): RefreshTrigger & { readonly eventId: string } {
+export function parseRefreshEvent(event: unknown): RefreshTrigger {
   const trigger = parseTrigger(event);
   const id = (event as { id?: unknown }).id;
   return { ...trigger, eventId: typeof id === 'string' && id.length > 0 ? id : trigger.eventTime };
@@ -171,7 +139,7 @@ function typeOf(value: unknown): string {
   return Array.isArray(value) ? 'array' : typeof value;
 }
 
-function parseTrigger(event: unknown): RefreshTrigger {
+function parseTrigger(event: unknown): TriggerBody {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new InvalidEventError('the event is not a JSON object');
   }
@@ -182,8 +150,8 @@ function parseTrigger(event: unknown): RefreshTrigger {
     typeof fields['detail-type'] === 'string' ? fields['detail-type'] : `(${typeOf(fields['detail-type'])})`;
   const type = `${source} / ${detailType}`;
   switch (type) {
-    case 'aws.ecr / ECR Image Scan':
-    case 'aws.inspector2 / Inspector2 Scan': {
+    case `${EVENT_SOURCE.ecr} / ${DETAIL_TYPE.imageScan}`:
+    case `${EVENT_SOURCE.inspector2} / ${DETAIL_TYPE.inspectorScan}`: {
       const e = parse(scanEvent, event, String(detailType));
       const repo = splitRepository(e.detail['repository-name']);
       const name = repositoryName.safeParse(repo.name);
@@ -210,7 +178,7 @@ function parseTrigger(event: unknown): RefreshTrigger {
         },
       };
     }
-    case 'aws.ecr / ECR Image Action': {
+    case `${EVENT_SOURCE.ecr} / ${DETAIL_TYPE.imageAction}`: {
       const e = parse(actionEvent, event, 'ECR Image Action');
       if (e.detail.result !== 'SUCCESS') {
         return { kind: 'ignore', reason: `a failed ${e.detail['action-type']}`, eventTime: e.time };
@@ -226,7 +194,7 @@ function parseTrigger(event: unknown): RefreshTrigger {
         ? { kind: 'refresh-image', image, reason: 'ECR Image Action PUSH', eventTime: e.time }
         : { kind: 'delete-image', image, eventTime: e.time };
     }
-    case 'aws.inspector2 / Inspector2 Finding': {
+    case `${EVENT_SOURCE.inspector2} / ${DETAIL_TYPE.inspectorFinding}`: {
       const e = parse(findingEvent, event, 'Inspector2 Finding');
       const resource = e.detail.resources.find((r) => r.type === 'AWS_ECR_CONTAINER_IMAGE');
       const image = resource?.details?.awsEcrContainerImage;
@@ -249,7 +217,7 @@ function parseTrigger(event: unknown): RefreshTrigger {
         },
       };
     }
-    case 'aws.ecr / AWS API Call via CloudTrail': {
+    case `${EVENT_SOURCE.ecr} / ${DETAIL_TYPE.apiCall}`: {
       const e = parse(cloudTrailEvent, event, 'AWS API Call via CloudTrail');
       const { eventName, errorCode } = e.detail;
       if (errorCode)
@@ -257,13 +225,13 @@ function parseTrigger(event: unknown): RefreshTrigger {
       const registryId = e.detail.requestParameters?.registryId ?? e.detail.recipientAccountId ?? e.account;
       const where = { registryId, region: e.detail.awsRegion ?? e.region };
       const repository = e.detail.requestParameters?.repositoryName;
-      if (REPOSITORY_SETTINGS.has(eventName) || eventName === 'DeleteRepository') {
+      if (REPOSITORY_SETTINGS.has(eventName) || eventName === REPOSITORY_DELETE_CALL) {
         if (!repository) {
           throw new InvalidEventError(
             `invalid ${eventName} event: detail.requestParameters.repositoryName is required`,
           );
         }
-        return eventName === 'DeleteRepository'
+        return eventName === REPOSITORY_DELETE_CALL
           ? { kind: 'delete-repository', scope: { ...where, repositoryName: repository }, eventTime: e.time }
           : {
               kind: 'refresh-repository',
@@ -277,7 +245,7 @@ function parseTrigger(event: unknown): RefreshTrigger {
       }
       return { kind: 'ignore', reason: `${eventName} does not change any verdict`, eventTime: e.time };
     }
-    case 'aws.events / Scheduled Event':
+    case `${EVENT_SOURCE.schedule} / ${DETAIL_TYPE.scheduled}`:
       return { kind: 'reconcile', eventTime: parse(scheduledEvent, event, 'Scheduled Event').time };
     case `${POLICY_CHANGED.source} / ${POLICY_CHANGED.detailType}`:
       return { kind: 'rejudge-all', eventTime: parse(scheduledEvent, event, 'Policy Changed').time };

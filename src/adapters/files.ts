@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { FileError, oneLine, PolicyError, SnapshotError } from '../domain/errors';
+import { FileError, PolicyError, SnapshotError } from '../domain/errors';
 import { type Policy, parsePolicy } from '../domain/policy';
 import { SnapshotReads } from './snapshot';
 
@@ -31,7 +31,16 @@ function parseDocument(file: string, text: string): unknown {
 }
 
 export function parsePolicyText(text: string, source: string): Policy {
-  const document = parseDocument(source, text);
+  return parsePolicyDocument(parseDocument(source, text), source);
+}
+
+/** A policy file's document as written (YAML or JSON), with the policy it holds, read and parsed once. */
+export function readPolicyFile(file: string): { readonly document: unknown; readonly policy: Policy } {
+  const document = parseDocument(file, readText(file));
+  return { document, policy: parsePolicyDocument(document, file) };
+}
+
+function parsePolicyDocument(document: unknown, source: string): Policy {
   try {
     return parsePolicy(document);
   } catch (error) {

@@ -11,7 +11,6 @@ import {
   entryStamp,
   inScope,
   type ListPage,
-  type ListScope,
   lookupKey,
   type PutOutcome,
   replacement,
@@ -19,6 +18,7 @@ import {
   tombstoneStamp,
 } from '../domain/decision-store';
 import type { ImageLookup, RepositoryKey } from '../domain/facts';
+import type { RepositoryScope } from '../domain/refresh';
 
 export interface MemoryStoreOptions {
   readonly maxEntries?: number;
@@ -148,7 +148,7 @@ export class MemoryDecisionStore implements DecisionStore {
     return removed;
   }
 
-  async listImages(scope: ListScope, cursor?: string): Promise<ListPage> {
+  async listImages(scope: RepositoryScope, cursor?: string): Promise<ListPage> {
     const now = this.now();
     const digests = [...this.entries.entries()]
       .flatMap(([key, slot]) =>

@@ -1,8 +1,9 @@
 /**
- * The registry snapshot file (DESIGN.md): ECR's own API output, recorded, answering the same reads as
+ * The registry snapshot file (docs/design.md, "Registry snapshot"): ECR's own API output, recorded, answering the same reads as
  * the live adapter. Validated on load; a malformed snapshot is a SnapshotError naming what is wrong.
  */
 import * as z from 'zod';
+import { ACCOUNT_ID, ACCOUNT_ID_MESSAGE, REGION, REGION_MESSAGE } from '../domain/aws-names';
 import { SnapshotError } from '../domain/errors';
 import type { CatalogPage, EcrCatalog, RepositoryKey } from '../domain/facts';
 import { describeIssues } from '../domain/policy';
@@ -23,8 +24,8 @@ import {
 const snapshotSchema = z.strictObject({
   registries: z.array(
     z.looseObject({
-      registryId: z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id'),
-      region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region such as us-east-1'),
+      registryId: z.string().regex(ACCOUNT_ID, ACCOUNT_ID_MESSAGE),
+      region: z.string().regex(REGION, REGION_MESSAGE),
       scanningConfiguration: registryScanningShape.optional(),
       repositories: z
         .array(

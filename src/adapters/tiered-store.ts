@@ -1,18 +1,18 @@
 /**
  * A warm in-process layer in front of a remote decision store: a repeated admission within a warm
- * process makes no remote read. The near layer's TTL is short, so entries the refresh workflow
+ * process makes no remote read. The warm layer's TTL is short, so entries the refresh workflow
  * rewrites are seen again soon.
  */
 import {
   type CachedImage,
   type DecisionStore,
   type ListPage,
-  type ListScope,
   lookupKey,
   type PutOutcome,
   type StoredVerdict,
 } from '../domain/decision-store';
 import type { ImageLookup, RepositoryKey } from '../domain/facts';
+import type { RepositoryScope } from '../domain/refresh';
 import type { MemoryDecisionStore } from './memory-store';
 
 export class TieredDecisionStore implements DecisionStore {
@@ -20,12 +20,12 @@ export class TieredDecisionStore implements DecisionStore {
   private readonly reading = new Map<string, Promise<CachedImage | undefined>>();
 
   constructor(
-    private readonly near: MemoryDecisionStore,
-    private readonly far: DecisionStore,
+    private readonly warm: MemoryDecisionStore,
+    private readonly table: DecisionStore,
   ) {}
 
   async getMany(lookups: readonly ImageLookup[]): Promise<Map<string, CachedImage>> {
-    const found = this.near.getManySync(lookups);
+    const found = this.warm.getManySync(lookups);
     if (found.size === lookups.length) return found;
     const missing = lookups.filter((lookup) => !found.has(lookupKey(lookup)));
     const pending = new Map<string, Promise<CachedImage | undefined>>();
@@ -38,8 +38,8 @@ export class TieredDecisionStore implements DecisionStore {
     }
     if (unread.size > 0) {
       // One remote round trip for every key that nobody is reading yet.
-      const read = this.far.getMany([...unread.values()]).then((fetched) => {
-        for (const [key, entry] of fetched) this.near.adopt(key, entry);
+      const read = this.table.getMany([...unread.values()]).then((fetched) => {
+        for (const [key, entry] of fetched) this.warm.adopt(key, entry);
         return fetched;
       });
       for (const key of unread.keys()) {
@@ -59,29 +59,29 @@ export class TieredDecisionStore implements DecisionStore {
       if (entry) found.set(key, entry);
     });
     if (found.size === lookups.length) return found;
-    // A write-through can land in the near layer while the remote read is on its way (a rollout burst
+    // A write-through can land in the warm layer while the remote read is on its way (a rollout burst
     // asks about one new image many times at once): answering a miss then would look the image up again.
     const stillMissing = missing.filter((lookup) => !found.has(lookupKey(lookup)));
-    for (const [key, entry] of this.near.getManySync(stillMissing)) found.set(key, entry);
+    for (const [key, entry] of this.warm.getManySync(stillMissing)) found.set(key, entry);
     return found;
   }
 
   async put(entry: CachedImage): Promise<PutOutcome> {
-    await this.near.put(entry);
-    return this.far.put(entry);
+    await this.warm.put(entry);
+    return this.table.put(entry);
   }
 
   async deleteImage(repository: RepositoryKey, digest: string, tags: readonly string[]): Promise<string[]> {
-    await this.near.deleteImage(repository, digest, tags);
-    return this.far.deleteImage(repository, digest, tags);
+    await this.warm.deleteImage(repository, digest, tags);
+    return this.table.deleteImage(repository, digest, tags);
   }
 
-  listImages(scope: ListScope, cursor?: string): Promise<ListPage> {
-    return this.far.listImages(scope, cursor);
+  listImages(scope: RepositoryScope, cursor?: string): Promise<ListPage> {
+    return this.table.listImages(scope, cursor);
   }
 
   async updateVerdict(entry: CachedImage, verdict: StoredVerdict): Promise<boolean> {
-    await this.near.updateVerdict(entry, verdict);
-    return this.far.updateVerdict(entry, verdict);
+    await this.warm.updateVerdict(entry, verdict);
+    return this.table.updateVerdict(entry, verdict);
   }
 }

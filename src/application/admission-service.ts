@@ -19,8 +19,9 @@ import type { FactsLookup, FactsSource, ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
 import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
 import type { Policy } from '../domain/policy';
+import { imagesInScope } from '../domain/scope';
 import { judgeLookup, judgeReference, type Verdict } from '../domain/verdict';
-import { extractImages, type ImageAtPath, unchangedImagePaths } from '../domain/workload';
+import type { ImageAtPath } from '../domain/workload';
 
 export interface AdmissionServiceOptions {
   readonly policy: Policy;
@@ -95,20 +96,12 @@ export class AdmissionService {
   }
 
   async review(request: AdmissionRequest): Promise<Decision> {
-    if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') {
-      return allowUntouched(`operation ${request.operation} is not judged`);
-    }
-    if (request.namespace && this.policy.match.exemptNamespace(request.namespace)) {
-      return allowUntouched(`namespace ${request.namespace} is exempt`);
-    }
-    const extraction = extractImages(request.kind, request.object, request.subresource);
-    if (extraction.kind === 'not-applicable')
-      return allowUntouched(`${request.kind.kind} carries no pod spec`);
-
+    const scope = imagesInScope(request, this.policy);
+    if (scope.kind === 'untouched') return allowUntouched(scope.reason);
     const judgements: ImageJudgement[] =
-      extraction.kind === 'malformed'
-        ? [malformedObject(extraction.path, extraction.problem)]
-        : await this.judgeImages(changedImages(request, extraction.images));
+      scope.kind === 'malformed'
+        ? [malformedObject(scope.path, scope.problem)]
+        : await this.judgeImages(scope.images);
     const warnOnly =
       this.policy.mode === 'warn' ||
       (request.namespace !== '' && this.policy.match.warnNamespace(request.namespace));
@@ -351,13 +344,6 @@ export class AdmissionService {
       notes: [],
     };
   }
-}
-
-/** On UPDATE, only the images the update changes (ADR 0006); on CREATE, every image. */
-function changedImages(request: AdmissionRequest, images: readonly ImageAtPath[]): readonly ImageAtPath[] {
-  if (request.operation !== 'UPDATE' || request.oldObject === undefined) return images;
-  const unchanged = unchangedImagePaths(request.kind, images, request.oldObject, request.subresource);
-  return unchanged.size === 0 ? images : images.filter(({ path }) => !unchanged.has(path));
 }
 
 function failureOf(error: unknown): Unresolved {

@@ -4,16 +4,15 @@
  * through the same facts port as the admission path, judge them with the same judgement, and write
  * through the same decision store, conditionally.
  */
-import { createHash } from 'node:crypto';
-import { type ImageTarget, parseRefreshEvent } from '../adapters/ecr-events';
-import { type CachedImage, type DecisionStore, type ListScope, lookupKey } from '../domain/decision-store';
+import { type CachedImage, type DecisionStore, lookupKey } from '../domain/decision-store';
 import type { EcrCatalog, Facts, FactsSource, RepositoryKey } from '../domain/facts';
 import { ecrDigestReference } from '../domain/image-ref';
-import type { Policy } from '../domain/policy';
+import { type Policy, policyHash } from '../domain/policy';
+import type { ImageTarget, RefreshTrigger, RepositoryScope } from '../domain/refresh';
 import { judgeFacts, type Verdict } from '../domain/verdict';
 
 /** A target of the workflow's Map: one image, and the event time it is refreshed for. */
-export interface Target extends ImageTarget {
+export interface RefreshTarget extends ImageTarget {
   readonly eventTime: string;
   /** The EventBridge event's id: with the image, the idempotency key of the Refresh task. */
   readonly eventId: string;
@@ -21,8 +20,8 @@ export interface Target extends ImageTarget {
 
 /** What the Plan task tells the state machine to do. */
 export type Plan =
-  | { readonly kind: 'refresh'; readonly targets: readonly Target[]; readonly eventTime: string }
-  | { readonly kind: 'delete'; readonly targets: readonly Target[]; readonly eventTime: string }
+  | { readonly kind: 'refresh'; readonly targets: readonly RefreshTarget[]; readonly eventTime: string }
+  | { readonly kind: 'delete'; readonly targets: readonly RefreshTarget[]; readonly eventTime: string }
   | { readonly kind: 'list'; readonly list: ListRequest; readonly eventTime: string }
   | { readonly kind: 'rejudge'; readonly eventTime: string }
   | { readonly kind: 'ignore'; readonly reason: string; readonly eventTime: string };
@@ -34,16 +33,16 @@ export type Plan =
  */
 export interface ListRequest {
   readonly source: 'cache' | 'expiring' | 'registry';
-  readonly scope: ListScope;
+  readonly scope: RepositoryScope;
   readonly eventTime: string;
   readonly eventId: string;
   readonly cursor?: string;
-  /** Only for the cache: remove the entries instead of refreshing them (the repository was deleted). */
-  readonly remove?: boolean;
+  /** Only for the cache: delete the entries instead of refreshing them (the repository was deleted). */
+  readonly delete?: boolean;
 }
 
 export interface ListResult {
-  readonly targets: readonly Target[];
+  readonly targets: readonly RefreshTarget[];
   /** The request for the next page; absent on the last page. */
   readonly next?: ListRequest;
 }
@@ -97,12 +96,6 @@ function decodeCursor(text: string): RegistryCursor {
   return JSON.parse(Buffer.from(text, 'base64url').toString()) as RegistryCursor;
 }
 
-/** A stable hash of the policy's content, stored with each verdict so reports can tell stale ones. */
-export function policyHash(policy: Policy): string {
-  const { match: _compiled, ...content } = policy;
-  return createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16);
-}
-
 export class RefreshService {
   private readonly hash: string;
   private readonly now: () => Date;
@@ -114,9 +107,8 @@ export class RefreshService {
     this.windowSeconds = options.refreshWindowSeconds ?? 86_400;
   }
 
-  /** Task Plan: the event, parsed and normalised. Throws InvalidEventError on anything else. */
-  plan(event: unknown): Plan {
-    const trigger = parseRefreshEvent(event);
+  /** Task Plan: what to do for an event's trigger. */
+  plan(trigger: RefreshTrigger): Plan {
     const { eventTime, eventId } = trigger;
     switch (trigger.kind) {
       case 'refresh-image':
@@ -132,7 +124,7 @@ export class RefreshService {
       case 'delete-repository':
         return {
           kind: 'list',
-          list: { source: 'cache', scope: trigger.scope, eventTime, eventId, remove: true },
+          list: { source: 'cache', scope: trigger.scope, eventTime, eventId, delete: true },
           eventTime,
         };
       case 'reconcile':
@@ -161,7 +153,7 @@ export class RefreshService {
    * A platform image's scan also changes the verdict of every image index that lists it, so the cached
    * indexes of the repository that list the image are refreshed with it.
    */
-  async refresh(target: Target): Promise<RefreshRecord[]> {
+  async refresh(target: RefreshTarget): Promise<RefreshRecord[]> {
     const record = await this.refreshImage(target);
     const indexes = await this.indexesListing(target);
     const related = await Promise.all(
@@ -170,7 +162,7 @@ export class RefreshService {
     return [record, ...related];
   }
 
-  private async refreshImage(target: Target): Promise<RefreshRecord> {
+  private async refreshImage(target: RefreshTarget): Promise<RefreshRecord> {
     const lookup = await this.options.facts.lookup({
       registryId: target.registryId,
       region: target.region,
@@ -179,8 +171,8 @@ export class RefreshService {
     });
     if (lookup.status !== 'found') {
       // Gone from ECR (deleted since the event): its entries go too, never a cached "not found".
-      const removed = await this.remove(target);
-      return { ...removed, reason: lookup.status };
+      const deleted = await this.deleteImage(target);
+      return { ...deleted, reason: lookup.status };
     }
     const verdict = this.judge(lookup.facts);
     const { written } = await this.options.store.put({ facts: lookup.facts, verdict });
@@ -188,7 +180,9 @@ export class RefreshService {
   }
 
   /** The cached image indexes of the target's repository that list the target as a platform image. */
-  private async indexesListing(target: Target): Promise<{ digest: string; tags: readonly string[] }[]> {
+  private async indexesListing(
+    target: RefreshTarget,
+  ): Promise<{ digest: string; tags: readonly string[] }[]> {
     const scope = {
       registryId: target.registryId,
       region: target.region,
@@ -208,8 +202,8 @@ export class RefreshService {
     return found;
   }
 
-  /** Task Delete: removes an image's entries (its digest, and tags still pointing at it). */
-  async remove(target: ImageTarget): Promise<RefreshRecord> {
+  /** Task Delete: deletes an image's entries (its digest, and tags still pointing at it). */
+  async deleteImage(target: ImageTarget): Promise<RefreshRecord> {
     const keys = await this.options.store.deleteImage(
       { registryId: target.registryId, region: target.region, repositoryName: target.repositoryName },
       target.digest,
@@ -270,7 +264,7 @@ export class RefreshService {
     }
 
     const [repository, ...rest] = state.queue;
-    const targets: Target[] = [];
+    const targets: RefreshTarget[] = [];
     let images: string | undefined;
     if (repository) {
       const page = await catalog.listImages(repository, state.images);
@@ -317,7 +311,7 @@ export class RefreshService {
   }
 
   /** Task RecordFailure: what failed, for the execution's output (the handler logs it and counts it). */
-  recordFailure(input: Target & { error?: { Error?: string; Cause?: string } }): RefreshRecord {
+  recordFailure(input: RefreshTarget & { error?: { Error?: string; Cause?: string } }): RefreshRecord {
     return {
       action: 'failed',
       registryId: input.registryId,
@@ -365,7 +359,7 @@ export class RefreshService {
   }
 }
 
-function targetOf(entry: CachedImage, request: ListRequest): Target {
+function targetOf(entry: CachedImage, request: ListRequest): RefreshTarget {
   const { registryId, region, repositoryName } = entry.facts.repository;
   const { eventTime, eventId } = request;
   return {

@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadManifests } from '../adapters/files';
+import { AdmissionReviewError, FileError, UsageError } from '../domain/errors';
 import {
   formatAdmissionResponse,
   formatMutationResponse,
   parseAdmissionReview,
-} from '../adapters/admission-review';
-import { loadManifests } from '../adapters/files';
-import { AdmissionReviewError, FileError, UsageError } from '../domain/errors';
+} from '../http/admission-review';
 import { startServer } from '../http/https-server';
 import { loadTls, makeSelfSignedTls } from '../http/tls';
 import { buildAdmissionService } from '../wiring/cli';

@@ -4,13 +4,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseRefreshEvent } from '../adapters/ecr-events';
-import { FileError, InvalidEventError, UsageError } from '../domain/errors';
+import { isRecord } from '../domain/aws-names';
+import { FileError, UsageError } from '../domain/errors';
 import { buildRefreshService } from '../wiring/cli';
 import { runWorkflowLocally } from '../wiring/local-workflow';
 import { CORE_OPTIONS } from './options';
 
-function loadEvent(file: string): { event: unknown; region: string; account: string } {
+/**
+ * The event as JSON, and the region and account of its envelope (the registry reconciliation lists).
+ * Its fields are validated once, by the workflow's Plan task, as in AWS.
+ */
+function loadEvent(file: string): { event: unknown; region: string; account?: string } {
   let event: unknown;
   try {
     event = JSON.parse(readFileSync(file, 'utf8'));
@@ -21,14 +25,12 @@ function loadEvent(file: string): { event: unknown; region: string; account: str
       code === 'ENOENT' ? 'no such file' : `not valid JSON (${(error as Error).message})`,
     );
   }
-  try {
-    parseRefreshEvent(event);
-  } catch (error) {
-    if (error instanceof InvalidEventError) throw new FileError(file, error.message);
-    throw error;
-  }
-  const { region, account } = event as { region: string; account: string };
-  return { event, region, account };
+  const envelope = isRecord(event) ? event : {};
+  return {
+    event,
+    region: typeof envelope.region === 'string' ? envelope.region : 'us-east-1',
+    ...(typeof envelope.account === 'string' && { account: envelope.account }),
+  };
 }
 
 export async function refreshCommand(args: string[]): Promise<number> {
@@ -42,6 +44,7 @@ export async function refreshCommand(args: string[]): Promise<number> {
   const service = buildRefreshService(values, { region, account });
 
   const run = await runWorkflowLocally(service, event);
+  if (run.refusal) throw new FileError(values.event, run.refusal);
   const changed = run.records.filter(
     (r) => r.action === 'written' || r.action === 'deleted' || r.action === 'rejudged',
   );

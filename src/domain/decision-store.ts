@@ -4,6 +4,7 @@
  * with the current policy and clock). Implemented in memory and on DynamoDB.
  */
 import type { Facts, ImageLookup, RepositoryKey } from './facts';
+import type { RepositoryScope } from './refresh';
 import type { Violation } from './verdict';
 
 export interface StoredVerdict {
@@ -32,13 +33,6 @@ export interface PutOutcome {
   readonly written: readonly string[];
 }
 
-/** Which cached images to list: a registry (in one region), or one repository of it; all when absent. */
-export interface ListScope {
-  readonly registryId?: string;
-  readonly region?: string;
-  readonly repositoryName?: string;
-}
-
 export interface ListPage {
   /** Digest entries (one per image). */
   readonly entries: readonly CachedImage[];
@@ -53,7 +47,7 @@ export interface DecisionStore extends DecisionCache {
    * before the deletion never replace them); returns the keys whose entries were removed.
    */
   deleteImage(repository: RepositoryKey, digest: string, tags: readonly string[]): Promise<string[]>;
-  listImages(scope: ListScope, cursor?: string): Promise<ListPage>;
+  listImages(scope: RepositoryScope, cursor?: string): Promise<ListPage>;
   /** Replaces the stored verdict of an image's entries, if their facts are still the ones judged. */
   updateVerdict(entry: CachedImage, verdict: StoredVerdict): Promise<boolean>;
 }
@@ -141,7 +135,7 @@ export function factsContent(facts: Facts): string {
   return JSON.stringify(content);
 }
 
-export function inScope(facts: Facts, scope: ListScope): boolean {
+export function inScope(facts: Facts, scope: RepositoryScope): boolean {
   const repo = facts.repository;
   return (
     (scope.registryId === undefined || repo.registryId === scope.registryId) &&

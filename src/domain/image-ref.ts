@@ -1,3 +1,4 @@
+import { REGION_SOURCE } from './aws-names';
 /**
  * Image references as a Pod carries them, parsed the way the container runtime resolves them
  * (the grammar of distribution/reference), and private Amazon ECR registries recognised by an exact,
@@ -38,7 +39,7 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 const SHA256 = /^sha256:[a-f0-9]{64}$/;
 
-const REGION = '([a-z]{2}(?:-[a-z]+)+-\\d+)';
+const REGION = `(${REGION_SOURCE})`;
 const ECR_HOSTS = [
   new RegExp(`^(\\d{12})\\.dkr\\.ecr(-fips)?\\.${REGION}\\.amazonaws\\.com(?:\\.cn)?$`),
   new RegExp(`^(\\d{12})\\.dkr-ecr(-fips)?\\.${REGION}\\.on\\.aws$`),

@@ -7,8 +7,8 @@ import type { AdmissionRequest } from './admission';
 import type { ImageLookup } from './facts';
 import { type ImageReference, parseImageReference } from './image-ref';
 import type { Policy } from './policy';
+import { imagesInScope } from './scope';
 import { judgeReference } from './verdict';
-import { extractImages, unchangedImagePaths } from './workload';
 
 export interface PinCandidate {
   /** Field path, e.g. `spec.containers[0].image`. */
@@ -32,20 +32,13 @@ export interface JsonPatchOperation {
  */
 export function pinCandidates(request: AdmissionRequest, policy: Policy): PinCandidate[] {
   if (policy.pinDigests === 'off') return [];
-  if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return [];
   if (policy.pinDigests === 'pods' && !(request.kind.group === '' && request.kind.kind === 'Pod')) return [];
-  if (request.namespace && policy.match.exemptNamespace(request.namespace)) return [];
-  const extraction = extractImages(request.kind, request.object, request.subresource);
-  if (extraction.kind !== 'images') return [];
-
-  const unchanged =
-    request.operation === 'UPDATE' && request.oldObject !== undefined
-      ? unchangedImagePaths(request.kind, extraction.images, request.oldObject, request.subresource)
-      : new Set<string>();
+  const scope = imagesInScope(request, policy);
+  if (scope.kind !== 'images') return [];
 
   const candidates: PinCandidate[] = [];
-  for (const { path, image } of extraction.images) {
-    if (typeof image !== 'string' || unchanged.has(path)) continue;
+  for (const { path, image } of scope.images) {
+    if (typeof image !== 'string') continue;
     const parsed = parseImageReference(image);
     if (!parsed.ok || !parsed.ref.ecr || parsed.ref.digest) continue;
     const judged = judgeReference(image, parsed.ref, policy);

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
+import { ACCOUNT_ID, ACCOUNT_ID_MESSAGE } from './aws-names';
 import { PolicyError } from './errors';
 import { compileGlobs, compileImageGlobs, type Matcher } from './glob';
 
@@ -42,7 +44,7 @@ const severityLimits = z._default(
   {},
 );
 
-const accountId = z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit AWS account id'));
+const accountId = z.string().check(z.regex(ACCOUNT_ID, ACCOUNT_ID_MESSAGE));
 const name = () => z.string().check(z.minLength(1));
 
 export const policySchema = z.strictObject({
@@ -214,3 +216,9 @@ export function parsePolicy(document: unknown): Policy {
 }
 
 export const DEFAULT_POLICY: Policy = parsePolicy({});
+
+/** A stable hash of the policy's content, stored with each verdict so reports can tell stale ones. */
+export function policyHash(policy: Policy): string {
+  const { match: _compiled, ...content } = policy;
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16);
+}

@@ -1,3 +1,4 @@
+import { isRecord } from './aws-names';
 /**
  * Finds every image of an object that embeds a PodSpec, each with its field path, so that a denial
  * can name `spec.template.spec.initContainers[0].image`.
@@ -49,10 +50,6 @@ export function groupFromApiVersion(apiVersion: string): string {
 
 export function embedsPodSpec(groupKind: GroupKind): boolean {
   return POD_SPEC_PATHS.has(`${groupKind.group}/${groupKind.kind}`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export type Extraction =

@@ -1,77 +1,81 @@
 /**
  * The admission Lambda behind API Gateway (REST v1 or HTTP API v2 proxy events). Configuration is
- * read and validated once at cold start; each request is answered by the shared webhook surface.
+ * read and validated once at cold start; each request is answered by the webhook's HTTP surface.
+ * Powertools' decorators add the Lambda context (request id, cold start) to every log line and publish
+ * the metrics once per invocation.
  */
+import type { LambdaInterface } from '@aws-lambda-powertools/commons/types';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResult,
+  Context,
+} from 'aws-lambda';
 import { loadAdmissionConfig } from '../adapters/config';
-import type { AdmissionService } from '../application/admission-service';
-import { type HttpRequest, handleWebhookRequest } from '../http/webhook';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contracts/metrics';
+import { handleWebhookRequest, toHttpRequest } from '../http/webhook';
 import { createAdmissionService } from '../wiring/admission';
 
-const logger = new Logger({ serviceName: 'ecr-admission' });
-const metrics = new Metrics({ namespace: 'EcrAdmission', serviceName: 'ecr-admission' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
 // Read and validated once, at cold start: a bad setting fails the cold start with a message naming it.
-const service: AdmissionService = createAdmissionService({
+const service = createAdmissionService({
   ...loadAdmissionConfig(process.env),
   onFailure: (what, error) => {
     logger.warn('answered by the failure mode', { what, error: error as Error });
-    metrics.addMetric('FactsUnavailable', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.FactsUnavailable, MetricUnit.Count, 1);
   },
   onEcrError: (operation, error) => {
-    metrics.addMetric('EcrErrors', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.EcrErrors, MetricUnit.Count, 1);
     logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
   },
 });
 
-export function toHttpRequest(event: APIGatewayProxyEvent | APIGatewayProxyEventV2): HttpRequest {
-  const v2 = 'requestContext' in event && event.requestContext && 'http' in event.requestContext;
-  const method = v2
-    ? (event as APIGatewayProxyEventV2).requestContext.http.method
-    : (event as APIGatewayProxyEvent).httpMethod;
-  const path = v2 ? (event as APIGatewayProxyEventV2).rawPath : (event as APIGatewayProxyEvent).path;
-  const body = typeof event.body === 'string' ? event.body : '';
-  // An event without a method or path (a test invoke, a misrouted integration) gets a 404/405, not a TypeError.
-  return {
-    method: typeof method === 'string' ? method : '',
-    path: typeof path === 'string' ? path : '/',
-    body: event.isBase64Encoded ? Buffer.from(body, 'base64') : body,
-  };
-}
-
-export async function handler(
-  event: APIGatewayProxyEvent | APIGatewayProxyEventV2,
-): Promise<APIGatewayProxyResult> {
-  const started = performance.now();
-  try {
-    const reply = await handleWebhookRequest(service, toHttpRequest(event), {
-      onReview: (request) => logger.appendKeys({ uid: request.uid }),
-      onDecision: (decision, request) => {
-        const outcome = decision.allowed ? (decision.violations.length > 0 ? 'Warned' : 'Allowed') : 'Denied';
-        metrics.addMetric(outcome, MetricUnit.Count, 1);
-        metrics.addMetric('CacheHits', MetricUnit.Count, decision.cacheHits);
-        metrics.addMetric('CacheMisses', MetricUnit.Count, decision.cacheMisses);
-        logger.info('decision', {
-          kind: request.kind.kind,
-          namespace: request.namespace,
-          name: request.name,
-          operation: request.operation,
-          dryRun: request.dryRun,
-          ...decision.auditAnnotations,
-        });
-      },
-      onMutation: (mutation) => {
-        metrics.addMetric('ImagesPinned', MetricUnit.Count, mutation.pinned.length);
-        if (mutation.unresolved.length > 0) logger.info('left unpinned', { unresolved: mutation.unresolved });
-      },
-      onError: (error) => logger.error('review failed', error as Error),
-    });
-    return { statusCode: reply.statusCode, headers: { ...reply.headers }, body: reply.body };
-  } finally {
-    metrics.addMetric('AdmissionLatency', MetricUnit.Milliseconds, performance.now() - started);
-    metrics.publishStoredMetrics();
-    logger.removeKeys(['uid']);
+class AdmissionFunction implements LambdaInterface {
+  @logger.injectLambdaContext({ resetKeys: true })
+  @metrics.logMetrics()
+  async handler(
+    event: APIGatewayProxyEvent | APIGatewayProxyEventV2,
+    _context: Context,
+  ): Promise<APIGatewayProxyResult> {
+    const started = performance.now();
+    try {
+      const reply = await handleWebhookRequest(service, toHttpRequest(event), {
+        onReview: (request) => logger.appendKeys({ uid: request.uid }),
+        onDecision: (decision, request) => {
+          const outcome = decision.allowed
+            ? decision.violations.length > 0
+              ? METRIC.Warned
+              : METRIC.Allowed
+            : METRIC.Denied;
+          metrics.addMetric(outcome, MetricUnit.Count, 1);
+          metrics.addMetric(METRIC.CacheHits, MetricUnit.Count, decision.cacheHits);
+          metrics.addMetric(METRIC.CacheMisses, MetricUnit.Count, decision.cacheMisses);
+          logger.info('decision', {
+            kind: request.kind.kind,
+            namespace: request.namespace,
+            name: request.name,
+            operation: request.operation,
+            dryRun: request.dryRun,
+            ...decision.auditAnnotations,
+          });
+        },
+        onMutation: (mutation) => {
+          metrics.addMetric(METRIC.ImagesPinned, MetricUnit.Count, mutation.pinned.length);
+          if (mutation.unresolved.length > 0)
+            logger.info('left unpinned', { unresolved: mutation.unresolved });
+        },
+        onError: (error) => logger.error('review failed', error as Error),
+      });
+      return { statusCode: reply.statusCode, headers: { ...reply.headers }, body: reply.body };
+    } finally {
+      metrics.addMetric(METRIC.AdmissionLatency, MetricUnit.Milliseconds, performance.now() - started);
+    }
   }
 }
+
+const admission = new AdmissionFunction();
+export const handler = admission.handler.bind(admission);

@@ -1,47 +1,41 @@
 /**
- * The refresh workflow's Lambda tasks, one export per Task state of statemachine/refresh-decision.asl.json.
- * Each is a thin binding of the RefreshService method of the same name; configuration is read and
- * validated once, at cold start.
+ * The refresh workflow's Lambda tasks: one export per task of src/contracts/workflow.ts (the table CDK
+ * and the ASL placeholders derive from), each a thin binding of the RefreshService method of the same
+ * name. Configuration is read and validated once, at cold start. Powertools' decorators add the Lambda
+ * context to every log line and publish the metrics a task stored.
  */
+
+import type { LambdaInterface } from '@aws-lambda-powertools/commons/types';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { loadRefreshConfig } from '../adapters/config';
-import type { ListRequest, RefreshRecord, Target } from '../application/refresh-service';
+import { parseRefreshEvent } from '../adapters/ecr-events';
+import type { ListRequest, RefreshRecord, RefreshTarget } from '../application/refresh-service';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contracts/metrics';
+import type { RefreshHandlerName } from '../contracts/workflow';
 import { createRefreshService } from '../wiring/refresh';
 
-const logger = new Logger({ serviceName: 'ecr-admission' });
-const metrics = new Metrics({ namespace: 'EcrAdmission', serviceName: 'ecr-admission' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 const config = loadRefreshConfig(process.env);
 const service = createRefreshService({
   ...config,
   onEcrError: (operation, error) => {
-    metrics.addMetric('EcrErrors', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.EcrErrors, MetricUnit.Count, 1);
     logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
   },
 });
 
-function published<T>(work: () => Promise<T>): Promise<T> {
-  return work().finally(() => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  });
-}
-
-export const plan = async (event: unknown) => {
-  const result = service.plan(event);
-  logger.info('plan', { kind: result.kind, eventTime: result.eventTime });
-  return result;
-};
-
-async function refreshTarget(target: Target): Promise<RefreshRecord[]> {
+async function refreshTarget(target: RefreshTarget): Promise<RefreshRecord[]> {
   const records = await service.refresh(target);
   for (const record of records) {
     logger.info('refreshed', { action: record.action, keys: record.keys, digest: record.digest });
     if (record.action === 'written') {
       metrics.addMetric(
-        'EventToVerdictLag',
+        METRIC.EventToVerdictLag,
         MetricUnit.Milliseconds,
         Date.now() - Date.parse(target.eventTime),
       );
@@ -65,27 +59,63 @@ const idempotentRefresh = config.idempotencyTableName
     })
   : refreshTarget;
 
-export const refresh = (target: Target, context?: Context) => {
+/** Publishes only what a task stored: most tasks emit no metric, and an empty flush only warns. */
+function flushMetrics(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}
+
+/** A task's handler: the Lambda context on every log line, the keys it appended dropped after. */
+function task<I, O>(
+  work: (input: I, context: Context) => Promise<O>,
+): (input: I, context: Context) => Promise<O> {
+  class Task implements LambdaInterface {
+    @logger.injectLambdaContext({ resetKeys: true })
+    async handler(input: I, context: Context): Promise<O> {
+      return work(input, context);
+    }
+  }
+  const bound = new Task();
+  return bound.handler.bind(bound);
+}
+
+export const plan = task(async (event: unknown) => {
+  const plan = service.plan(parseRefreshEvent(event));
+  logger.info('plan', { kind: plan.kind, eventTime: plan.eventTime });
+  return plan;
+});
+
+export const refresh = task((target: RefreshTarget, context: Context) => {
   // Lets an in-progress record expire with the invocation, should the function time out.
-  if (context) idempotency.registerLambdaContext(context);
-  return published(() => idempotentRefresh(target));
-};
+  idempotency.registerLambdaContext(context);
+  return idempotentRefresh(target).finally(flushMetrics);
+});
 
-export const remove = (target: Target) =>
-  published(async () => {
-    const record = await service.remove(target);
-    logger.info('deleted', { keys: record.keys, digest: record.digest });
-    return record;
-  });
+export const deleteImage = task(async (target: RefreshTarget) => {
+  const record = await service.deleteImage(target);
+  logger.info('deleted', { keys: record.keys, digest: record.digest });
+  return record;
+});
 
-export const listTargets = (request: ListRequest) => service.listTargets(request);
+export const listTargets = task((request: ListRequest) => service.listTargets(request));
 
-export const rejudge = (request: { cursor?: string }) => service.rejudge(request);
+export const rejudge = task((request: { cursor?: string }) => service.rejudge(request));
 
-export const recordFailure = (input: Target & { error?: { Error?: string; Cause?: string } }) =>
-  published(async () => {
+export const recordFailure = task(
+  async (input: RefreshTarget & { error?: { Error?: string; Cause?: string } }) => {
     const record = service.recordFailure(input);
-    metrics.addMetric('RefreshFailures', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.RefreshFailures, MetricUnit.Count, 1);
     logger.error('refresh failed', { ...record, cause: input.error?.Cause });
+    flushMetrics();
     return record;
-  });
+  },
+);
+
+// Every task of the workflow's table has its export here (a test holds the ASL file to the same table).
+export const TASK_HANDLERS = {
+  plan,
+  refresh,
+  deleteImage,
+  listTargets,
+  rejudge,
+  recordFailure,
+} satisfies Record<RefreshHandlerName, unknown>;

@@ -6,8 +6,8 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { MAX_REVIEW_BYTES } from '../adapters/admission-review';
 import type { AdmissionService } from '../application/admission-service';
+import { MAX_REVIEW_BYTES } from './admission-review';
 import { handleWebhookRequest } from './webhook';
 
 export interface ServerOptions {

@@ -4,15 +4,13 @@
  * process is up. A denial is an answer (200, allowed: false); a review that cannot be parsed is the caller's error (400, with a message naming what is wrong); a
  * failure of ours is a 500 that says nothing about internals.
  */
-import {
-  formatAdmissionResponse,
-  formatMutationResponse,
-  parseAdmissionReview,
-} from '../adapters/admission-review';
+
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { AdmissionService } from '../application/admission-service';
 import type { AdmissionRequest, Decision } from '../domain/admission';
 import { AdmissionReviewError } from '../domain/errors';
 import type { Mutation } from '../domain/pinning';
+import { formatAdmissionResponse, formatMutationResponse, parseAdmissionReview } from './admission-review';
 
 export interface HttpRequest {
   readonly method: string;
@@ -25,6 +23,22 @@ export interface HttpReply {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+}
+
+/** An API Gateway proxy event (REST v1 or HTTP API v2) as the request it carries. */
+export function toHttpRequest(event: APIGatewayProxyEvent | APIGatewayProxyEventV2): HttpRequest {
+  const v2 = 'requestContext' in event && event.requestContext && 'http' in event.requestContext;
+  const method = v2
+    ? (event as APIGatewayProxyEventV2).requestContext.http.method
+    : (event as APIGatewayProxyEvent).httpMethod;
+  const path = v2 ? (event as APIGatewayProxyEventV2).rawPath : (event as APIGatewayProxyEvent).path;
+  const body = typeof event.body === 'string' ? event.body : '';
+  // An event without a method or path (a test invoke, a misrouted integration) gets a 404/405, not a TypeError.
+  return {
+    method: typeof method === 'string' ? method : '',
+    path: typeof path === 'string' ? path : '/',
+    body: event.isBase64Encoded ? Buffer.from(body, 'base64') : body,
+  };
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };

@@ -67,14 +67,14 @@ export function tableStore(
 
 /** The admission path's cache: a warm in-process layer, over DynamoDB when a table is named. */
 export function admissionStore(options: AdmissionWiringOptions): DecisionStore {
-  const near = new MemoryDecisionStore({
+  const warm = new MemoryDecisionStore({
     ttlMs: options.warmCacheTtlMs ?? ADMISSION_DEFAULTS.warmCacheTtlSeconds * 1000,
     maxEntries: options.warmCacheMaxEntries ?? ADMISSION_DEFAULTS.warmCacheMaxEntries,
   });
   const { tableName } = options;
   return tableName
-    ? new TieredDecisionStore(near, tableStore({ ...options, tableName }, AWS_CALL_TIMEOUTS.dynamodb))
-    : near;
+    ? new TieredDecisionStore(warm, tableStore({ ...options, tableName }, AWS_CALL_TIMEOUTS.dynamodb))
+    : warm;
 }
 
 export function createAdmissionService(options: AdmissionWiringOptions): AdmissionService {

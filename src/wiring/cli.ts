@@ -46,7 +46,7 @@ export function buildAdmissionService(options: CoreOptions): AdmissionService {
 /** The refresh workflow's tasks for `refresh`: the same facts, cache and policy options as the other commands. */
 export function buildRefreshService(
   options: CoreOptions,
-  where: { region: string; account: string },
+  where: { region: string; account?: string | undefined },
 ): RefreshService {
   const now = parseNow(options.now);
   const policy = options.policy ? loadPolicyFile(options.policy) : DEFAULT_POLICY;
@@ -54,7 +54,7 @@ export function buildRefreshService(
   return createRefreshService({
     policy,
     region: where.region,
-    ownAccountId: where.account,
+    ...(where.account && { ownAccountId: where.account }),
     ...(options.table && { tableName: options.table }),
     ...(snapshot && { facts: new EcrFactsSource(snapshot, now), catalog: snapshot }),
     ...(now && { now }),

@@ -4,19 +4,42 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { parseRefreshEvent } from '../adapters/ecr-events';
 import type { RefreshRecord, RefreshService } from '../application/refresh-service';
+import { ASL_FILE, REFRESH_TASKS, type RefreshHandlerName, type RefreshTask } from '../contracts/workflow';
+import { InvalidEventError } from '../domain/errors';
 
-export const ASL_FILE = 'statemachine/refresh-decision.asl.json';
+function localArn(placeholder: string): string {
+  return `arn:aws:lambda:us-east-1:123456789012:function:ecr-admission-${placeholder}`;
+}
 
-/** The Lambda placeholders of the ASL file, filled by CDK's `definitionSubstitutions`. */
-export const TASK_PLACEHOLDERS = [
-  'PlanFunctionArn',
-  'RefreshFunctionArn',
-  'DeleteFunctionArn',
-  'ListTargetsFunctionArn',
-  'RejudgeFunctionArn',
-  'RecordFailureFunctionArn',
-] as const;
+/** Each Task state of the definition, by name, with the task (function) its Resource runs. */
+export function taskStates(definition: Record<string, unknown>): Map<string, RefreshTask> {
+  const byArn = new Map(
+    Object.entries(REFRESH_TASKS).map(([task, { placeholder }]) => [
+      localArn(placeholder),
+      task as RefreshTask,
+    ]),
+  );
+  const found = new Map<string, RefreshTask>();
+  const visit = (
+    states: Record<
+      string,
+      { Type?: string; Resource?: string; Iterator?: unknown; ItemProcessor?: unknown; Branches?: unknown[] }
+    >,
+  ) => {
+    for (const [name, state] of Object.entries(states)) {
+      const task = state.Resource ? byArn.get(state.Resource) : undefined;
+      if (state.Type === 'Task' && task) found.set(name, task);
+      for (const inner of [state.Iterator, state.ItemProcessor, ...(state.Branches ?? [])]) {
+        const nested = (inner as { States?: typeof states } | undefined)?.States;
+        if (nested) visit(nested);
+      }
+    }
+  };
+  visit(definition.States as never);
+  return found;
+}
 
 /** Finds the ASL file from the package root, whether running from `src/` or the built `dist/src/`. */
 export function aslPath(): string {
@@ -32,9 +55,9 @@ export function aslPath(): string {
 /** The definition with every `${...}` placeholder filled, as CDK fills them at deploy time. */
 export function loadDefinition(substitutions: Record<string, string> = {}): Record<string, unknown> {
   let text = readFileSync(aslPath(), 'utf8');
-  for (const name of TASK_PLACEHOLDERS) {
-    const arn = substitutions[name] ?? `arn:aws:lambda:us-east-1:123456789012:function:ecr-admission-${name}`;
-    text = text.replaceAll(`\${${name}}`, arn);
+  for (const { placeholder } of Object.values(REFRESH_TASKS)) {
+    const arn = substitutions[placeholder] ?? localArn(placeholder);
+    text = text.replaceAll(`\${${placeholder}}`, arn);
   }
   return JSON.parse(text) as Record<string, unknown>;
 }
@@ -49,6 +72,8 @@ export interface LocalRun {
   /** Every record the tasks returned, in the order they finished. */
   readonly records: readonly RefreshRecord[];
   readonly error?: { readonly name: string; readonly message: string };
+  /** Why the Plan task refused the event (the execution's error only says that it did). */
+  readonly refusal?: string;
   readonly output?: unknown;
 }
 
@@ -76,28 +101,41 @@ export async function runWorkflowLocally(
   polyfill();
   const { StateMachine } = await import('aws-local-stepfunctions');
   const records: RefreshRecord[] = [];
+  const refused: { error?: InvalidEventError } = {};
   const keep = (record: RefreshRecord) => {
     records.push(record);
     return record;
   };
-  const handlers: Record<string, (input: never) => Promise<unknown>> = {
-    Plan: async (input) => service.plan(input),
-    Refresh: async (input) => {
+  // What each task's Lambda handler does (src/handlers/refresh.ts), on this service.
+  const tasks: Record<RefreshHandlerName, (input: never) => Promise<unknown>> = {
+    plan: async (input) => {
+      try {
+        return service.plan(parseRefreshEvent(input));
+      } catch (error) {
+        // The ASL's Catch keeps only that the event was refused: keep why, for the caller.
+        if (error instanceof InvalidEventError) refused.error = error;
+        throw error;
+      }
+    },
+    refresh: async (input) => {
       const done = await service.refresh(input);
       records.push(...done);
       return done;
     },
-    Delete: async (input) => keep(await service.remove(input)),
-    RecordFailure: async (input) => keep(service.recordFailure(input)),
-    RecordDeleteFailure: async (input) => keep(service.recordFailure(input)),
-    ListTargets: async (input) => service.listTargets(input),
-    Rejudge: async (input) => {
+    deleteImage: async (input) => keep(await service.deleteImage(input)),
+    recordFailure: async (input) => keep(service.recordFailure(input)),
+    listTargets: async (input) => service.listTargets(input),
+    rejudge: async (input) => {
       const page = await service.rejudge(input);
       records.push(...page.records);
       return page;
     },
   };
-  const machine = new StateMachine(loadDefinition() as never, { validationOptions: { checkArn: true } });
+  const definition = loadDefinition();
+  const handlers = Object.fromEntries(
+    [...taskStates(definition)].map(([state, task]) => [state, tasks[REFRESH_TASKS[task].handler]]),
+  );
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true } });
   const retry = options.retryIntervalMs;
   const execution = machine.run(event as never, {
     overrides: {
@@ -115,6 +153,7 @@ export async function runWorkflowLocally(
     return {
       status: 'FAILED',
       records,
+      ...(refused.error && { refusal: refused.error.message }),
       error: {
         name: failure.cause?.name ?? failure.name ?? 'Error',
         message: failure.message ?? String(error),

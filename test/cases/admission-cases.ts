@@ -68,7 +68,7 @@ export interface AdmissionCase {
 /** A week after the builders' scans. */
 export const DEFAULT_NOW = '2026-11-27T12:00:00Z';
 
-/** Every scan status DESIGN.md names that does not give usable findings. */
+/** Every scan status docs/design.md (rule 4) names that does not give usable findings. */
 export const UNSCANNED_STATUSES = [
   'IN_PROGRESS',
   'PENDING',
@@ -118,7 +118,7 @@ const allowed = (more: Omit<CaseExpectation, 'allowed' | 'codes'> = {}) => ({
 
 const pod = (...containers: string[]) => podReview({ containers });
 
-// The known bugs of the AWS sample (DESIGN.md), one group each.
+// The known bugs of the AWS sample (docs/design.md, "What this replaces"), one group each.
 
 const sampleBugs: AdmissionCase[] = [
   {

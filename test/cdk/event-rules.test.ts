@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { parseRefreshEvent } from '../../src/adapters/ecr-events';
+import { REFRESH_TASKS } from '../../src/contracts/workflow';
 import { matchesPattern } from './event-pattern';
 import { REPO_ROOT, removeTemporaryDirectories, synthesizeInProcess } from './synth';
 
@@ -217,14 +218,11 @@ describe('the policy-change announcement', () => {
     expect(dependsOn).toEqual(
       expect.arrayContaining([policyRule, ...ids('AWS::StepFunctions::StateMachine')]),
     );
+    const handlers = new Set(Object.values(REFRESH_TASKS).map(({ handler }) => `index.${handler}`));
     const refreshFunctions = Object.entries(template.findResources('AWS::Lambda::Function'))
-      .filter(([, fn]) =>
-        String(fn.Properties.Handler).match(
-          /^index\.(plan|refresh|remove|listTargets|rejudge|recordFailure)$/,
-        ),
-      )
+      .filter(([, fn]) => handlers.has(String(fn.Properties.Handler)))
       .map(([id]) => id);
-    expect(refreshFunctions).toHaveLength(6);
+    expect(refreshFunctions).toHaveLength(handlers.size);
     expect(dependsOn).toEqual(expect.arrayContaining(refreshFunctions));
   });
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml } from 'yaml';
 import { UNUSED_IN_LAMBDA } from '../../cdk/constructs/bundled-function';
-import { REFRESH_TASKS } from '../../cdk/constructs/refresh-pipeline';
+import { REFRESH_TASKS } from '../../src/contracts/workflow';
 import { type CliSynth, cdkCli, REPO_ROOT, removeTemporaryDirectories, templateOf } from './synth';
 
 let synth: CliSynth;
@@ -178,7 +178,7 @@ describe('the functions', () => {
     const tasks = ownFunctions().filter(([, fn]) => fn.Properties.Handler !== 'index.handler');
     expect(tasks.map(([, fn]) => fn.Properties.Handler).sort()).toEqual(
       Object.values(REFRESH_TASKS)
-        .map((name) => `index.${name}`)
+        .map(({ handler }) => `index.${handler}`)
         .sort(),
     );
     expect(new Set(tasks.map(([, fn]) => fn.Properties.Code.S3Key)).size).toBe(1);
@@ -390,14 +390,14 @@ describe('the refresh workflow', () => {
     const [, machine] = only('AWS::StepFunctions::StateMachine');
     const substitutions = machine.Properties.DefinitionSubstitutions as Record<string, unknown>;
     expect(Object.keys(substitutions).sort()).toEqual(
-      Object.keys(REFRESH_TASKS)
-        .map((task) => `${task}FunctionArn`)
+      Object.values(REFRESH_TASKS)
+        .map(({ placeholder }) => placeholder)
         .sort(),
     );
     for (const placeholder of placeholders) expect(Object.keys(substitutions)).toContain(placeholder);
     const functions = template.findResources('AWS::Lambda::Function') as Resources;
-    for (const [task, handler] of Object.entries(REFRESH_TASKS)) {
-      const [id] = (substitutions[`${task}FunctionArn`] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+    for (const [task, { placeholder, handler }] of Object.entries(REFRESH_TASKS)) {
+      const [id] = (substitutions[placeholder] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
       expect({ task, handler: functions[id]?.Properties.Handler }).toEqual({
         task,
         handler: `index.${handler}`,

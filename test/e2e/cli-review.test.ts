@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_REVIEW_BYTES } from '../../src/adapters/admission-review';
+import { MAX_REVIEW_BYTES } from '../../src/http/admission-review';
 import {
   type CliResult,
   EXAMPLE_ARGS,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { generate } from 'selfsigned';
-import { MAX_REVIEW_BYTES } from '../../src/adapters/admission-review';
+import { MAX_REVIEW_BYTES } from '../../src/http/admission-review';
 import {
   EXAMPLE_ARGS,
   expectOneLineError,

@@ -28,7 +28,7 @@ import {
   SNAPSHOT,
   sleep,
 } from '../helpers/fault-scenarios';
-import { coldStart } from '../helpers/lambda';
+import { coldStart, lambdaContext } from '../helpers/lambda';
 import { type LocalEcr, startLocalEcr } from '../helpers/local-ecr';
 
 jest.setTimeout(90_000);
@@ -158,7 +158,7 @@ describe('DynamoDB faults and the entry points', () => {
 
     test('answers an event without a path or method with a 404, not a TypeError', async () => {
       const handler = await load();
-      const reply = await handler({ body: '{}' });
+      const reply = await handler({ body: '{}' }, lambdaContext());
       expect(reply.statusCode).toBe(404);
       expect(JSON.parse(reply.body).error).toContain('no such endpoint');
     });
@@ -169,9 +169,9 @@ describe('DynamoDB faults and the entry points', () => {
       ecr.faults = { hang: true };
 
       // Act
-      const during = JSON.parse((await handler(post('hang'))).body).response;
+      const during = JSON.parse((await handler(post('hang'), lambdaContext())).body).response;
       ecr.heal();
-      const after = JSON.parse((await handler(post('healed'))).body).response;
+      const after = JSON.parse((await handler(post('healed'), lambdaContext())).body).response;
 
       // Assess
       expect(during.allowed).toBe(false);
@@ -183,7 +183,7 @@ describe('DynamoDB faults and the entry points', () => {
     test('answers with DynamoDB black-holed by falling back to ECR', async () => {
       const handler = await load();
       proxy.setMode('blackhole');
-      const reply = JSON.parse((await handler(post('dark-table'))).body).response;
+      const reply = JSON.parse((await handler(post('dark-table'), lambdaContext())).body).response;
       expect(reply.status?.message).toBeUndefined();
       expect(reply.allowed).toBe(true);
       expect(ecr.totalEcrCalls()).toBeGreaterThan(0);

@@ -1,3 +1,5 @@
+import type { Context } from 'aws-lambda';
+
 /**
  * Loads a Lambda handler module as a cold start would: a fresh module instance that reads the given
  * environment at load time (a variable set to undefined is removed). The environment is restored after.
@@ -17,4 +19,22 @@ export function coldStart<T>(load: () => T, env: Record<string, string | undefin
   } finally {
     process.env = before;
   }
+}
+
+/** The Lambda context an invocation gets, as the runtime fills it. */
+export function lambdaContext(functionName = 'ecr-admission-test'): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: '2026/12/01/[$LATEST]abcdef',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
 }

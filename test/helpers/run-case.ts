@@ -3,16 +3,17 @@
  * snapshot adapter in the unit tier, the live ECR adapter against a local endpoint in the integration
  * tier) and checks the AdmissionReview response against the case's expectation.
  */
-import {
-  type AdmissionReviewResponse,
-  formatAdmissionResponse,
-  parseAdmissionReview,
-} from '../../src/adapters/admission-review';
+
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { AdmissionService } from '../../src/application/admission-service';
 import type { Decision } from '../../src/domain/admission';
 import type { FactsSource } from '../../src/domain/facts';
 import { parsePolicy } from '../../src/domain/policy';
+import {
+  type AdmissionReviewResponse,
+  formatAdmissionResponse,
+  parseAdmissionReview,
+} from '../../src/http/admission-review';
 import { type AdmissionCase, DEFAULT_NOW } from '../cases/admission-cases';
 
 export interface CaseOutcome {

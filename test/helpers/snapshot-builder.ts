@@ -1,5 +1,5 @@
 /**
- * Builders for registry snapshot documents (DESIGN.md "Registry snapshot"): ECR's own API output
+ * Builders for registry snapshot documents (docs/design.md, "Registry snapshot"): ECR's own API output
  * shapes, as `DescribeRepositories`, `BatchGetRepositoryScanningConfiguration`,
  * `GetRegistryScanningConfiguration`, `DescribeImages`, `DescribeImageScanFindings` and `BatchGetImage`
  * return them. Everything built here is plain JSON, so a case can be served by a local ECR endpoint too.

@@ -4,7 +4,8 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
 import { lookupKey, scanTime } from '../../src/domain/decision-store';
-import type { Facts } from '../../src/domain/facts';
+import { expectStoreFollows } from '../cases/replacement';
+import { digestOf, facts, REPLACEMENT_CASES, REPO } from '../cases/replacement-cases';
 import {
   type CountingProxy,
   createDecisionTable,
@@ -16,44 +17,7 @@ import {
 
 jest.setTimeout(60_000);
 
-const REPO = { registryId: '111122223333', region: 'us-east-1', repositoryName: 'team/app' };
-
-function digestOf(n: number): string {
-  return `sha256:${n.toString(16).padStart(64, '0')}`;
-}
-
-function facts(
-  overrides: {
-    digest?: string;
-    tags?: string[];
-    scanAt?: string;
-    gatheredAt?: string;
-    pushedAt?: string;
-    critical?: number;
-  } = {},
-): Facts {
-  return {
-    repository: {
-      ...REPO,
-      imageTagMutability: 'IMMUTABLE',
-      tagMutabilityExclusionFilters: [],
-      legacyScanOnPush: false,
-      repositoryScanning: { scanOnPush: true, scanFrequency: 'SCAN_ON_PUSH' },
-    },
-    image: {
-      digest: overrides.digest ?? digestOf(1),
-      tags: overrides.tags ?? ['1.0.0'],
-      pushedAt: overrides.pushedAt ?? '2026-11-20T09:00:00.000Z',
-      scan: {
-        status: 'COMPLETE',
-        completedAt: overrides.scanAt ?? '2026-11-20T10:00:00.000Z',
-        severityCounts: { CRITICAL: overrides.critical ?? 0 },
-        findings: [],
-      },
-    },
-    gatheredAt: overrides.gatheredAt ?? '2026-11-20T10:01:00.000Z',
-  };
-}
+const LATER = '2026-11-27T11:00:00.000Z';
 
 describe('DynamoDecisionStore against DynamoDB Local', () => {
   let dynamo: DynamoLocal;
@@ -80,7 +44,7 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     proxy.down = false;
   });
 
-  async function newStore(now = () => Date.parse('2026-11-27T12:00:00Z')): Promise<DynamoDecisionStore> {
+  async function newStore(now = () => Date.now()): Promise<DynamoDecisionStore> {
     const tableName = `decisions-${++tableCount}`;
     await createDecisionTable(dynamo.client(), tableName);
     return new DynamoDecisionStore({ tableName, client, now });
@@ -152,112 +116,15 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     expect(proxy.calls.get('BatchGetItem')).toBe(2);
   });
 
-  const LATER = '2026-11-27T11:00:00.000Z';
-
-  it.each([
-    {
-      name: 'an older scan read after a newer one does not replace it',
-      first: { scanAt: '2026-11-21T10:00:00.000Z', critical: 0 },
-      second: { scanAt: '2026-11-20T10:00:00.000Z', critical: 3, gatheredAt: LATER },
-      kept: 0,
-    },
-    {
-      name: 'a newer scan replaces an older one',
-      first: { scanAt: '2026-11-20T10:00:00.000Z', critical: 3 },
-      second: { scanAt: '2026-11-21T10:00:00.000Z', critical: 0, gatheredAt: LATER },
-      kept: 0,
-    },
-    {
-      name: 'facts read later for the same scan replace those read earlier',
-      first: { gatheredAt: '2026-11-21T10:00:00.000Z', critical: 3 },
-      second: { gatheredAt: '2026-11-21T11:00:00.000Z', critical: 1 },
-      kept: 1,
-    },
-    {
-      name: 'facts read earlier never replace those read later',
-      first: { gatheredAt: '2026-11-21T11:00:00.000Z', critical: 1 },
-      second: { gatheredAt: '2026-11-21T10:00:00.000Z', critical: 3 },
-      kept: 1,
-    },
-    {
-      name: 'a duplicate write changes nothing',
-      first: { critical: 2 },
-      second: { critical: 2, gatheredAt: LATER },
-      kept: 2,
-    },
-  ])('$name', async ({ first, second, kept }) => {
-    const store = await newStore();
-    await store.put({ facts: facts(first) });
-    const outcome = await store.put({ facts: facts(second) });
-
-    const found = await store.getMany([
-      { ...REPO, digest: digestOf(1) },
-      { ...REPO, tag: '1.0.0' },
-    ]);
-
-    for (const entry of found.values()) expect(entry.facts.image.scan?.severityCounts.CRITICAL).toBe(kept);
-    expect(found.size).toBe(2);
-    expect(outcome.written.length > 0).toBe(kept === second.critical && kept !== first.critical);
-  });
-
-  it('replaces a completed scan with a newer read that shows none (a scan that failed or expired)', async () => {
-    const store = await newStore();
-    await store.put({ facts: facts() });
-    const later = facts({ gatheredAt: LATER });
-    const expired: Facts = {
-      ...later,
-      image: {
-        ...later.image,
-        scan: { status: 'SCAN_ELIGIBILITY_EXPIRED', severityCounts: {}, findings: [] },
-      },
-    };
-
-    await store.put({ facts: expired });
-    const found = await store.getMany([{ ...REPO, tag: '1.0.0' }]);
-
-    expect([...found.values()][0]?.facts.image.scan?.status).toBe('SCAN_ELIGIBILITY_EXPIRED');
-  });
-
-  it('moves a tag to the image pushed later, even when that image is not scanned yet', async () => {
-    const store = await newStore();
-    await store.put({
-      facts: facts({ digest: digestOf(1), tags: ['latest'], pushedAt: '2026-11-20T09:00:00.000Z' }),
-    });
-    const newer = facts({
-      digest: digestOf(2),
-      tags: ['latest'],
-      pushedAt: '2026-11-22T09:00:00.000Z',
-      gatheredAt: LATER,
-    });
-    const unscanned: Facts = { ...newer, image: { ...newer.image, scan: undefined } };
-    await store.put({ facts: unscanned });
-
-    const found = await store.getMany([{ ...REPO, tag: 'latest' }]);
-
-    expect(found.get(lookupKey({ ...REPO, tag: 'latest' }))?.facts.image.digest).toBe(digestOf(2));
-  });
-
-  it("moves a tag back to an older image it is re-tagged to (ECR keeps that image's push time)", async () => {
-    const store = await newStore();
-    await store.put({
-      facts: facts({ digest: digestOf(2), tags: ['prod'], pushedAt: '2026-11-10T00:00:00.000Z' }),
-    });
-
-    await store.put({
-      facts: facts({
-        digest: digestOf(1),
-        tags: ['prod'],
-        pushedAt: '2026-11-01T00:00:00.000Z',
-        gatheredAt: LATER,
-      }),
-    });
-    const found = await store.getMany([{ ...REPO, tag: 'prod' }]);
-
-    expect(found.get(lookupKey({ ...REPO, tag: 'prod' }))?.facts.image.digest).toBe(digestOf(1));
+  // The same table as the pure rule and the in-process store (test/unit/decision-store.test.ts).
+  it.each(REPLACEMENT_CASES)('follows the replacement rule: $name', async (c) => {
+    await expectStoreFollows(await newStore(), c);
   });
 
   it('writes the TTL attribute and answers an expired entry as a miss even before DynamoDB removes it', async () => {
-    let now = Date.parse('2026-11-27T12:00:00Z');
+    // The store's clock runs ahead of DynamoDB Local's, whose TTL sweep deletes items whose expiresAt
+    // has passed by the real clock: the entry must expire for the store before it does for the sweep.
+    let now = Date.now();
     const tableName = `decisions-${++tableCount}`;
     await createDecisionTable(dynamo.client(), tableName);
     const store = new DynamoDecisionStore({ tableName, client, ttlSeconds: 3600, now: () => now });

@@ -4,8 +4,8 @@
  * where they cross the socket.
  */
 
-import { parseAdmissionReview } from '../../src/adapters/admission-review';
 import { parsePolicy } from '../../src/domain/policy';
+import { parseAdmissionReview } from '../../src/http/admission-review';
 import { createAdmissionService } from '../../src/wiring/admission';
 import {
   type CountingProxy,
@@ -14,7 +14,7 @@ import {
   startCountingProxy,
   startDynamoLocal,
 } from '../helpers/dynamodb-local';
-import { coldStart } from '../helpers/lambda';
+import { coldStart, lambdaContext } from '../helpers/lambda';
 import { type LocalEcr, type RawSnapshot, startLocalEcr } from '../helpers/local-ecr';
 
 jest.setTimeout(60_000);
@@ -253,12 +253,15 @@ describe('the live admission path', () => {
         podReview('v1-event', [`${HOST}/team/api:1.0.0`], 'admission.k8s.io/v1beta1'),
       );
 
-      const reply = await handler({
-        httpMethod: 'POST',
-        path: '/validate',
-        body,
-        isBase64Encoded: false,
-      } as never);
+      const reply = await handler(
+        {
+          httpMethod: 'POST',
+          path: '/validate',
+          body,
+          isBase64Encoded: false,
+        } as never,
+        lambdaContext(),
+      );
 
       expect(reply.statusCode).toBe(200);
       const response = JSON.parse(reply.body);
@@ -270,13 +273,16 @@ describe('the live admission path', () => {
       const handler = loadHandler({ TABLE_NAME: await newTable() });
       const body = Buffer.from(JSON.stringify(podReview('v2-event', ['nginx:1.27']))).toString('base64');
 
-      const reply = await handler({
-        version: '2.0',
-        rawPath: '/validate',
-        requestContext: { http: { method: 'POST', path: '/validate' } },
-        body,
-        isBase64Encoded: true,
-      } as never);
+      const reply = await handler(
+        {
+          version: '2.0',
+          rawPath: '/validate',
+          requestContext: { http: { method: 'POST', path: '/validate' } },
+          body,
+          isBase64Encoded: true,
+        } as never,
+        lambdaContext(),
+      );
 
       const response = JSON.parse(reply.body);
       expect(response.response.allowed).toBe(false);
@@ -286,7 +292,10 @@ describe('the live admission path', () => {
     it('answers an unparseable body with HTTP 400 and a clear message', async () => {
       const handler = loadHandler({ TABLE_NAME: await newTable() });
 
-      const reply = await handler({ httpMethod: 'POST', path: '/validate', body: '{"apiVersion":' } as never);
+      const reply = await handler(
+        { httpMethod: 'POST', path: '/validate', body: '{"apiVersion":' } as never,
+        lambdaContext(),
+      );
 
       expect(reply.statusCode).toBe(400);
       expect(JSON.parse(reply.body).error).toContain('not valid JSON');

@@ -3,9 +3,8 @@
  * Powertools against DynamoDB Local, so a redelivered event does no work twice.
  */
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
 import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
-import { coldStart } from '../helpers/lambda';
+import { coldStart, lambdaContext } from '../helpers/lambda';
 import { type LocalEcr, type RawSnapshot, startLocalEcr } from '../helpers/local-ecr';
 
 jest.setTimeout(60_000);
@@ -97,7 +96,7 @@ describe('the refresh Lambda handlers', () => {
       eventTime: '2026-11-20T10:00:05Z',
       eventId: '13cde686-328b-6117-af20-0e5566167482',
     };
-    const context = { getRemainingTimeInMillis: () => 30_000 } as Context;
+    const context = lambdaContext();
     const first = await handlers.refresh(target, context);
     ecr.reset();
 
@@ -115,7 +114,9 @@ describe('the refresh Lambda handlers', () => {
   it('refuses an unknown event with an error whose name the state machine catches', async () => {
     const handlers = load({ TABLE_NAME: 'decisions' });
 
-    await expect(handlers.plan({ source: 'aws.ecr', 'detail-type': 'Nope' })).rejects.toMatchObject({
+    await expect(
+      handlers.plan({ source: 'aws.ecr', 'detail-type': 'Nope' }, lambdaContext()),
+    ).rejects.toMatchObject({
       name: 'InvalidEventError',
       message: 'unknown event: source "aws.ecr", detail-type "Nope"',
     });

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import aslValidator from 'asl-validator';
-import { parseAdmissionReview } from '../../src/adapters/admission-review';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
 import { lookupKey } from '../../src/domain/decision-store';
 import { parsePolicy } from '../../src/domain/policy';
+import { parseAdmissionReview } from '../../src/http/admission-review';
 import { createAdmissionService } from '../../src/wiring/admission';
 import { aslPath, loadDefinition, runWorkflowLocally } from '../../src/wiring/local-workflow';
 import { createRefreshService } from '../../src/wiring/refresh';
@@ -615,6 +615,7 @@ describe('the refresh workflow', () => {
 
     expect(result.status).toBe('FAILED');
     expect(result.error?.name).toBe('InvalidEvent');
+    expect(result.refusal).toEqual(expect.any(String));
     expect(result.records).toEqual([]);
     expect((await store.listImages({})).entries).toEqual([]);
   });

@@ -3,7 +3,6 @@
  * service never throws, and every answered review echoes its uid and apiVersion.
  */
 import fc from 'fast-check';
-import { formatAdmissionResponse, parseAdmissionReview } from '../../src/adapters/admission-review';
 import { EcrFactsSource } from '../../src/adapters/ecr-facts';
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { SnapshotReads } from '../../src/adapters/snapshot';
@@ -11,6 +10,7 @@ import { AdmissionService } from '../../src/application/admission-service';
 import { AdmissionReviewError } from '../../src/domain/errors';
 import type { FactsLookup, FactsSource } from '../../src/domain/facts';
 import { type PolicyDocument, parsePolicy } from '../../src/domain/policy';
+import { formatAdmissionResponse, parseAdmissionReview } from '../../src/http/admission-review';
 import { handleWebhookRequest } from '../../src/http/webhook';
 import {
   ACCOUNT,

@@ -1,4 +1,3 @@
-import { formatAdmissionResponse, parseAdmissionReview } from '../../src/adapters/admission-review';
 import { EcrFactsSource } from '../../src/adapters/ecr-facts';
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { SnapshotReads } from '../../src/adapters/snapshot';
@@ -7,6 +6,7 @@ import type { CachedImage, DecisionCache } from '../../src/domain/decision-store
 import type { FactsLookup, FactsSource, ImageLookup } from '../../src/domain/facts';
 import { type PolicyDocument, parsePolicy } from '../../src/domain/policy';
 import type { ViolationCode } from '../../src/domain/verdict';
+import { formatAdmissionResponse, parseAdmissionReview } from '../../src/http/admission-review';
 import {
   type AdmissionCase,
   admissionCases,

@@ -1,9 +1,4 @@
 import fc from 'fast-check';
-import {
-  formatAdmissionResponse,
-  MAX_REVIEW_BYTES,
-  parseAdmissionReview,
-} from '../../src/adapters/admission-review';
 import { EcrFactsSource } from '../../src/adapters/ecr-facts';
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { SnapshotReads } from '../../src/adapters/snapshot';
@@ -11,6 +6,11 @@ import { AdmissionService } from '../../src/application/admission-service';
 import { decide, type ImageJudgement, limitWarnings } from '../../src/domain/admission';
 import { AdmissionReviewError } from '../../src/domain/errors';
 import { parsePolicy } from '../../src/domain/policy';
+import {
+  formatAdmissionResponse,
+  MAX_REVIEW_BYTES,
+  parseAdmissionReview,
+} from '../../src/http/admission-review';
 import { handleWebhookRequest } from '../../src/http/webhook';
 import { podReview } from '../helpers/reviews';
 import { ecrHost, image, registry, repository, snapshot } from '../helpers/snapshot-builder';

@@ -1,57 +1,27 @@
 /**
- * The rule every decision store follows when facts arrive for a key that holds an entry, and the
- * in-process store following it.
+ * The rule every decision store follows when facts arrive for a key that holds an entry
+ * (test/cases/replacement-cases.ts), and the in-process store following it.
  */
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
-import { type EntryStamp, lookupKey, replacement } from '../../src/domain/decision-store';
+import { entryStamp, lookupKey, replacement } from '../../src/domain/decision-store';
 import type { Facts } from '../../src/domain/facts';
+import { expectStoreFollows } from '../cases/replacement';
+import { REPLACEMENT_CASES } from '../cases/replacement-cases';
 
 const A = `sha256:${'a'.repeat(64)}`;
 const B = `sha256:${'b'.repeat(64)}`;
-const stamp = (over: Partial<EntryStamp> = {}): EntryStamp => ({
-  digest: A,
-  gatheredAt: '2026-11-20T10:00:00.000Z',
-  scanAt: '2026-11-20T09:00:00.000Z',
-  content: 'x',
-  ...over,
-});
 const LATER = '2026-11-21T10:00:00.000Z';
 
-describe('replacement', () => {
-  it.each([
-    {
-      name: 'the same facts read again only extend the entry',
-      next: stamp({ gatheredAt: LATER }),
-      outcome: 'extend',
-    },
-    {
-      name: 'other facts read later replace it',
-      next: stamp({ gatheredAt: LATER, content: 'y' }),
-      outcome: 'replace',
-    },
-    {
-      name: 'facts read earlier never replace it',
-      next: stamp({ gatheredAt: '2026-11-19T00:00:00.000Z', content: 'y' }),
-      outcome: 'keep',
-    },
-    { name: 'facts read at the same time never replace it', next: stamp({ content: 'y' }), outcome: 'keep' },
-    {
-      name: 'an older completed scan of the same image never replaces a newer one, even read later',
-      next: stamp({ gatheredAt: LATER, content: 'y', scanAt: '2026-11-01T00:00:00.000Z' }),
-      outcome: 'keep',
-    },
-    {
-      name: 'a later read showing no completed scan (failed, expired) replaces a completed one',
-      next: stamp({ gatheredAt: LATER, content: 'y', scanAt: '0' }),
-      outcome: 'replace',
-    },
-    {
-      name: 'a tag read later pointing at another image replaces it, whatever that image was scanned or pushed',
-      next: stamp({ gatheredAt: LATER, content: 'y', digest: B, scanAt: '2026-01-01T00:00:00.000Z' }),
-      outcome: 'replace',
-    },
-  ])('$name', ({ next, outcome }) => {
-    expect(replacement(stamp(), next)).toBe(outcome);
+describe('the replacement rule', () => {
+  it.each(REPLACEMENT_CASES)('$name', ({ stored, next, outcome }) => {
+    expect(replacement(entryStamp(stored), entryStamp(next))).toBe(outcome);
+  });
+});
+
+describe('MemoryDecisionStore follows the replacement rule', () => {
+  it.each(REPLACEMENT_CASES)('$name', async (c) => {
+    const store = new MemoryDecisionStore({ now: () => Date.parse('2026-11-27T12:00:00Z') });
+    await expectStoreFollows(store, c);
   });
 });
 

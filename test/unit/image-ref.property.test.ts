@@ -35,7 +35,7 @@ const region = fc.oneof(
     .map(([prefix, word, n]) => `${prefix}-${word}-${n}`),
 );
 
-/** The one host a registry's fields allow: what the design documents, written independently of the parser. */
+/** The one host a registry's fields allow: what docs/design.md (rule 1) documents, written independently of the parser. */
 function canonicalEcrHost(registry: EcrRegistry): string {
   const fips = registry.fips ? '-fips' : '';
   if (registry.dualStack) return `${registry.accountId}.dkr-ecr${fips}.${registry.region}.on.aws`;

@@ -5,7 +5,6 @@
 import { applyPatch, deepClone, type Operation } from 'fast-json-patch';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Pod } from 'kubernetes-models/v1';
-import { formatMutationResponse, parseAdmissionReview } from '../../src/adapters/admission-review';
 import { EcrFactsSource } from '../../src/adapters/ecr-facts';
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { SnapshotReads } from '../../src/adapters/snapshot';
@@ -13,6 +12,7 @@ import { AdmissionService } from '../../src/application/admission-service';
 import type { FactsSource } from '../../src/domain/facts';
 import { toJsonPointer } from '../../src/domain/pinning';
 import { parsePolicy } from '../../src/domain/policy';
+import { formatMutationResponse, parseAdmissionReview } from '../../src/http/admission-review';
 import {
   basicScan,
   digestOf,

@@ -9,7 +9,7 @@ function dataOf(policy: Policy): Omit<Policy, 'match'> {
   return data;
 }
 
-/** The policy the design's "Policy file" section documents when every key is left out. */
+/** The policy docs/design.md's "Policy" section documents when every key is left out. */
 const DOCUMENTED_DEFAULTS: Omit<Policy, 'match'> = {
   mode: 'enforce',
   namespaces: { exempt: ['kube-system'], warn: [] },

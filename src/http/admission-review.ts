@@ -4,7 +4,8 @@
  */
 import * as z from 'zod/mini';
 import type { AdmissionRequest, Decision } from '../domain/admission';
-import { AdmissionReviewError, oneLine } from '../domain/errors';
+import { isRecord } from '../domain/aws-names';
+import { AdmissionReviewError } from '../domain/errors';
 import type { Mutation } from '../domain/pinning';
 import { describeIssues } from '../domain/policy';
 
@@ -74,7 +75,7 @@ export function parseAdmissionReview(body: string | Buffer | unknown): ParsedRev
     throw new AdmissionReviewError(`invalid AdmissionReview: ${describeIssues(result.error).join('; ')}`);
   }
   const { apiVersion, request } = result.data;
-  if ((request.operation === 'CREATE' || request.operation === 'UPDATE') && !isObject(request.object)) {
+  if ((request.operation === 'CREATE' || request.operation === 'UPDATE') && !isRecord(request.object)) {
     throw new AdmissionReviewError(
       `invalid AdmissionReview: request.object is required for ${request.operation}`,
     );
@@ -89,14 +90,10 @@ export function parseAdmissionReview(body: string | Buffer | unknown): ParsedRev
       name: request.name || objectName(request.object),
       operation: request.operation,
       object: request.object,
-      ...(isObject(request.oldObject) && { oldObject: request.oldObject }),
+      ...(isRecord(request.oldObject) && { oldObject: request.oldObject }),
       dryRun: request.dryRun ?? false,
     },
   };
-}
-
-function isObject(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export interface AdmissionReviewResponse {
@@ -114,24 +111,28 @@ export interface AdmissionReviewResponse {
   };
 }
 
+/** Every answer echoes the request's version and uid (the apiserver refuses any other). */
+function reviewResponse(
+  apiVersion: AdmissionApiVersion,
+  uid: string,
+  response: Omit<AdmissionReviewResponse['response'], 'uid'>,
+): AdmissionReviewResponse {
+  return { apiVersion, kind: 'AdmissionReview', response: { uid, ...response } };
+}
+
 export function formatAdmissionResponse(
   apiVersion: AdmissionApiVersion,
   uid: string,
   decision: Decision,
 ): AdmissionReviewResponse {
-  return {
-    apiVersion,
-    kind: 'AdmissionReview',
-    response: {
-      uid,
-      allowed: decision.allowed,
-      ...(!decision.allowed && {
-        status: { code: 403, reason: 'Forbidden', message: decision.message ?? 'denied by ecr-admission' },
-      }),
-      ...(decision.warnings.length > 0 && { warnings: [...decision.warnings] }),
-      auditAnnotations: { ...decision.auditAnnotations },
-    },
-  };
+  return reviewResponse(apiVersion, uid, {
+    allowed: decision.allowed,
+    ...(!decision.allowed && {
+      status: { code: 403, reason: 'Forbidden', message: decision.message ?? 'denied by ecr-admission' },
+    }),
+    ...(decision.warnings.length > 0 && { warnings: [...decision.warnings] }),
+    auditAnnotations: { ...decision.auditAnnotations },
+  });
 }
 
 /** The mutating webhook's answer: always allowed (the validating webhook decides), with a patch when one is due. */
@@ -140,22 +141,17 @@ export function formatMutationResponse(
   uid: string,
   mutation: Mutation,
 ): AdmissionReviewResponse {
-  return {
-    apiVersion,
-    kind: 'AdmissionReview',
-    response: {
-      uid,
-      allowed: true,
-      ...(mutation.patch.length > 0 && {
-        patchType: 'JSONPatch',
-        patch: Buffer.from(JSON.stringify(mutation.patch)).toString('base64'),
+  return reviewResponse(apiVersion, uid, {
+    allowed: true,
+    ...(mutation.patch.length > 0 && {
+      patchType: 'JSONPatch' as const,
+      patch: Buffer.from(JSON.stringify(mutation.patch)).toString('base64'),
+    }),
+    auditAnnotations: {
+      pinned: String(mutation.pinned.length),
+      ...(mutation.unresolved.length > 0 && {
+        unpinned: mutation.unresolved.map((u) => `${u.path}: ${u.reason}`).join('; '),
       }),
-      auditAnnotations: {
-        pinned: String(mutation.pinned.length),
-        ...(mutation.unresolved.length > 0 && {
-          unpinned: mutation.unresolved.map((u) => `${u.path}: ${u.reason}`).join('; '),
-        }),
-      },
     },
-  };
+  });
 }

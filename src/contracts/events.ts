@@ -1,0 +1,35 @@
+/**
+ * The EventBridge events that start the refresh workflow: their sources and detail-types, and the
+ * CloudTrail calls that change what images are judged by. The rules CDK deploys and the parser that
+ * reads the events both derive from these lists. External names: AWS's, and our own `Policy Changed`.
+ */
+export const EVENT_SOURCE = {
+  ecr: 'aws.ecr',
+  inspector2: 'aws.inspector2',
+  schedule: 'aws.events',
+} as const;
+
+export const DETAIL_TYPE = {
+  imageScan: 'ECR Image Scan',
+  imageAction: 'ECR Image Action',
+  inspectorScan: 'Inspector2 Scan',
+  inspectorFinding: 'Inspector2 Finding',
+  apiCall: 'AWS API Call via CloudTrail',
+  scheduled: 'Scheduled Event',
+} as const;
+
+/** CloudTrail calls that change how one repository's images are judged. */
+export const REPOSITORY_SETTING_CALLS = ['PutImageTagMutability', 'PutImageScanningConfiguration'] as const;
+/** CloudTrail calls that change how every repository of a registry is judged. */
+export const REGISTRY_SETTING_CALLS = ['PutRegistryScanningConfiguration'] as const;
+/** The CloudTrail call whose images leave the cache with their repository. */
+export const REPOSITORY_DELETE_CALL = 'DeleteRepository';
+
+export const SETTING_CHANGE_CALLS = [
+  ...REPOSITORY_SETTING_CALLS,
+  ...REGISTRY_SETTING_CALLS,
+  REPOSITORY_DELETE_CALL,
+] as const;
+
+/** Announced by the stack after a deploy that changed the policy: every cached image is judged again. */
+export const POLICY_CHANGED = { source: 'ecr-admission', detailType: 'Policy Changed' } as const;

@@ -1,0 +1,51 @@
+/**
+ * What the refresh workflow is asked to do: each EventBridge event, parsed at the boundary
+ * (src/adapters/ecr-events.ts), becomes one trigger.
+ */
+import type { RepositoryKey } from './facts';
+
+/** An image of a repository, with the tags an event named for it. */
+export interface ImageTarget extends RepositoryKey {
+  readonly digest: string;
+  readonly tags: readonly string[];
+}
+
+/**
+ * Which repositories: a registry in a region, or one repository of it; every registry when empty.
+ * Absent `repositoryName`: every repository of the registry (a registry-wide setting changed).
+ */
+export interface RepositoryScope {
+  readonly registryId?: string;
+  readonly region?: string;
+  readonly repositoryName?: string;
+}
+
+/** What an event asks the workflow to do, with the event's time for the event-to-verdict lag. */
+export type TriggerBody =
+  | {
+      readonly kind: 'refresh-image';
+      readonly image: ImageTarget;
+      readonly reason: string;
+      readonly eventTime: string;
+    }
+  | { readonly kind: 'delete-image'; readonly image: ImageTarget; readonly eventTime: string }
+  | {
+      readonly kind: 'refresh-repository';
+      readonly scope: RepositoryScope;
+      readonly reason: string;
+      readonly eventTime: string;
+    }
+  | {
+      readonly kind: 'delete-repository';
+      readonly scope: RepositoryKey;
+      readonly eventTime: string;
+    }
+  | { readonly kind: 'reconcile'; readonly eventTime: string }
+  | { readonly kind: 'rejudge-all'; readonly eventTime: string }
+  | { readonly kind: 'ignore'; readonly reason: string; readonly eventTime: string };
+
+/**
+ * A trigger with its EventBridge `id`: a redelivered event has the same id, two events about one image
+ * (a push and its scan in the same second) do not.
+ */
+export type RefreshTrigger = TriggerBody & { readonly eventId: string };
