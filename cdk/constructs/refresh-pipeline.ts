@@ -8,7 +8,7 @@ import { Arn, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-l
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -21,12 +21,13 @@ import {
 } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { POLICY_CHANGED } from '../../src/adapters/ecr-events';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../src/contracts/metrics';
+import { FUNCTION_ACTIONS } from '../../src/wiring/permissions';
 import type { DeployedPolicy } from '../policy-source';
 import type { DeploySettings } from '../settings';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './admission-endpoint';
 import { bundledFunction, REPO_ROOT } from './bundled-function';
 import type { DecisionCache } from './decision-cache';
-import { acknowledgeEcrWildcards, ecrReadStatements } from './ecr-permissions';
+import { functionRole } from './function-role';
 
 /** Each task of the state machine: its `${...FunctionArn}` placeholder and the handler export it runs. */
 export const REFRESH_TASKS = {
@@ -124,20 +125,6 @@ export class RefreshPipeline extends Construct {
         'would simply be processed again, and the conditional write keeps the cache correct.',
     });
 
-    const role = new Role(this, 'TaskRole', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'ecr-admission refresh tasks: read ECR, write the decision cache',
-    });
-    role.addToPrincipalPolicy(cache.refreshAccess());
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        resources: [this.idempotencyTable.tableArn],
-      }),
-    );
-    for (const statement of ecrReadStatements(props.policy.policy)) role.addToPrincipalPolicy(statement);
-    acknowledgeEcrWildcards(role, props.policy.policy);
-
     const environment = {
       TABLE_NAME: cache.table.tableName,
       POLICY: props.policy.json,
@@ -156,7 +143,14 @@ export class RefreshPipeline extends Construct {
           entry,
           handler,
           description: `ecr-admission refresh workflow: ${task} task`,
-          role,
+          // One role per task: each holds only what its own code calls.
+          role: functionRole(this, `${task}Role`, {
+            description: `ecr-admission refresh workflow: the ${task} task's permissions`,
+            actions: FUNCTION_ACTIONS[task as RefreshTask],
+            cache,
+            policy: props.policy.policy,
+            idempotencyTable: this.idempotencyTable,
+          }),
           environment,
           // ECR calls are retried with backoff inside a task; the state machine retries the task.
           timeout: Duration.seconds(60),
@@ -185,8 +179,8 @@ export class RefreshPipeline extends Construct {
         includeExecutionData: false,
       },
       tracingEnabled: true,
-      // Reconciliation pages through every repository, with bounded concurrency.
-      timeout: Duration.hours(2),
+      // The execution timeout is the ASL file's TimeoutSeconds: CDK's `timeout` applies only to
+      // definitions built from chains, not to one read from a file.
     });
     // The definition invokes each function by its unqualified ARN: no versions or aliases (`:*`).
     this.stateMachine.addToRolePolicy(

@@ -7,21 +7,22 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
 import { loadAdmissionConfig } from '../adapters/config';
 import type { AdmissionService } from '../application/admission-service';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contracts/metrics';
 import { type HttpRequest, handleWebhookRequest } from '../http/webhook';
 import { createAdmissionService } from '../wiring/admission';
 
-const logger = new Logger({ serviceName: 'ecr-admission' });
-const metrics = new Metrics({ namespace: 'EcrAdmission', serviceName: 'ecr-admission' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
 // Read and validated once, at cold start: a bad setting fails the cold start with a message naming it.
 const service: AdmissionService = createAdmissionService({
   ...loadAdmissionConfig(process.env),
   onFailure: (what, error) => {
     logger.warn('answered by the failure mode', { what, error: error as Error });
-    metrics.addMetric('FactsUnavailable', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.FactsUnavailable, MetricUnit.Count, 1);
   },
   onEcrError: (operation, error) => {
-    metrics.addMetric('EcrErrors', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.EcrErrors, MetricUnit.Count, 1);
     logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
   },
 });
@@ -45,9 +46,9 @@ export async function handler(
       onReview: (request) => logger.appendKeys({ uid: request.uid }),
       onDecision: (decision, request) => {
         const outcome = decision.allowed ? (decision.violations.length > 0 ? 'Warned' : 'Allowed') : 'Denied';
-        metrics.addMetric(outcome, MetricUnit.Count, 1);
-        metrics.addMetric('CacheHits', MetricUnit.Count, decision.cacheHits);
-        metrics.addMetric('CacheMisses', MetricUnit.Count, decision.cacheMisses);
+        metrics.addMetric(METRIC[outcome], MetricUnit.Count, 1);
+        metrics.addMetric(METRIC.CacheHits, MetricUnit.Count, decision.cacheHits);
+        metrics.addMetric(METRIC.CacheMisses, MetricUnit.Count, decision.cacheMisses);
         logger.info('decision', {
           kind: request.kind.kind,
           namespace: request.namespace,
@@ -58,14 +59,14 @@ export async function handler(
         });
       },
       onMutation: (mutation) => {
-        metrics.addMetric('ImagesPinned', MetricUnit.Count, mutation.pinned.length);
+        metrics.addMetric(METRIC.ImagesPinned, MetricUnit.Count, mutation.pinned.length);
         if (mutation.unresolved.length > 0) logger.info('left unpinned', { unresolved: mutation.unresolved });
       },
       onError: (error) => logger.error('review failed', error as Error),
     });
     return { statusCode: reply.statusCode, headers: { ...reply.headers }, body: reply.body };
   } finally {
-    metrics.addMetric('AdmissionLatency', MetricUnit.Milliseconds, performance.now() - started);
+    metrics.addMetric(METRIC.AdmissionLatency, MetricUnit.Milliseconds, performance.now() - started);
     metrics.publishStoredMetrics();
     logger.removeKeys(['uid']);
   }

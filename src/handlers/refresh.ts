@@ -4,21 +4,22 @@
  * validated once, at cold start.
  */
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { loadRefreshConfig } from '../adapters/config';
+import { idempotencyStore } from '../adapters/idempotency';
 import type { ListRequest, RefreshRecord, Target } from '../application/refresh-service';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contracts/metrics';
 import { createRefreshService } from '../wiring/refresh';
 
-const logger = new Logger({ serviceName: 'ecr-admission' });
-const metrics = new Metrics({ namespace: 'EcrAdmission', serviceName: 'ecr-admission' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 const config = loadRefreshConfig(process.env);
 const service = createRefreshService({
   ...config,
   onEcrError: (operation, error) => {
-    metrics.addMetric('EcrErrors', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.EcrErrors, MetricUnit.Count, 1);
     logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
   },
 });
@@ -41,7 +42,7 @@ async function refreshTarget(target: Target): Promise<RefreshRecord[]> {
     logger.info('refreshed', { action: record.action, keys: record.keys, digest: record.digest });
     if (record.action === 'written') {
       metrics.addMetric(
-        'EventToVerdictLag',
+        METRIC.EventToVerdictLag,
         MetricUnit.Milliseconds,
         Date.now() - Date.parse(target.eventTime),
       );
@@ -60,7 +61,7 @@ const idempotency = new IdempotencyConfig({
 });
 const idempotentRefresh = config.idempotencyTableName
   ? makeIdempotent(refreshTarget, {
-      persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName }),
+      persistenceStore: idempotencyStore(config.idempotencyTableName),
       config: idempotency,
     })
   : refreshTarget;
@@ -85,7 +86,7 @@ export const rejudge = (request: { cursor?: string }) => service.rejudge(request
 export const recordFailure = (input: Target & { error?: { Error?: string; Cause?: string } }) =>
   published(async () => {
     const record = service.recordFailure(input);
-    metrics.addMetric('RefreshFailures', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.RefreshFailures, MetricUnit.Count, 1);
     logger.error('refresh failed', { ...record, cause: input.error?.Cause });
     return record;
   });
