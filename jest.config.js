@@ -1,6 +1,8 @@
 /**
- * Three tiers, all run by `npm test`: fast unit tests, integration and end-to-end tests, and the
- * infrastructure tests (the CDK app, cdk-nag, the webhook configuration).
+ * Four tiers, all run by `npm test`: fast unit tests, integration and end-to-end tests, the
+ * infrastructure tests (the CDK app, cdk-nag, the webhook configuration), and the contract tests that
+ * hold the synthesized stack to AWS's own references (IAM simulation, CloudFormation schemas,
+ * documented events, the metrics the alarms read).
  */
 const transform = { '^.+\\.ts$': ['@swc/jest'] };
 module.exports = {
@@ -20,6 +22,12 @@ module.exports = {
     {
       displayName: 'cdk',
       testMatch: ['<rootDir>/test/cdk/**/*.test.ts'],
+      transform,
+      testEnvironment: 'node',
+    },
+    {
+      displayName: 'contract',
+      testMatch: ['<rootDir>/test/contract/**/*.test.ts'],
       transform,
       testEnvironment: 'node',
     },
