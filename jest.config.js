@@ -1,7 +1,8 @@
 /**
- * Four tiers, all run by `npm test`: fast unit tests, integration and end-to-end tests, the fault tier
- * (faults injected into local ECR and DynamoDB), and the infrastructure tests (the CDK app, cdk-nag,
- * the webhook configuration).
+ * Five tiers, all run by `npm test`: fast unit tests, integration and end-to-end tests, the fault tier
+ * (faults injected into local ECR and DynamoDB), the infrastructure tests (the CDK app, cdk-nag, the
+ * webhook configuration), and the contract tests that hold the synthesized stack to AWS's own
+ * references (IAM simulation, CloudFormation schemas, documented events, the metrics the alarms read).
  */
 // Powertools' handler decorators are TypeScript's (legacy) decorators, as tsc and esbuild compile them.
 const swc = {
@@ -34,6 +35,12 @@ module.exports = {
     {
       displayName: 'cdk',
       testMatch: ['<rootDir>/test/cdk/**/*.test.ts'],
+      transform,
+      testEnvironment: 'node',
+    },
+    {
+      displayName: 'contract',
+      testMatch: ['<rootDir>/test/contract/**/*.test.ts'],
       transform,
       testEnvironment: 'node',
     },

@@ -68,6 +68,18 @@ const settingsSchema = z
       .optional(),
     throttleRateLimit: z.coerce.number().int().min(1).max(10_000).default(50),
     throttleBurstLimit: z.coerce.number().int().min(1).max(5_000).default(100),
+    /**
+     * Concurrency reserved for the admission function, so that a burst of refreshes (or anything else in
+     * the account) cannot throttle admissions. Off by default: the account must keep 100 unreserved, so a
+     * new account (limit 10) cannot reserve any (docs/deploy.md).
+     */
+    admissionReservedConcurrency: z.coerce.number().int().min(1).max(10_000).optional(),
+    /**
+     * API Gateway logs through one role per account and region. `create` sets it to a role of this stack
+     * (replacing any role set before); `existing` leaves the account's setting alone, which must then
+     * already name a role, or the stage's logging fails to deploy (docs/deploy.md).
+     */
+    apiGatewayAccountRole: z.enum(['create', 'existing']).default('create'),
     /** The admission latency p99 (ms) above which the latency alarm fires. */
     latencyAlarmMs: z.coerce.number().int().min(10).max(29_000).default(1_000),
   })

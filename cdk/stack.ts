@@ -53,6 +53,8 @@ export class EcrAdmissionStack extends Stack {
     });
     this.operations = new Operations(this, 'Operations', {
       admissionFunction: this.endpoint.function,
+      api: this.endpoint.api,
+      accessLogs: this.endpoint.accessLogs,
       stateMachine: this.refresh.stateMachine,
       deadLetters: this.refresh.deadLetters,
       latencyAlarmMs: settings.latencyAlarmMs,

@@ -18,17 +18,18 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { InterfaceVpcEndpoint } from 'aws-cdk-lib/aws-ec2';
-import { AnyPrincipal, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../src/contracts/metrics';
+import { FUNCTION_ACTIONS } from '../../src/wiring/permissions';
 import type { DeployedPolicy } from '../policy-source';
 import type { DeploySettings } from '../settings';
 import { bundledFunction, UNUSED_IN_LAMBDA } from './bundled-function';
 import type { DecisionCache } from './decision-cache';
-import { acknowledgeEcrWildcards, ecrReadStatements } from './ecr-permissions';
+import { functionRole } from './function-role';
 
 /** The webhook paths; `mutate` is reserved for a future mutating webhook and reaches the same function. */
 export const WEBHOOK_PATHS = ['validate', 'mutate'] as const;
@@ -45,6 +46,8 @@ export interface AdmissionEndpointProps {
 export class AdmissionEndpoint extends Construct {
   readonly function: NodejsFunction;
   readonly api: RestApi;
+  /** The stage's access log: one JSON object per request. */
+  readonly accessLogs: LogGroup;
   /** The base URL: the webhook configuration appends `/validate`. */
   readonly url: string;
 
@@ -52,13 +55,12 @@ export class AdmissionEndpoint extends Construct {
     super(scope, id);
     const { settings } = props;
 
-    const role = new Role(this, 'Role', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    const role = functionRole(this, 'Role', {
       description: 'ecr-admission webhook: reads the decision cache and ECR, writes misses through',
+      actions: FUNCTION_ACTIONS.Admission,
+      cache: props.cache,
+      policy: props.policy.policy,
     });
-    role.addToPrincipalPolicy(props.cache.admissionAccess());
-    for (const statement of ecrReadStatements(props.policy.policy)) role.addToPrincipalPolicy(statement);
-    acknowledgeEcrWildcards(role, props.policy.policy);
 
     this.function = bundledFunction(this, 'Function', {
       entry: 'src/handlers/admission.ts',
@@ -74,6 +76,10 @@ export class AdmissionEndpoint extends Construct {
       memorySize: 1024,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      // Off by default: a new account's concurrency limit (10) leaves nothing to reserve (docs/deploy.md).
+      ...(settings.admissionReservedConcurrency !== undefined && {
+        reservedConcurrentExecutions: settings.admissionReservedConcurrency,
+      }),
       environment: {
         TABLE_NAME: props.cache.table.tableName,
         POLICY: props.policy.json,
@@ -90,6 +96,7 @@ export class AdmissionEndpoint extends Construct {
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });
+    this.accessLogs = accessLogs;
     const isPrivate = settings.endpointType === 'private';
     this.api = new RestApi(this, 'Api', {
       description: 'ecr-admission: Kubernetes validating webhook for Amazon ECR images',
@@ -105,10 +112,13 @@ export class AdmissionEndpoint extends Construct {
           }
         : { types: [EndpointType.REGIONAL] },
       policy: resourcePolicy(settings),
-      // Execution logging needs the account's API Gateway logging role; kept on stack deletion because
-      // it is an account-wide setting that other APIs may rely on.
-      cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      // Logging needs the account's API Gateway logging role, an account-wide setting shared by every
+      // API of the region: set only when the settings say so (apiGatewayAccountRole, docs/deploy.md),
+      // and kept on stack deletion because other APIs may rely on it.
+      cloudWatchRole: settings.apiGatewayAccountRole === 'create',
+      ...(settings.apiGatewayAccountRole === 'create' && {
+        cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      }),
       deployOptions: {
         stageName: STAGE_NAME,
         throttlingRateLimit: settings.throttleRateLimit,
@@ -131,6 +141,15 @@ export class AdmissionEndpoint extends Construct {
         }),
       },
     });
+
+    // API Gateway writes execution logs to a group of this name, which it would create with no
+    // retention: created here first, with the stack's retention.
+    const executionLogs = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${STAGE_NAME}`,
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    this.api.deploymentStage.node.addDependency(executionLogs);
 
     // The stack's own WebhookUrl output replaces the generated one (which ends in a slash).
     this.api.node.tryRemoveChild('Endpoint');

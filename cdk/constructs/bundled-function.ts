@@ -44,6 +44,9 @@ export const UNUSED_IN_LAMBDA = [
   '@aws-sdk/token-providers',
 ];
 
+/** What a function's own logging takes, on its own log group: no managed policy with `*`. */
+export const LAMBDA_LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as const;
+
 export interface BundledFunctionProps {
   /** The TypeScript file, relative to the repository root. */
   readonly entry: string;
@@ -73,10 +76,10 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
     retention: props.logRetention,
     removalPolicy: props.logRemovalPolicy,
   });
-  // Writing its own log group is all the logging a function needs: no managed policy with `*`.
+  // Writing its own log group is all the logging a function needs.
   props.role.addToPrincipalPolicy(
     new PolicyStatement({
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      actions: [...LAMBDA_LOG_ACTIONS],
       resources: [logGroup.logGroupArn],
     }),
   );

@@ -1,11 +1,11 @@
 /**
  * The decision cache (item layout: docs/decision-cache.md): one on-demand table keyed by `pk`, with the
  * sparse `byRepository` index over digest entries that setting changes and reconciliation page
- * through, and `expiresAt` as the TTL attribute.
+ * through, and `expiresAt` as the TTL attribute. Each function's role is granted exactly the table and
+ * index actions its code performs (cdk/constructs/function-role.ts).
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
 
@@ -35,30 +35,6 @@ export class DecisionCache extends Construct {
       sortKey: { name: 'pk', type: AttributeType.STRING },
       projectionType: ProjectionType.INCLUDE,
       nonKeyAttributes: ['facts', 'verdict', 'expiresAt', 'kind'],
-    });
-  }
-
-  /** What the admission path does: batched reads, and the write-through of a miss. */
-  admissionAccess(): PolicyStatement {
-    return new PolicyStatement({
-      actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
-      resources: [this.table.tableArn],
-    });
-  }
-
-  /** What the refresh workflow does: conditional writes, deletes, and paging by repository. */
-  refreshAccess(): PolicyStatement {
-    return new PolicyStatement({
-      actions: [
-        'dynamodb:BatchGetItem',
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:Query',
-        'dynamodb:Scan',
-      ],
-      resources: [this.table.tableArn, `${this.table.tableArn}/index/${REPOSITORY_INDEX}`],
     });
   }
 }

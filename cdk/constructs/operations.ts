@@ -1,9 +1,12 @@
 /**
  * The operator's view: one dashboard (decisions, cache hit ratio, admission latency, workflow failures,
- * event-to-verdict lag) and alarms, published to one SNS topic, on what needs a person: admission
- * errors, slow admissions, failed workflow runs and events that never reached the workflow.
+ * event-to-verdict lag) and alarms, published to one SNS topic, on what needs a person: what the API
+ * server sees (5xx answers, throttled calls, slow answers), admission errors and throttles, failed
+ * workflow runs and events that never reached the workflow. Metric math fills missing data with 0: a
+ * period without requests is a healthy one, not a gap that breaks the expression.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -16,15 +19,26 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from '../../src/contracts/metrics';
+import {
+  LOG_METRIC,
+  METRIC,
+  METRICS_NAMESPACE,
+  type MetricName,
+  SERVICE_NAME,
+} from '../../src/contracts/metrics';
 
 export interface OperationsProps {
   readonly admissionFunction: NodejsFunction;
+  readonly api: RestApi;
+  /** The API's access log (JSON, with `status`): throttled requests are counted from it. */
+  readonly accessLogs: ILogGroup;
   readonly stateMachine: StateMachine;
   readonly deadLetters: Queue;
   readonly latencyAlarmMs: number;
@@ -65,10 +79,51 @@ export class Operations extends Construct {
         'would add cost without protecting anything sensitive.',
     });
 
+    // Without this, the topic policy (which CDK writes for enforceSSL) replaces the default one and
+    // CloudWatch may not publish: no alarm would ever be delivered.
+    this.alarmTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: {
+            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
+          },
+        },
+      }),
+    );
+
     const latencyP50 = serviceMetric(METRIC.AdmissionLatency, 'p50', 'p50');
     const latencyP99 = serviceMetric(METRIC.AdmissionLatency, 'p99', 'p99');
+    const apiRequests = props.api.metricCount({ period: PERIOD, statistic: 'Sum' });
+    const apiServerErrors = props.api.metricServerError({ period: PERIOD, statistic: 'Sum' });
+    const apiErrorRate = new MathExpression({
+      expression: 'IF(FILL(requests, 0) > 0, 100 * FILL(errors, 0) / FILL(requests, 0), 0)',
+      label: 'API 5xx rate (%)',
+      period: PERIOD,
+      usingMetrics: { requests: apiRequests, errors: apiServerErrors },
+    });
+    const apiLatencyP99 = props.api.metricLatency({ period: PERIOD, statistic: 'p99', label: 'API p99' });
+    // API Gateway publishes no metric of its own for throttled (429) requests: counted from the access log.
+    const throttledFilter = new MetricFilter(this, 'ApiThrottledFilter', {
+      logGroup: props.accessLogs,
+      filterPattern: FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: LOG_METRIC.ApiThrottled,
+      metricValue: '1',
+      defaultValue: 0,
+    });
+    const apiThrottled = throttledFilter.metric({
+      period: PERIOD,
+      statistic: 'Sum',
+      label: 'Throttled (429)',
+    });
+    const functionThrottles = admissionFunction.metricThrottles({ period: PERIOD, statistic: 'Sum' });
     const workflowFailures = new MathExpression({
-      expression: 'failed + timedOut + aborted',
+      expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
       label: 'Failed, timed out or aborted runs',
       period: PERIOD,
       usingMetrics: {
@@ -106,6 +161,51 @@ export class Operations extends Construct {
           comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         },
       ),
+      alarm(
+        'ApiErrorRate',
+        'More than 1% of webhook calls got HTTP 5xx from the API (function errors, timeouts, integration ' +
+          'failures): with failurePolicy Fail, the API server refuses those objects',
+        {
+          metric: apiErrorRate,
+          threshold: 1,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        },
+      ),
+      alarm(
+        'ApiThrottled',
+        'The API stage throttled webhook calls (HTTP 429): raise throttleRateLimit/throttleBurstLimit, or ' +
+          'find who is calling',
+        {
+          metric: apiThrottled,
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+      ),
+      alarm(
+        'AdmissionThrottles',
+        'Lambda throttled the admission function (account or reserved concurrency exhausted): reviews get ' +
+          'HTTP 5xx; see admissionReservedConcurrency',
+        {
+          metric: functionThrottles,
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+      ),
+      alarm(
+        'ApiLatency',
+        `Webhook calls take more than ${props.latencyAlarmMs} ms at p99, as the API server sees them`,
+        {
+          metric: apiLatencyP99,
+          threshold: props.latencyAlarmMs,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        },
+      ),
       alarm(METRIC.AdmissionLatency, `Admission latency p99 is above ${props.latencyAlarmMs} ms`, {
         metric: latencyP99,
         threshold: props.latencyAlarmMs,
@@ -141,7 +241,7 @@ export class Operations extends Construct {
         title: 'Decision cache hit ratio (%)',
         left: [
           new MathExpression({
-            expression: '100 * hits / (hits + misses)',
+            expression: '100 * FILL(hits, 0) / (FILL(hits, 0) + FILL(misses, 0))',
             label: 'Hit ratio',
             period: PERIOD,
             usingMetrics: { hits, misses },
@@ -152,7 +252,7 @@ export class Operations extends Construct {
       }),
       new GraphWidget({
         title: 'Admission latency (ms)',
-        left: [latencyP50, latencyP99],
+        left: [latencyP50, latencyP99, apiLatencyP99],
         leftAnnotations: [{ value: props.latencyAlarmMs, label: 'alarm' } satisfies HorizontalAnnotation],
         width: 8,
       }),
@@ -183,6 +283,14 @@ export class Operations extends Construct {
           serviceMetric(METRIC.FactsUnavailable, 'Sum', 'Answered by the failure mode'),
         ],
         width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'What the API server sees',
+        left: [apiErrorRate],
+        right: [apiThrottled, functionThrottles.with({ label: 'Function throttles' })],
+        width: 24,
       }),
     );
     this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));

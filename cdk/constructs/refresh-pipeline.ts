@@ -8,7 +8,7 @@ import { Arn, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-l
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -23,11 +23,12 @@ import { Construct } from 'constructs';
 import { DETAIL_TYPE, EVENT_SOURCE, POLICY_CHANGED, SETTING_CHANGE_CALLS } from '../../src/contracts/events';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../src/contracts/metrics';
 import { ASL_FILE, REFRESH_TASKS, type RefreshTask } from '../../src/contracts/workflow';
+import { FUNCTION_ACTIONS } from '../../src/wiring/permissions';
 import type { DeployedPolicy } from '../policy-source';
 import type { DeploySettings } from '../settings';
 import { bundledFunction, REPO_ROOT } from './bundled-function';
 import type { DecisionCache } from './decision-cache';
-import { acknowledgeEcrWildcards, ecrReadStatements } from './ecr-permissions';
+import { functionRole } from './function-role';
 
 export const DEFAULT_REFRESH_ENTRY = 'src/handlers/refresh.ts';
 export const DEFAULT_DEFINITION_FILE = ASL_FILE;
@@ -106,20 +107,6 @@ export class RefreshPipeline extends Construct {
         'would simply be processed again, and the conditional write keeps the cache correct.',
     });
 
-    const role = new Role(this, 'TaskRole', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'ecr-admission refresh tasks: read ECR, write the decision cache',
-    });
-    role.addToPrincipalPolicy(cache.refreshAccess());
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        resources: [this.idempotencyTable.tableArn],
-      }),
-    );
-    for (const statement of ecrReadStatements(props.policy.policy)) role.addToPrincipalPolicy(statement);
-    acknowledgeEcrWildcards(role, props.policy.policy);
-
     const environment = {
       TABLE_NAME: cache.table.tableName,
       POLICY: props.policy.json,
@@ -138,7 +125,14 @@ export class RefreshPipeline extends Construct {
           entry,
           handler,
           description: `ecr-admission refresh workflow: ${task} task`,
-          role,
+          // One role per task: each holds only what its own code calls.
+          role: functionRole(this, `${task}Role`, {
+            description: `ecr-admission refresh workflow: the ${task} task's permissions`,
+            actions: FUNCTION_ACTIONS[task as RefreshTask],
+            cache,
+            policy: props.policy.policy,
+            idempotencyTable: this.idempotencyTable,
+          }),
           environment,
           // ECR calls are retried with backoff inside a task; the state machine retries the task.
           timeout: Duration.seconds(60),
@@ -170,8 +164,8 @@ export class RefreshPipeline extends Construct {
         includeExecutionData: false,
       },
       tracingEnabled: true,
-      // Reconciliation pages through every repository, with bounded concurrency.
-      timeout: Duration.hours(2),
+      // The execution timeout is the ASL file's TimeoutSeconds: CDK's `timeout` applies only to
+      // definitions built from chains, not to one read from a file.
     });
     // The definition invokes each function by its unqualified ARN: no versions or aliases (`:*`).
     this.stateMachine.addToRolePolicy(

@@ -35,6 +35,29 @@ import type { Facts, ImageLookup, RepositoryKey } from '../domain/facts';
 import type { RepositoryScope } from '../domain/refresh';
 import { boundedRequestHandler, type CallTimeouts } from './aws-http';
 
+/**
+ * The IAM actions each store method performs, on the table (`table`) or on its repository index
+ * (`index`), declared beside the calls: CDK grants each function the methods it uses, and the contract
+ * tests (test/contract/iam.test.ts) simulate them against the synthesized roles.
+ */
+export const DECISION_TABLE_ACTIONS = {
+  getMany: { table: ['dynamodb:BatchGetItem'] },
+  /** The conditional put, and the update that extends an entry's life when the put loses. */
+  put: { table: ['dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+  /** Reads the digest entry for its tags, then deletes. */
+  deleteImage: { table: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem'] },
+  updateVerdict: { table: ['dynamodb:UpdateItem'] },
+  /** `listImages` splits by scope: a whole repository is read through the index, any other scope scans the table. */
+  listImagesOfRepository: { index: ['dynamodb:Query'] },
+  listImagesByScan: { table: ['dynamodb:Scan'] },
+} as const satisfies Record<Exclude<keyof DecisionStore, 'listImages'>, TableActions> &
+  Record<string, TableActions>;
+
+export interface TableActions {
+  readonly table?: readonly string[];
+  readonly index?: readonly string[];
+}
+
 export const BATCH_GET_LIMIT = 100;
 const PROJECTION = 'pk, facts, verdict, expiresAt';
 const LIST_PROJECTION = 'pk, facts, verdict, expiresAt, kind';

@@ -35,6 +35,31 @@ import {
   scanShape,
 } from './ecr-shapes';
 
+/**
+ * The IAM actions each method performs, declared here beside the calls so that CDK's grants and the
+ * contract tests (test/contract/iam.test.ts) derive from one list.
+ */
+export const ECR_ACTIONS = {
+  describeRepository: ['ecr:DescribeRepositories'],
+  describeImage: ['ecr:DescribeImages'],
+  registryScanning: ['ecr:GetRegistryScanningConfiguration'],
+  repositoryScanning: ['ecr:BatchGetRepositoryScanningConfiguration'],
+  imageManifest: ['ecr:BatchGetImage'],
+  scanFindings: ['ecr:DescribeImageScanFindings'],
+  listRepositories: ['ecr:DescribeRepositories'],
+  listImages: ['ecr:DescribeImages'],
+} as const satisfies Record<keyof EcrReads | keyof EcrCatalog, readonly string[]>;
+
+/**
+ * On a registry with Amazon Inspector enhanced scanning, ECR answers scan reads from Inspector with the
+ * caller's own permissions: without these, `DescribeImageScanFindings` is denied (ECR user guide, "IAM
+ * permissions required for enhanced scanning"). Neither action takes a resource type: granted on `*`.
+ */
+export const ENHANCED_SCANNING_ACTIONS = ['inspector2:ListFindings', 'inspector2:ListCoverage'] as const;
+
+/** Another account's registry is read with the role the policy's `registries` names for it. */
+export const REGISTRY_ROLE_ACTIONS = ['sts:AssumeRole'] as const;
+
 const NOT_FOUND = new Set(['RepositoryNotFoundException', 'ImageNotFoundException', 'ScanNotFoundException']);
 const MANIFEST_TYPES = [
   ...INDEX_MEDIA_TYPES,

@@ -29,3 +29,12 @@ export const METRIC = {
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+/**
+ * Metrics no function emits: CloudWatch Logs metric filters derive them from the API's access log
+ * (namespace METRICS_NAMESPACE, no dimensions: a filter's dimensions can only be log fields).
+ */
+export const LOG_METRIC = {
+  /** Requests API Gateway refused with 429: stage throttling, which the API server counts as a failed call. */
+  ApiThrottled: 'ApiThrottled',
+} as const;

@@ -7,12 +7,12 @@
 
 import type { LambdaInterface } from '@aws-lambda-powertools/commons/types';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { loadRefreshConfig } from '../adapters/config';
 import { parseRefreshEvent } from '../adapters/ecr-events';
+import { idempotencyStore } from '../adapters/idempotency';
 import type { ListRequest, RefreshRecord, RefreshTarget } from '../application/refresh-service';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contracts/metrics';
 import type { RefreshHandlerName } from '../contracts/workflow';
@@ -54,7 +54,7 @@ const idempotency = new IdempotencyConfig({
 });
 const idempotentRefresh = config.idempotencyTableName
   ? makeIdempotent(refreshTarget, {
-      persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName }),
+      persistenceStore: idempotencyStore(config.idempotencyTableName),
       config: idempotency,
     })
   : refreshTarget;

@@ -211,7 +211,7 @@ describe('IAM', () => {
     expect(actions.filter((action) => action.includes('*'))).toEqual([]);
   });
 
-  test('the admission function reads and writes through the cache table only, and reads ECR', () => {
+  test('the admission function calls BatchGetItem, PutItem and UpdateItem on the cache table, reads ECR, and lists Inspector findings', () => {
     const [, fn] = admissionFunction();
     const [tableId] = decisionTable();
     const role = roleOf(fn);
@@ -219,7 +219,7 @@ describe('IAM', () => {
       actionsOf(role)
         .filter((a) => a.startsWith('dynamodb:'))
         .sort(),
-    ).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    ).toEqual(['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     const dynamo = statements().filter(
       (s) => JSON.stringify(s.roles).includes(role) && JSON.stringify(s.Action).includes('dynamodb:'),
     );
@@ -229,51 +229,51 @@ describe('IAM', () => {
         .filter((a) => a.startsWith('ecr:'))
         .sort(),
     ).toEqual(ECR_READ);
+    // Enhanced scanning: ECR answers scan reads from Inspector with the caller's permissions.
+    expect(statements()).toContainEqual(
+      expect.objectContaining({
+        roles: [{ Ref: role }],
+        Action: expect.arrayContaining(['inspector2:ListCoverage', 'inspector2:ListFindings']),
+        Resource: '*',
+      }),
+    );
     // deploy/policy.yaml names no registry roles: nothing to assume.
     expect(actionsOf(role)).not.toContain('sts:AssumeRole');
   });
 
-  test('the refresh tasks use the cache table and its index, the idempotency table, and read ECR', () => {
-    const tasks = Object.values(template.findResources('AWS::Lambda::Function') as Resources).filter(
-      (fn) =>
-        fn.Properties.Handler !== 'index.handler' &&
-        fn.Properties.Environment?.Variables?.IDEMPOTENCY_TABLE_NAME,
-    );
-    const roles = new Set(tasks.map(roleOf));
-    expect(roles.size).toBe(1);
-    const role = [...roles][0] ?? '';
-    const [tableId] = decisionTable();
+  test('every refresh task has a role of its own: only Refresh and ListTargets read ECR, only Refresh records idempotency', () => {
+    const functions = template.findResources('AWS::Lambda::Function') as Resources;
+    const [, machine] = only('AWS::StepFunctions::StateMachine');
+    const substitutions = machine.Properties.DefinitionSubstitutions as Record<
+      string,
+      { 'Fn::GetAtt': [string, string] }
+    >;
     const [idempotencyId] = only('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     });
-    const dynamo = statements().filter(
-      (s) => JSON.stringify(s.roles).includes(role) && JSON.stringify(s.Action).includes('dynamodb:'),
-    );
-    expect(dynamo).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          Action: expect.arrayContaining([
-            'dynamodb:Query',
-            'dynamodb:Scan',
-            'dynamodb:PutItem',
-            'dynamodb:DeleteItem',
-          ]),
-          Resource: [
-            { 'Fn::GetAtt': [tableId, 'Arn'] },
-            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/byRepository']] },
-          ],
-        }),
-        expect.objectContaining({
-          Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-          Resource: { 'Fn::GetAtt': [idempotencyId, 'Arn'] },
-        }),
-      ]),
-    );
-    expect(
-      actionsOf(role)
-        .filter((a) => a.startsWith('ecr:'))
-        .sort(),
-    ).toEqual(ECR_READ);
+    const roles = Object.keys(REFRESH_TASKS).map((task) => {
+      const fnId = substitutions[`${task}FunctionArn`]?.['Fn::GetAtt'][0] ?? '';
+      const role = roleOf(functions[fnId] as Resources[string]);
+      const actions = actionsOf(role);
+      return {
+        task,
+        role,
+        readsEcr: actions.some((a) => a.startsWith('ecr:')),
+        idempotency: statements().some(
+          (s) => JSON.stringify(s.roles).includes(role) && JSON.stringify(s.Resource).includes(idempotencyId),
+        ),
+        onlyLogs: actions.every((a) => a.startsWith('logs:')),
+      };
+    });
+    expect(new Set(roles.map((r) => r.role)).size).toBe(Object.keys(REFRESH_TASKS).length);
+    expect(roles.map(({ role: _, ...r }) => r)).toEqual([
+      { task: 'Plan', readsEcr: false, idempotency: false, onlyLogs: true },
+      { task: 'Refresh', readsEcr: true, idempotency: true, onlyLogs: false },
+      { task: 'Delete', readsEcr: false, idempotency: false, onlyLogs: false },
+      { task: 'ListTargets', readsEcr: true, idempotency: false, onlyLogs: false },
+      { task: 'Rejudge', readsEcr: false, idempotency: false, onlyLogs: false },
+      { task: 'RecordFailure', readsEcr: false, idempotency: false, onlyLogs: true },
+    ]);
   });
 
   test('the state machine may invoke exactly the six task functions, by their unqualified ARNs', () => {
@@ -413,17 +413,59 @@ describe('the refresh workflow', () => {
       TracingConfiguration: { Enabled: true },
     });
   });
+
+  /** The definition as deployed: the asset uploaded for DefinitionS3Location. */
+  const deployedDefinition = (): { TimeoutSeconds?: number; States: Record<string, unknown> } => {
+    const definitions = readdirSync(synth.outdir)
+      .filter((name) => name.startsWith('asset.') && name.endsWith('.json'))
+      .map((name) => readFileSync(join(synth.outdir, name), 'utf8'))
+      .filter((text) => text.includes('"StartAt"'));
+    expect(definitions).toHaveLength(1);
+    return JSON.parse(definitions[0] ?? '{}');
+  };
+
+  test('gives up after 2 hours: TimeoutSeconds is in the deployed definition (the CDK prop does not reach a file)', () => {
+    expect(deployedDefinition().TimeoutSeconds).toBe(7200);
+  });
+
+  test("every Lambda task retries the Lambda service exceptions of AWS's guidance, ClientExecutionTimeoutException included", () => {
+    const tasks: { name: string; retried: string[] }[] = [];
+    const visit = (states: Record<string, unknown>) => {
+      for (const [name, state] of Object.entries(states) as [string, Record<string, unknown>][]) {
+        if (state.Type === 'Task') {
+          const retry = (state.Retry ?? []) as { ErrorEquals: string[] }[];
+          tasks.push({ name, retried: retry.flatMap((r) => r.ErrorEquals) });
+        }
+        const processor = (state.ItemProcessor ?? state.Iterator) as { States?: Record<string, unknown> };
+        if (processor?.States) visit(processor.States);
+      }
+    };
+    visit(deployedDefinition().States);
+    expect(tasks.length).toBeGreaterThanOrEqual(Object.keys(REFRESH_TASKS).length);
+    for (const task of tasks) {
+      expect({ task: task.name, retried: task.retried }).toEqual({
+        task: task.name,
+        retried: expect.arrayContaining([
+          'Lambda.ClientExecutionTimeoutException',
+          'Lambda.ServiceException',
+          'Lambda.AWSLambdaException',
+          'Lambda.SdkClientException',
+          'Lambda.TooManyRequestsException',
+        ]),
+      });
+    }
+  });
 });
 
 describe('operations', () => {
   const alarms = () => Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
 
-  test('alarms on admission errors, latency p99, workflow failures and dead letters, all to one topic', () => {
+  test('alarms on API 5xx rate, throttling (stage and function), API and function latency, admission errors, workflow failures and dead letters, all to one topic', () => {
     const [fnId] = admissionFunction();
     const [topicId] = only('AWS::SNS::Topic');
     const [machineId] = only('AWS::StepFunctions::StateMachine');
     const found = alarms().map((alarm) => alarm.Properties);
-    expect(found).toHaveLength(4);
+    expect(found).toHaveLength(8);
     const stat = (metric: string, s: string) =>
       expect.objectContaining({
         MetricStat: expect.objectContaining({
@@ -440,8 +482,27 @@ describe('operations', () => {
           Threshold: 1,
         }),
         expect.objectContaining({ Metrics: [stat('AdmissionLatency', 'p99')], Threshold: 1000 }),
+        expect.objectContaining({ Metrics: [stat('Latency', 'p99')], Threshold: 1000 }),
+        expect.objectContaining({ Metrics: [stat('ApiThrottled', 'Sum')], Threshold: 1 }),
+        expect.objectContaining({
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Throttles',
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+          Threshold: 1,
+        }),
         expect.objectContaining({
           Metrics: expect.arrayContaining([
+            expect.objectContaining({
+              Expression: 'IF(FILL(requests, 0) > 0, 100 * FILL(errors, 0) / FILL(requests, 0), 0)',
+            }),
+            stat('5XXError', 'Sum'),
+            stat('Count', 'Sum'),
+          ]),
+          Threshold: 1,
+        }),
+        expect.objectContaining({
+          Metrics: expect.arrayContaining([
+            expect.objectContaining({ Expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)' }),
             stat('ExecutionsFailed', 'Sum'),
             stat('ExecutionsTimedOut', 'Sum'),
             stat('ExecutionsAborted', 'Sum'),
@@ -459,6 +520,37 @@ describe('operations', () => {
     for (const alarm of alarms()) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 
+  test('the alarm topic lets CloudWatch alarms of this account publish, over TLS only', () => {
+    const [topicId] = only('AWS::SNS::Topic');
+    const [, policy] = only('AWS::SNS::TopicPolicy');
+    expect(policy.Properties.Topics).toEqual([{ Ref: topicId }]);
+    expect(policy.Properties.PolicyDocument.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        expect.objectContaining({
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: 'sns:Publish',
+          Resource: { Ref: topicId },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            ArnLike: { 'aws:SourceArn': expect.anything() },
+          },
+        }),
+      ]),
+    );
+  });
+
+  test('throttled API requests (429) are counted from the access log', () => {
+    const [, filter] = only('AWS::Logs::MetricFilter');
+    expect(filter.Properties).toMatchObject({
+      FilterPattern: '{ $.status = "429" }',
+      MetricTransformations: [
+        { MetricNamespace: 'EcrAdmission', MetricName: 'ApiThrottled', MetricValue: '1', DefaultValue: 0 },
+      ],
+    });
+  });
+
   test('the dashboard shows decisions, cache hit ratio, latency p50/p99, workflow failures and event-to-verdict lag', () => {
     const [, dashboard] = only('AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
@@ -466,7 +558,7 @@ describe('operations', () => {
       '\\"EcrAdmission\\",\\"Allowed\\"',
       '\\"Denied\\"',
       '\\"Warned\\"',
-      '100 * hits / (hits + misses)',
+      '100 * FILL(hits, 0) / (FILL(hits, 0) + FILL(misses, 0))',
       '\\"CacheHits\\"',
       '\\"CacheMisses\\"',
       '\\"AdmissionLatency\\"',

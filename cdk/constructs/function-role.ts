@@ -1,0 +1,95 @@
+/**
+ * One role per function, holding exactly the actions its code performs (src/wiring/permissions.ts,
+ * built from the adapters' own action lists): the decision table and its index, the idempotency table,
+ * ECR reads on the repositories of the registries the policy can admit (and listing on the own
+ * registry), what has no resource type on `*`, and `sts:AssumeRole` on exactly the roles the policy names for other accounts' registries.
+ */
+import { Aws, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Construct, IConstruct } from 'constructs';
+import { REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
+import type { Policy } from '../../src/domain/policy';
+import type { FunctionActions } from '../../src/wiring/permissions';
+import type { DecisionCache } from './decision-cache';
+
+export interface FunctionRoleProps {
+  readonly description: string;
+  readonly actions: FunctionActions;
+  readonly cache: DecisionCache;
+  readonly policy: Policy;
+  readonly idempotencyTable?: ITable;
+}
+
+/**
+ * Repositories in every region (an image's host names its region) of this account and of the
+ * accounts the policy admits; every account when the policy admits any registry.
+ */
+export function repositoryArns(policy: Policy): string[] {
+  const allowed = policy.images.allowedRegistries;
+  const accounts = allowed.length > 0 ? [...new Set([Aws.ACCOUNT_ID, ...allowed])] : ['*'];
+  return accounts.map((account) => `arn:${Aws.PARTITION}:ecr:*:${account}:repository/*`);
+}
+
+export function functionRole(scope: Construct, id: string, props: FunctionRoleProps): Role {
+  const { actions, cache, policy } = props;
+  const role = new Role(scope, id, {
+    assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    description: props.description,
+  });
+  const grant = (list: readonly string[], resources: string[]) => {
+    if (list.length > 0 && resources.length > 0) {
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: [...list], resources }));
+    }
+  };
+  grant(actions.decisionTable, [cache.table.tableArn]);
+  grant(actions.decisionIndex, [`${cache.table.tableArn}/index/${REPOSITORY_INDEX}`]);
+  if (actions.idempotencyTable.length > 0) {
+    if (!props.idempotencyTable) throw new Error(`${id}: the function uses an idempotency table; none given`);
+    grant(actions.idempotencyTable, [props.idempotencyTable.tableArn]);
+  }
+  grant(actions.ecrRepository, repositoryArns(policy));
+  grant(actions.ecrOwnRepository, [`arn:${Aws.PARTITION}:ecr:${Aws.REGION}:${Aws.ACCOUNT_ID}:repository/*`]);
+  grant(actions.unscoped, ['*']);
+  grant(
+    actions.registryRoles,
+    policy.registries.map((registry) => registry.roleArn),
+  );
+  if (actions.unscoped.length > 0) acknowledgeUnscoped(role);
+  if (actions.ecrRepository.length > 0) acknowledgeRepositoryWildcards(role, policy);
+  if (actions.ecrOwnRepository.length > 0) {
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/*]',
+      reason: "Reconciliation lists every repository of the deployment's own registry. Read actions only.",
+    });
+  }
+  return role;
+}
+
+function acknowledgeUnscoped(role: IConstruct): void {
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'ecr:GetRegistryScanningConfiguration, inspector2:ListFindings and inspector2:ListCoverage have no ' +
+      'resource type: IAM grants them only on *. The Inspector reads are what ECR needs from the caller ' +
+      'to answer scan reads on a registry with enhanced scanning.',
+  });
+}
+
+/** Acknowledges the repository wildcards IAM cannot do without. */
+function acknowledgeRepositoryWildcards(role: IConstruct, policy: Policy): void {
+  const allowed = policy.images.allowedRegistries;
+  const accounts = allowed.length > 0 ? ['<AWS::AccountId>', ...allowed] : ['*'];
+  for (const account of new Set(accounts)) {
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:${account}:repository/*]`,
+      reason:
+        account === '*'
+          ? "The policy's images.allowedRegistries is empty, so an image from any account's registry may be " +
+            'judged; listing the accounts there narrows this to their repositories. Every region: an ' +
+            "image's host names its region. Read actions only."
+          : "Any repository of an admitted account, in every region: an image's host names its repository " +
+            'and region. Read actions only.',
+    });
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The AWS actions each deployed function performs, by what its entry point wires: which decision-store
+ * methods, which ECR reads, the idempotency layer. The action lists themselves are the adapters' own
+ * constants, declared beside the calls. CDK builds each function's role from this table, and the
+ * contract tests (test/contract/iam.test.ts) simulate it against the synthesized roles: an action
+ * denied fails, and so does a grant the table does not hold.
+ *
+ * Not imported by any handler: it loads the ECR adapter, which the admission function loads only on a
+ * cache miss.
+ */
+import { DECISION_TABLE_ACTIONS, type TableActions } from '../adapters/dynamodb-store';
+import { ECR_ACTIONS, ENHANCED_SCANNING_ACTIONS, REGISTRY_ROLE_ACTIONS } from '../adapters/ecr-sdk';
+import { IDEMPOTENCY_TABLE_ACTIONS } from '../adapters/idempotency';
+import type { RefreshTask } from '../contracts/workflow';
+
+type StoreMethod = keyof typeof DECISION_TABLE_ACTIONS;
+type EcrMethod = keyof typeof ECR_ACTIONS;
+
+/** Everything that gathers one image's facts (EcrFactsSource over EcrReads). */
+const FACTS_READS: readonly EcrMethod[] = [
+  'describeRepository',
+  'describeImage',
+  'registryScanning',
+  'repositoryScanning',
+  'imageManifest',
+  'scanFindings',
+];
+/** Reconciliation lists the deployment's own registry (EcrCatalog). */
+const CATALOG_READS: readonly EcrMethod[] = ['listRepositories', 'listImages'];
+/** ECR reads on the registry itself: no resource type, so IAM grants them only on `*`. */
+const REGISTRY_LEVEL_READS: readonly EcrMethod[] = ['registryScanning'];
+
+export interface FunctionActions {
+  /** On the decision table, and on its repository index. */
+  readonly decisionTable: readonly string[];
+  readonly decisionIndex: readonly string[];
+  readonly idempotencyTable: readonly string[];
+  /** ECR reads on repositories of every registry the policy admits (an image's facts). */
+  readonly ecrRepository: readonly string[];
+  /** ECR reads on the repositories of the deployment's own registry, in its region (listing). */
+  readonly ecrOwnRepository: readonly string[];
+  /** Actions without a resource type, granted on `*`: registry-level ECR reads and enhanced scanning. */
+  readonly unscoped: readonly string[];
+  /** On the roles the policy's `registries` names for other accounts (when it names any). */
+  readonly registryRoles: readonly string[];
+}
+
+const unique = (items: Iterable<string>): string[] => [...new Set(items)].sort();
+
+function uses(wired: {
+  store?: readonly StoreMethod[];
+  ecr?: readonly EcrMethod[];
+  idempotency?: boolean;
+}): FunctionActions {
+  const store = (wired.store ?? []).map((m): TableActions => DECISION_TABLE_ACTIONS[m]);
+  const ecr = (wired.ecr ?? []).filter((m) => !CATALOG_READS.includes(m));
+  const catalog = (wired.ecr ?? []).filter((m) => CATALOG_READS.includes(m));
+  const readsFindings = ecr.includes('scanFindings');
+  return {
+    decisionTable: unique(store.flatMap((a) => a.table ?? [])),
+    decisionIndex: unique(store.flatMap((a) => a.index ?? [])),
+    idempotencyTable: wired.idempotency ? unique(IDEMPOTENCY_TABLE_ACTIONS) : [],
+    ecrRepository: unique(
+      ecr.filter((m) => !REGISTRY_LEVEL_READS.includes(m)).flatMap((m) => ECR_ACTIONS[m]),
+    ),
+    ecrOwnRepository: unique(catalog.flatMap((m) => ECR_ACTIONS[m])),
+    unscoped: unique([
+      ...ecr.filter((m) => REGISTRY_LEVEL_READS.includes(m)).flatMap((m) => ECR_ACTIONS[m]),
+      ...(readsFindings ? ENHANCED_SCANNING_ACTIONS : []),
+    ]),
+    // Facts are read from other accounts' registries through their roles; listing is own-registry only.
+    registryRoles: readsFindings ? unique(REGISTRY_ROLE_ACTIONS) : [],
+  };
+}
+
+export type DeployedFunction = 'Admission' | RefreshTask;
+
+export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
+  /** src/wiring/admission.ts: the cache's batched reads and write-through, live facts on a miss. */
+  Admission: uses({ store: ['getMany', 'put'], ecr: FACTS_READS }),
+  /** Parses the event: no AWS call. */
+  Plan: uses({}),
+  /**
+   * Gathers facts and writes them; an image gone from ECR is removed; the repository's cached image
+   * indexes are listed (by repository, through the index); idempotency records per event.
+   */
+  Refresh: uses({
+    store: ['getMany', 'put', 'deleteImage', 'listImagesOfRepository'],
+    ecr: FACTS_READS,
+    idempotency: true,
+  }),
+  Delete: uses({ store: ['deleteImage'] }),
+  /** Pages of the cache (by repository or by scan), or of the own registry with the cache's view of it. */
+  ListTargets: uses({
+    store: ['getMany', 'listImagesOfRepository', 'listImagesByScan'],
+    ecr: CATALOG_READS,
+  }),
+  /** Judges cached facts again: no ECR call. */
+  Rejudge: uses({ store: ['listImagesByScan', 'updateVerdict'] }),
+  /** Logs and counts: no AWS call. */
+  RecordFailure: uses({}),
+};
