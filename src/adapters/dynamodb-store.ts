@@ -44,8 +44,8 @@ export const DECISION_TABLE_ACTIONS = {
   getMany: { table: ['dynamodb:BatchGetItem'] },
   /** The conditional put, and the update that extends an entry's life when the put loses. */
   put: { table: ['dynamodb:PutItem', 'dynamodb:UpdateItem'] },
-  /** Reads the digest entry for its tags, then deletes. */
-  deleteImage: { table: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem'] },
+  /** Reads the digest entry for its tags, then puts a tombstone on each key (a conditional put). */
+  deleteImage: { table: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'] },
   updateVerdict: { table: ['dynamodb:UpdateItem'] },
   /** `listImages` splits by scope: a whole repository is read through the index, any other scope scans the table. */
   listImagesOfRepository: { index: ['dynamodb:Query'] },

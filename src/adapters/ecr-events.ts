@@ -45,6 +45,21 @@ const envelope = {
 /** `repository-name` is a bare name in ECR events and may be a repository ARN in Inspector events. */
 const REPOSITORY_ARN = /^arn:aws[a-z-]*:ecr:([a-z0-9-]+):(\d{12}):repository\/(.+)$/;
 
+/**
+ * The region of a finding's image: the resource's own, else its ARN's (`arn:aws:ecr:REGION:...`), else
+ * the event's. A region taken from the ARN is validated like any other.
+ */
+function findingRegion(resource: { region?: string; id?: string }, eventRegion: string): string {
+  if (resource.region !== undefined && resource.region !== 'N/A') return resource.region;
+  const fromArn = /^arn:[a-z-]+:ecr:([^:]+):/.exec(resource.id ?? '')?.[1];
+  if (fromArn === undefined) return eventRegion;
+  if (!isAwsRegion(fromArn))
+    throw new InvalidEventError(
+      "invalid Inspector2 Finding event: detail.resources[].id: the ARN's region is not an AWS region",
+    );
+  return fromArn;
+}
+
 function splitRepository(value: string): { name: string; region?: string; account?: string } {
   const match = REPOSITORY_ARN.exec(value);
   return match ? { name: match[3] ?? '', region: match[1] ?? '', account: match[2] ?? '' } : { name: value };
@@ -79,7 +94,9 @@ const findingEvent = z.object({
       .array(
         z.object({
           type: z.string(),
-          region: region.optional(),
+          // AWS's own example finding says "N/A" here: the region then comes from the resource's ARN.
+          region: z.union([z.literal('N/A'), region]).optional(),
+          id: z.string().optional(),
           details: z
             .object({
               awsEcrContainerImage: z
@@ -210,7 +227,7 @@ function parseTrigger(event: unknown): TriggerBody {
         eventTime: e.time,
         image: {
           registryId: image.registry,
-          region: resource?.region ?? e.region,
+          region: findingRegion(resource ?? {}, e.region),
           repositoryName: image.repositoryName,
           digest: image.imageHash,
           tags: image.imageTags,

@@ -53,8 +53,6 @@ const KNOWN_PLAN_FAILURES: Record<string, string> = {
   'inspector2-scan-lambda.json': 'item 5',
   'inspector2-scan-ami.json': 'item 5',
 };
-/** Events Plan turns into ECR calls in a region that is not one: item 9. */
-const KNOWN_BAD_REGIONS: Record<string, string> = { 'inspector2-finding-ecr-region-na.json': 'item 9' };
 
 let rules: [string, Record<string, unknown>][];
 
@@ -104,12 +102,6 @@ describe('every event that reaches the workflow is handled or ignored by Plan, n
 describe('every image Plan targets is in a real region', () => {
   const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
   for (const name of delivered.filter((n) => !KNOWN_PLAN_FAILURES[n])) {
-    if (KNOWN_BAD_REGIONS[name]) {
-      test.todo(
-        `${name}: resources[].region "N/A" becomes the ECR region (issue 11, ${KNOWN_BAD_REGIONS[name]})`,
-      );
-      continue;
-    }
     test(name, () => {
       const trigger = parseRefreshEvent(events.get(name)) as {
         image?: { region: string };
@@ -125,3 +117,25 @@ test.todo(
   'a basic scan that ends FAILED reaches the workflow and clears the stale verdict (issue 11, item 11)',
 );
 test.todo('ECR Scan Resource Change reaches the workflow and refreshes the repository (issue 11, item 11)');
+
+describe('an Inspector2 finding whose resource region is "N/A" (issue 11, item 9)', () => {
+  const example = () =>
+    structuredClone(events.get('inspector2-finding-ecr-region-na.json')) as {
+      region: string;
+      detail: { resources: { id: string }[] };
+    };
+
+  test("takes the image's region from the resource ARN, not from the envelope", () => {
+    const event = example();
+    event.region = 'eu-west-1';
+    const trigger = parseRefreshEvent(event) as { image: { region: string } };
+    expect(trigger.image.region).toBe(event.detail.resources[0]?.id.split(':')[3]);
+  });
+
+  test('is refused when the ARN names no AWS region', () => {
+    const event = example();
+    const resource = event.detail.resources[0] as { id: string };
+    resource.id = resource.id.replace(/^(arn:aws:ecr:)[^:]+/, '$1mars-central-1');
+    expect(() => parseRefreshEvent(event)).toThrow(/detail\.resources\[\]\.id: the ARN's region/);
+  });
+});

@@ -281,3 +281,17 @@ describe('each adapter declares exactly the calls it makes', () => {
     );
   });
 });
+
+test("docs/deploy.md's permissions table states exactly each function's actions", () => {
+  const doc = readFileSync(join(REPO_ROOT, 'docs/deploy.md'), 'utf8');
+  const rows = new Map(
+    [...doc.matchAll(/^\| (\w+) \| ([^|]*) \|/gm)].map(([, fn, cell]) => [
+      fn,
+      [...(cell ?? '').matchAll(/`([a-z0-9]+:\w+)`/g)].map(([, action]) => action).sort(),
+    ]),
+  );
+  for (const [fn, actions] of Object.entries(FUNCTION_ACTIONS)) {
+    const all = [...new Set(Object.values(actions).flat())].sort();
+    expect({ fn, actions: rows.get(fn) }).toEqual({ fn, actions: all });
+  }
+});
