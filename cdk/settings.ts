@@ -3,6 +3,7 @@
  * command line). Everything about what is admitted lives in the policy file instead. Read once and
  * validated: a bad setting fails synth with a message naming the context key.
  */
+import { isIP } from 'node:net';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
@@ -19,9 +20,16 @@ const list = z
   )
   .default([]);
 
-const cidr = z
-  .string()
-  .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'expected an IPv4 or IPv6 CIDR');
+/** A CIDR that IAM's `aws:SourceIp` takes: a valid address, a prefix within its family's bounds. */
+function isCidr(value: string): boolean {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  if (!match) return false;
+  const family = isIP(match[1] ?? '');
+  const prefix = Number(match[2]);
+  return family === 4 ? prefix <= 32 : family === 6 ? prefix <= 128 : false;
+}
+
+const cidr = z.string().refine(isCidr, 'expected an IPv4 or IPv6 CIDR such as 203.0.113.0/24');
 
 /** A setting the functions also read: the same bounds and default as their cold-start check. */
 const bounded = (setting: IntegerSetting) =>

@@ -58,6 +58,8 @@ export interface TableActions {
   readonly index?: readonly string[];
 }
 
+import { classifyAwsError } from './aws-errors';
+
 export const BATCH_GET_LIMIT = 100;
 const PROJECTION = 'pk, facts, verdict, expiresAt';
 const LIST_PROJECTION = 'pk, facts, verdict, expiresAt, kind';
@@ -124,7 +126,10 @@ export class DynamoDecisionStore implements DecisionStore {
           }),
         );
       } catch (error) {
-        throw new StoreUnavailableError('the decision cache could not be read', { cause: error });
+        throw new StoreUnavailableError('the decision cache could not be read', {
+          cause: error,
+          failure: classifyAwsError(error, 'dynamodb', 'BatchGetItem'),
+        });
       }
       for (const item of out.Responses?.[this.table] ?? []) {
         const entry = decode(item, nowSeconds);
@@ -212,7 +217,10 @@ export class DynamoDecisionStore implements DecisionStore {
       return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) {
-        throw new StoreUnavailableError('the decision cache could not be written', { cause: error });
+        throw new StoreUnavailableError('the decision cache could not be written', {
+          cause: error,
+          failure: classifyAwsError(error, 'dynamodb', 'PutItem'),
+        });
       }
     }
     await this.extendLife(item);
@@ -236,7 +244,10 @@ export class DynamoDecisionStore implements DecisionStore {
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return;
-      throw new StoreUnavailableError('the decision cache could not be written', { cause: error });
+      throw new StoreUnavailableError('the decision cache could not be written', {
+        cause: error,
+        failure: classifyAwsError(error, 'dynamodb', 'UpdateItem'),
+      });
     }
   }
 
@@ -287,7 +298,10 @@ export class DynamoDecisionStore implements DecisionStore {
           return old?.facts?.S && Number(old.expiresAt?.N ?? 0) > Math.floor(now / 1000) ? key : undefined;
         } catch (error) {
           if (error instanceof ConditionalCheckFailedException) return undefined;
-          throw new StoreUnavailableError('the decision cache could not be written', { cause: error });
+          throw new StoreUnavailableError('the decision cache could not be written', {
+            cause: error,
+            failure: classifyAwsError(error, 'dynamodb', 'PutItem'),
+          });
         }
       }),
     );
@@ -345,7 +359,10 @@ export class DynamoDecisionStore implements DecisionStore {
         );
       }
     } catch (error) {
-      throw new StoreUnavailableError('the decision cache could not be listed', { cause: error });
+      throw new StoreUnavailableError('the decision cache could not be listed', {
+        cause: error,
+        failure: classifyAwsError(error, 'dynamodb', 'Query'),
+      });
     }
     const nowSeconds = Math.floor(this.now() / 1000);
     const entries = (out.Items ?? []).flatMap((item) => decode(item, nowSeconds) ?? []);
@@ -379,7 +396,10 @@ export class DynamoDecisionStore implements DecisionStore {
           return true;
         } catch (error) {
           if (error instanceof ConditionalCheckFailedException) return false;
-          throw new StoreUnavailableError('the decision cache could not be written', { cause: error });
+          throw new StoreUnavailableError('the decision cache could not be written', {
+            cause: error,
+            failure: classifyAwsError(error, 'dynamodb', 'UpdateItem'),
+          });
         }
       }),
     );

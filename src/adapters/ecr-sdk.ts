@@ -24,6 +24,7 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { AWS_CALL_TIMEOUTS, MAX_ECR_CLIENTS } from '../contracts/settings';
 import { FactsUnavailableError } from '../domain/errors';
 import { type EcrCatalog, INDEX_MEDIA_TYPES, type RepositoryKey } from '../domain/facts';
+import { classifyAwsError } from './aws-errors';
 import { boundedRequestHandler, type CallTimeouts } from './aws-http';
 import type { EcrReads } from './ecr-facts';
 import {
@@ -145,7 +146,10 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
       const name = (error as { name?: string }).name ?? 'Error';
       if (NOT_FOUND.has(name)) return undefined;
       this.options.onError?.(operation, error);
-      throw new FactsUnavailableError(`ECR ${operation} failed (${name})`, { cause: error });
+      throw new FactsUnavailableError(`ECR ${operation} failed (${name})`, {
+        cause: error,
+        failure: classifyAwsError(error, 'ecr', operation),
+      });
     }
   }
 

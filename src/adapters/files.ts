@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { type Document, isNode, LineCounter, parseAllDocuments, parse as parseYaml } from 'yaml';
 import { FileError, PolicyError, SnapshotError } from '../domain/errors';
 import { type Policy, parsePolicy } from '../domain/policy';
 import { SnapshotReads } from './snapshot';
@@ -76,6 +76,20 @@ export interface ManifestObject {
   /** 1-based document number in the file, for messages. */
   readonly document: number;
   readonly object: Record<string, unknown>;
+  /** 1-based line where the object starts. */
+  readonly line?: number;
+  /** 1-based line of a field of the object, by its path (`spec.containers[0].image`), when known. */
+  readonly lineOf?: (path: string) => number | undefined;
+}
+
+/** How stdin is named in messages and reports (`-f -`). */
+export const STDIN_NAME = '<stdin>';
+
+/** `spec.containers[0].image` as the keys of a YAML path: ['spec', 'containers', 0, 'image']. */
+function pathKeys(path: string): (string | number)[] {
+  return [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
+    m[2] !== undefined ? Number(m[2]) : (m[1] ?? ''),
+  );
 }
 
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
@@ -85,6 +99,7 @@ const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
  * as `kubectl apply -f DIR` takes them (not recursive).
  */
 export function loadManifests(path: string): ManifestObject[] {
+  if (path === '-') return parseManifests(STDIN_NAME, readStdinText());
   let entries: string[];
   try {
     if (!statSync(path).isDirectory()) return loadManifestFile(path);
@@ -98,19 +113,43 @@ export function loadManifests(path: string): ManifestObject[] {
     .flatMap((name) => loadManifestFile(join(path, name)));
 }
 
+function readStdinText(): string {
+  try {
+    return readFileSync(0, 'utf8');
+  } catch (error) {
+    throw new FileError(STDIN_NAME, 'cannot be read', { cause: error });
+  }
+}
+
 /** Every object in multi-document Kubernetes YAML; `kind: List` is opened into its items. */
 export function loadManifestFile(file: string): ManifestObject[] {
-  const text = readText(file);
+  return parseManifests(file, readText(file));
+}
+
+export function parseManifests(file: string, text: string): ManifestObject[] {
   const objects: ManifestObject[] = [];
-  const documents = parseAllDocuments(text, { prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const documents = parseAllDocuments(text, { prettyErrors: false, lineCounter });
   if (!Array.isArray(documents)) {
     throw new FileError(file, 'not valid YAML');
   }
+  const lineAt = (offset: number | undefined) =>
+    offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  const locator =
+    (doc: Document.Parsed, prefix: (string | number)[]) =>
+    (path: string): number | undefined => {
+      const node = doc.getIn([...prefix, ...pathKeys(path)], true);
+      return isNode(node) ? lineAt(node.range?.[0]) : undefined;
+    };
   documents.forEach((doc, index) => {
     const where = `document ${index + 1}`;
-    if (doc.errors.length > 0) {
-      throw new FileError(file, `${where} is not valid YAML (${doc.errors[0]?.message ?? ''})`);
+    const [error] = doc.errors;
+    if (error) {
+      const at = lineCounter.linePos(error.pos[0]);
+      const message = error.message.replace(/ at line \d+, column \d+.*$/s, '');
+      throw new FileError(file, `line ${at.line}, column ${at.col}: ${where} is not valid YAML (${message})`);
     }
+    const line = lineAt(doc.contents?.range?.[0]);
     let value: unknown;
     try {
       value = doc.toJS();
@@ -129,18 +168,29 @@ export function loadManifestFile(file: string): ManifestObject[] {
     if (object.kind === 'List' || object.kind.endsWith('List')) {
       if (!Array.isArray(object.items))
         throw new FileError(file, `${where} is a ${object.kind} without items`);
-      for (const item of object.items) {
+      object.items.forEach((item: unknown, at: number) => {
         if (
           typeof item === 'object' &&
           item !== null &&
           typeof (item as { kind?: unknown }).kind === 'string'
         ) {
-          objects.push({ file, document: index + 1, object: item as Record<string, unknown> });
+          const lineOf = locator(doc, ['items', at]);
+          objects.push({
+            file,
+            document: index + 1,
+            object: item as Record<string, unknown>,
+            ...optionalLine(lineOf('kind')),
+            lineOf,
+          });
         }
-      }
+      });
       return;
     }
-    objects.push({ file, document: index + 1, object });
+    objects.push({ file, document: index + 1, object, ...optionalLine(line), lineOf: locator(doc, []) });
   });
   return objects;
+}
+
+function optionalLine(line: number | undefined): { line?: number } {
+  return line === undefined ? {} : { line };
 }

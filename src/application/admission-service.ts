@@ -14,13 +14,19 @@ import {
   type ImageJudgement,
 } from '../domain/admission';
 import { type CachedImage, type DecisionCache, lookupKey } from '../domain/decision-store';
-import { DeadlineExceededError, LookupLimitError } from '../domain/errors';
+import {
+  DeadlineExceededError,
+  describeCause,
+  type FailureCause,
+  failureCause,
+  LookupLimitError,
+} from '../domain/errors';
 import type { FactsLookup, FactsSource, ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
 import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
 import type { Policy } from '../domain/policy';
 import { imagesInScope } from '../domain/scope';
-import { judgeLookup, judgeReference, type Verdict } from '../domain/verdict';
+import { judgeLookup, judgeReference, shortWarning, type Verdict } from '../domain/verdict';
 import type { ImageAtPath } from '../domain/workload';
 
 export interface AdmissionServiceOptions {
@@ -42,17 +48,11 @@ export interface AdmissionServiceOptions {
 
 type Pending = { readonly ref: ImageReference; readonly lookup: ImageLookup };
 
-/**
- * Why facts could not be had: ECR did not answer in time, failed, or the lookup was not made because
- * the review names more images than one review may look up, or the process has too many on their way.
- */
-export type Unresolved = 'timeout' | 'unreachable' | 'too-many-images' | 'busy';
-
-/** Facts for one image: from the cache or gathered; absent `result` when they could not be had (`failure` says why). */
+/** Facts for one image: from the cache or gathered; absent `result` when they could not be had (`failure` says why: src/domain/errors.ts). */
 export interface Resolved {
   readonly cache: 'hit' | 'miss';
   readonly result?: FactsLookup;
-  readonly failure?: Unresolved;
+  readonly failure?: FailureCause;
 }
 
 /**
@@ -97,7 +97,7 @@ export class AdmissionService {
 
   async review(request: AdmissionRequest): Promise<Decision> {
     const scope = imagesInScope(request, this.policy);
-    if (scope.kind === 'untouched') return allowUntouched(scope.reason);
+    if (scope.kind === 'untouched') return allowUntouched(scope.reason, { exempt: scope.exempt === true });
     const judgements: ImageJudgement[] =
       scope.kind === 'malformed'
         ? [malformedObject(scope.path, scope.problem)]
@@ -134,12 +134,8 @@ export class AdmissionService {
           to: pinnedReference(candidate, facts.result.facts.image.digest),
         });
       } else {
-        const failure = facts?.failure ?? 'timeout';
-        const reason = facts?.result
-          ? facts.result.status
-          : failure === 'timeout'
-            ? 'not resolved in time'
-            : unresolvedReason(failure);
+        const failure = facts?.failure ?? { reason: 'timed-out' as const };
+        const reason = facts?.result ? facts.result.status : describeCause(failure, 'ECR').what;
         unresolved.push({ path: candidate.path, image: candidate.image, reason });
       }
     }
@@ -176,10 +172,22 @@ export class AdmissionService {
       );
       for (const [raw, item] of pending) {
         const facts = resolved.get(lookupKey(item.lookup));
-        const verdict = facts?.result
-          ? judgeLookup(facts.result, item.ref, this.policy, now)
-          : this.failureVerdict(raw, facts?.failure ?? 'timeout');
-        judged.set(raw, { image: raw, verdict, cache: facts?.cache ?? 'miss' });
+        const cache = facts?.cache ?? 'miss';
+        if (facts?.result) {
+          judged.set(raw, {
+            image: raw,
+            verdict: judgeLookup(facts.result, item.ref, this.policy, now),
+            cache,
+          });
+        } else {
+          const failure = facts?.failure ?? { reason: 'timed-out' as const };
+          judged.set(raw, {
+            image: raw,
+            verdict: this.failureVerdict(raw, failure),
+            cache,
+            unverified: failure,
+          });
+        }
       }
     }
 
@@ -228,7 +236,11 @@ export class AdmissionService {
       if (entry)
         resolved.set(lookupKey(lookup), { cache: 'hit', result: { status: 'found', facts: entry.facts } });
       else if (misses.length < this.maxLookupsPerReview) misses.push(lookup);
-      else resolved.set(lookupKey(lookup), { cache: 'miss', failure: 'too-many-images' });
+      else
+        resolved.set(lookupKey(lookup), {
+          cache: 'miss',
+          failure: { reason: 'too-many-images', limit: this.maxLookupsPerReview },
+        });
     }
     if (misses.length === 0) return resolved;
 
@@ -242,7 +254,7 @@ export class AdmissionService {
           return running;
         } catch (error) {
           this.onFailure(`facts of ${key}`, error);
-          resolved.set(key, { cache: 'miss', failure: failureOf(error) });
+          resolved.set(key, { cache: 'miss', failure: failureCause(error) });
           return undefined;
         }
       }),
@@ -320,48 +332,29 @@ export class AdmissionService {
     return shared;
   }
 
-  private failureVerdict(image: string, failure: Unresolved): Verdict {
-    const why =
-      failure === 'too-many-images'
-        ? `the review names more than ${this.maxLookupsPerReview} images to look up at once`
-        : failure === 'busy'
-          ? 'too many lookups in flight'
-          : unresolvedReason(failure);
+  /** The failure mode's answer, naming the cause class and the advice that fits it (never AWS's text). */
+  private failureVerdict(image: string, failure: FailureCause): Verdict {
+    const { what, advice } = describeCause(failure, 'ECR');
     if (this.policy.failureMode === 'allow') {
       return {
         violations: [],
         warnings: [
-          `${image}: could not be verified yet (${why}); admitted because the failure mode is allow`,
+          shortWarning(
+            'NOT_VERIFIED',
+            image,
+            `not verified (${failure.reason}); admitted by failure mode allow`,
+          ),
         ],
-        notes: [],
+        notes: [
+          `${image}: could not be verified (${what}); admitted because the failure mode is allow; ${advice}`,
+        ],
       };
     }
     return {
-      violations: [
-        { code: 'NOT_VERIFIED', image, message: `could not be verified yet (${why}); retry in a moment` },
-      ],
+      violations: [{ code: 'NOT_VERIFIED', image, message: `could not be verified (${what}); ${advice}` }],
       warnings: [],
       notes: [],
     };
-  }
-}
-
-function failureOf(error: unknown): Unresolved {
-  if (error instanceof DeadlineExceededError) return 'timeout';
-  if (error instanceof LookupLimitError) return 'busy';
-  return 'unreachable';
-}
-
-function unresolvedReason(failure: Unresolved): string {
-  switch (failure) {
-    case 'timeout':
-      return 'ECR did not answer in time';
-    case 'unreachable':
-      return 'ECR could not be reached';
-    case 'too-many-images':
-      return 'too many images to look up in one review';
-    case 'busy':
-      return 'too many lookups in flight';
   }
 }
 

@@ -1,182 +1,183 @@
 #!/usr/bin/env node
 /**
  * `ecr-admission`: the admission core on the command line. stdout carries only results; messages go to
- * stderr. Exit codes: 0 done (all allowed), 1 something denied (`check`), 2 bad input or usage.
+ * stderr. Exit codes: 0 done (all admitted), 1 something denied (`check`), 2 bad input or usage, 3 an
+ * image could not be judged (`check`: the failure mode answered).
+ *
+ * Only commander and the error classes load up front: each command loads its own modules (the AWS SDK,
+ * the local workflow runner, TLS) when it runs, so that `--help` and `--version` start at once.
  */
+
+// The SDK warns on Node 20 at load; this project runs on Node 20 and deploys on Node 22 (README), so the
+// warning is noise in a command's output. Set before any command loads the SDK.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { loadManifests } from '../adapters/files';
-import { AdmissionReviewError, FileError, UsageError } from '../domain/errors';
-import {
-  formatAdmissionResponse,
-  formatMutationResponse,
-  parseAdmissionReview,
-} from '../http/admission-review';
-import { startServer } from '../http/https-server';
-import { loadTls, makeSelfSignedTls } from '../http/tls';
-import { buildAdmissionService } from '../wiring/cli';
-import { checkManifests, formatCheckTable } from './check';
-import { manifest } from './manifest';
-import { CORE_OPTIONS } from './options';
-import { refreshCommand } from './refresh';
+import { Command, CommanderError, Option } from 'commander';
+import { AdmissionReviewError, FileError, oneLine, UsageError } from '../domain/errors';
 
-const USAGE = `usage: ecr-admission <command> [options]
-
-commands:
-  review  [--mutate] [--policy F] [--snapshot F] [--table NAME] [--now ISO] < review.json
-          judge one AdmissionReview from stdin, print the response review
-          (--mutate: answer as the mutating endpoint, with a patch pinning images to digests)
-  check   -f FILE|DIR... [--namespace NS] [--policy F] [--snapshot F] [--table NAME] [--now ISO] [--output table|json]
-          judge every workload in Kubernetes YAML manifests; exit 1 when any is denied
-  serve   [--port N] [--host H] [--tls-cert F --tls-key F] [--ca-out F] [--policy F] [--snapshot F] [--table NAME] [--now ISO]
-          the webhook as an HTTPS server: POST /validate, GET /healthz
-  refresh --event F [--policy F] [--snapshot F] [--table NAME] [--now ISO]
-          run the refresh workflow locally for one EventBridge event; print the cache records written or deleted
-  manifest --url BASE [--ca-bundle F] [--failure-policy Fail|Ignore] [--timeout N] [--pin-digests pods|workloads|off]
-          print the webhook configurations (validating, and mutating for digest pinning) for the
-          endpoint at BASE (the stack's WebhookUrl)
-`;
-
-const common = CORE_OPTIONS;
-/** After `serve` has closed its server, the longest the process waits for work left behind. */
-const SHUTDOWN_EXIT_MS = 1_000;
-
-function readStdin(): string {
-  try {
-    return readFileSync(0, 'utf8');
-  } catch {
-    return '';
+/** Read from the package itself, so that `--version` always matches what is installed. */
+function packageVersion(): string {
+  for (const up of ['../../..', '../..']) {
+    try {
+      return (JSON.parse(readFileSync(join(__dirname, up, 'package.json'), 'utf8')) as { version: string })
+        .version;
+    } catch {}
   }
+  return 'unknown';
 }
 
-async function review(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...common, mutate: { type: 'boolean' } }, strict: true });
-  const service = buildAdmissionService(values);
-  const parsed = parseAdmissionReview(readStdin());
-  const { apiVersion, request } = parsed;
-  const response = values.mutate
-    ? formatMutationResponse(apiVersion, request.uid, await service.mutate(request))
-    : formatAdmissionResponse(apiVersion, request.uid, await service.review(request));
-  process.stdout.write(`${JSON.stringify(response)}\n`);
-  return 0;
+/** What every command that judges takes: where the policy, facts and cache come from, and the clock. */
+function coreOptions(command: Command): Command {
+  return command
+    .option('--policy <file>', 'policy file (YAML or JSON); default: the embedded defaults')
+    .option('--snapshot <file>', 'registry snapshot to read facts from; default: live ECR')
+    .option('--table <name>', 'DynamoDB decision table; default: an in-process cache')
+    .option('--now <iso>', 'fix the clock (exception expiry, scan age), e.g. 2026-11-27T12:00:00Z');
 }
 
-async function check(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...common,
-      file: { type: 'string', short: 'f', multiple: true },
-      namespace: { type: 'string', short: 'n' },
-      output: { type: 'string', short: 'o', default: 'table' },
-    },
-    strict: true,
-  });
-  if (!values.file?.length) throw new UsageError('check needs at least one manifest: -f FILE');
-  if (values.output !== 'table' && values.output !== 'json') {
-    throw new UsageError(`--output must be table or json, not "${values.output}"`);
-  }
-  const service = buildAdmissionService(values);
-  const objects = values.file.flatMap((file) => loadManifests(file));
-  const results = await checkManifests(service, objects, values.namespace);
-  process.stdout.write(
-    values.output === 'json' ? `${JSON.stringify(results, null, 2)}\n` : formatCheckTable(results),
+const EXIT_CODES = `
+Exit codes: 0 all admitted (warnings included), 1 a workload denied by a rule, 2 bad input or usage,
+3 none denied by a rule but an image could not be judged (the failure mode answered).`;
+
+function program(setCode: (code: number) => void, argv: readonly string[]): Command {
+  const root = new Command('ecr-admission')
+    .description('Admit only compliant Amazon ECR images: the admission webhook, on the command line')
+    .version(packageVersion(), '-V, --version')
+    .helpCommand(true)
+    .showHelpAfterError(false);
+
+  coreOptions(
+    root
+      .command('review')
+      .description(
+        'judge one AdmissionReview from stdin and print the response review (exit 0; 2 when unparseable)',
+      )
+      .option('--mutate', 'answer as the mutating endpoint, with a patch pinning images to digests'),
+  ).action(async (options) =>
+    setCode(await load<typeof import('./review')>('./review').reviewCommand(options)),
   );
-  return results.every((r) => r.allowed) ? 0 : 1;
+
+  coreOptions(
+    root
+      .command('check')
+      .description('judge every workload in Kubernetes manifests as the webhook would judge its creation')
+      .requiredOption('-f, --file <path...>', 'manifest file or directory; "-" reads stdin')
+      .option('-n, --namespace <ns>', 'namespace of objects that name none', 'default')
+      .addOption(
+        new Option('-o, --output <format>', 'result format')
+          .choices(['table', 'json', 'sarif', 'junit'])
+          .default('table'),
+      )
+      .addOption(
+        new Option('--fail-on <level>', 'exit 1 on denials only, or on warnings too')
+          .choices(['deny', 'warn'])
+          .default('deny'),
+      ),
+  )
+    .addHelpText('after', EXIT_CODES)
+    .action(async (options) =>
+      setCode(await load<typeof import('./check')>('./check').checkCommand(options)),
+    );
+
+  coreOptions(
+    root
+      .command('serve')
+      .description('the webhook as an HTTPS server: POST /validate, POST /mutate, GET /healthz, GET /metrics')
+      .option('--port <n>', 'port to listen on (0: any free port)', '8443')
+      .option('--host <h>', 'address to listen on', '127.0.0.1')
+      .option('--tls-cert <file>', 'server certificate (PEM), reloaded when the file changes')
+      .option('--tls-key <file>', 'private key (PEM) of --tls-cert, reloaded when the file changes')
+      .option(
+        '--tls-san <name...>',
+        'extra DNS names or IPs for the self-signed certificate (the Service names)',
+      )
+      .option(
+        '--ca-out <file>',
+        'where to write the self-signed CA; default: a temporary file, removed at exit',
+      ),
+  ).action(async (options) => setCode(await load<typeof import('./serve')>('./serve').serveCommand(options)));
+
+  coreOptions(
+    root
+      .command('refresh')
+      .description(
+        'run the refresh workflow locally for one EventBridge event; print the cache records written or deleted',
+      )
+      .requiredOption('--event <file>', 'EventBridge event (JSON)'),
+  ).action(async (options) =>
+    setCode(await load<typeof import('./refresh')>('./refresh').refreshCommand(options)),
+  );
+
+  root
+    .command('manifest')
+    .description('print the webhook configurations for the endpoint at BASE (the stack output WebhookUrl)')
+    .option('--url <BASE>', "the endpoint's base URL (the stack output WebhookUrl)")
+    .option('--ca-bundle <file>', "PEM of the CA that signed the endpoint's certificate")
+    .option('--failure-policy <policy>', 'Fail or Ignore', 'Fail')
+    .option('--timeout <seconds>', 'webhook timeout, 1 to 30', '5')
+    .option('--pin-digests <what>', "pods, workloads or off; default: the policy's pinDigests, else pods")
+    .option('--policy <file>', 'derive the namespace selector and digest pinning from this policy')
+    // manifest parses its own arguments; commander gives it help and rejects unknown options.
+    .action(async () =>
+      setCode(await load<typeof import('./manifest')>('./manifest').manifest(argv.slice(1))),
+    );
+
+  return root;
 }
 
-async function serve(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...common,
-      port: { type: 'string', default: '8443' },
-      host: { type: 'string', default: '127.0.0.1' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'ca-out': { type: 'string' },
-    },
-    strict: true,
-  });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0 to 65535`);
-  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) {
-    throw new UsageError('--tls-cert and --tls-key go together');
-  }
-  const service = buildAdmissionService(values);
-  const tls =
-    values['tls-cert'] && values['tls-key']
-      ? loadTls(values['tls-cert'], values['tls-key'])
-      : await makeSelfSignedTls(
-          values['ca-out'] ?? join(tmpdir(), `ecr-admission-${process.pid}`, 'ca.pem'),
-          [
-            'localhost',
-            '127.0.0.1',
-            '::1',
-            ...(values.host !== '127.0.0.1' && values.host !== '0.0.0.0' ? [values.host] : []),
-          ],
-        );
-  const running = await startServer({
-    service,
-    tls,
-    port,
-    host: values.host,
-    onError: (error) => process.stderr.write(`internal error: ${(error as Error).stack ?? error}\n`),
-  });
-  // Handlers first: whoever waits for the line below may send SIGTERM at once, and without a handler
-  // the signal would end the process abruptly.
-  const stopped = new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      process.stderr.write(`${signal}: finishing reviews in flight\n`);
-      running.close().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  if (tls.caFile) process.stderr.write(`self-signed certificate; its CA is in ${tls.caFile}\n`);
-  process.stdout.write(`listening on ${running.url}\n`);
-  await stopped;
-  // Lookups still on their way (a silent ECR endpoint) end by their own timeouts; the process does not
-  // wait for them once every review is answered or cut off.
-  setTimeout(() => process.exit(process.exitCode ?? 0), SHUTDOWN_EXIT_MS).unref();
-  return 0;
+/** A command's module, loaded when the command runs (a plain `require`: these are CommonJS). */
+function load<T>(path: string): T {
+  return require(path) as T;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  review,
-  check,
-  serve,
-  refresh: refreshCommand,
-  manifest,
-};
+function isKnown(error: unknown): boolean {
+  return (
+    error instanceof FileError ||
+    error instanceof UsageError ||
+    error instanceof AdmissionReviewError ||
+    Boolean((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+  );
+}
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
-    return command ? 0 : 2;
-  }
-  const run = COMMANDS[command];
-  if (!run) {
-    process.stderr.write(`ecr-admission: unknown command "${command}"\n${USAGE}`);
+  let code = 0;
+  let usageError: string | undefined;
+  const root = program((c) => {
+    code = c;
+  }, argv);
+  const [first] = argv;
+  const commandName = root.commands.find((c) => c.name() === first)?.name();
+  if (first !== undefined && !first.startsWith('-') && first !== 'help' && !commandName) {
+    process.stderr.write(`ecr-admission: unknown command "${first}"; see ecr-admission --help\n`);
     return 2;
   }
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
+  for (const command of [root, ...root.commands]) {
+    command.exitOverride();
+    command.configureOutput({
+      outputError: (text) => {
+        usageError = oneLine(text.replace(/^error: /, ''));
+      },
+    });
+  }
+  if (argv.length === 0) {
+    process.stdout.write(root.helpInformation());
+    return 2;
   }
   try {
-    return await run(args);
+    await root.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (error) {
-    const known =
-      error instanceof FileError ||
-      error instanceof UsageError ||
-      error instanceof AdmissionReviewError ||
-      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0;
+      process.stderr.write(
+        `ecr-admission${commandName ? ` ${commandName}` : ''}: ${usageError ?? error.message}\n`,
+      );
+      return 2;
+    }
     process.stderr.write(
-      `ecr-admission ${command}: ${known ? (error as Error).message : `unexpected error: ${(error as Error).stack ?? error}`}\n`,
+      `ecr-admission ${commandName ?? ''}: ${isKnown(error) ? (error as Error).message : `unexpected error: ${(error as Error).stack ?? error}`}\n`,
     );
     return 2;
   }

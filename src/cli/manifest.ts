@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { readText } from '../adapters/files';
 import { FileError, UsageError } from '../domain/errors';
 import { JUDGED_KINDS } from '../domain/workload';
+import { loadPolicy } from '../wiring/cli';
 
 export const CONFIGURATION_NAME = 'ecr-admission';
 export const WEBHOOK_NAME = 'images.ecr-admission.io';
@@ -31,6 +32,8 @@ export interface WebhookOptions {
   readonly timeoutSeconds?: number;
   /** PEM text of the CA that signed the endpoint's certificate (not needed for API Gateway). */
   readonly caPem?: string;
+  /** Namespaces never sent to the webhooks, besides EXEMPT_NAMESPACES (the policy's exact names). */
+  readonly exemptNamespaces?: readonly string[];
 }
 
 /** `BASE/<endpoint>`, for an https URL the API server accepts (no query, fragment or credentials). */
@@ -79,7 +82,11 @@ function commonWebhook(options: WebhookOptions, endpoint: 'validate' | 'mutate')
     matchPolicy: 'Equivalent',
     namespaceSelector: {
       matchExpressions: [
-        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...EXEMPT_NAMESPACES] },
+        {
+          key: 'kubernetes.io/metadata.name',
+          operator: 'NotIn',
+          values: [...new Set([...EXEMPT_NAMESPACES, ...(options.exemptNamespaces ?? [])])],
+        },
         { key: OPT_OUT_LABEL, operator: 'DoesNotExist' },
       ],
     },
@@ -153,7 +160,8 @@ export async function manifest(args: string[]): Promise<number> {
       'ca-bundle': { type: 'string' },
       'failure-policy': { type: 'string', default: 'Fail' },
       timeout: { type: 'string', default: '5' },
-      'pin-digests': { type: 'string', default: 'pods' },
+      'pin-digests': { type: 'string' },
+      policy: { type: 'string' },
     },
     strict: true,
   });
@@ -167,7 +175,10 @@ export async function manifest(args: string[]): Promise<number> {
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 30) {
     throw new UsageError(`--timeout must be a whole number of seconds from 1 to 30, not "${values.timeout}"`);
   }
-  const pinDigests = values['pin-digests'];
+  // With a policy, the selector and the pinning follow it; its namespace globs cannot be a label
+  // selector, so those namespaces are still sent and the webhook exempts them itself.
+  const policy = values.policy !== undefined ? loadPolicy(values.policy) : undefined;
+  const pinDigests = values['pin-digests'] ?? policy?.pinDigests ?? 'pods';
   if (pinDigests !== 'pods' && pinDigests !== 'workloads' && pinDigests !== 'off') {
     throw new UsageError(
       `--pin-digests must be pods, workloads or off (as the policy's pinDigests), not "${pinDigests}"`,
@@ -178,6 +189,7 @@ export async function manifest(args: string[]): Promise<number> {
     failurePolicy,
     timeoutSeconds,
     ...(values['ca-bundle'] !== undefined && { caPem: readCaBundle(values['ca-bundle']) }),
+    ...(policy && { exemptNamespaces: policy.namespaces.exempt.filter((ns) => !/[*?[\]]/.test(ns)) }),
   };
   const documents = [
     webhookConfiguration(options),

@@ -3,12 +3,10 @@
  * EventBridge event, and prints the cache records written or deleted as a JSON array.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { isRecord } from '../domain/aws-names';
-import { FileError, UsageError } from '../domain/errors';
-import { buildRefreshService } from '../wiring/cli';
+import { FileError } from '../domain/errors';
+import { buildRefreshService, type CoreOptions } from '../wiring/cli';
 import { runWorkflowLocally } from '../wiring/local-workflow';
-import { CORE_OPTIONS } from './options';
 
 /**
  * The event as JSON, and the region and account of its envelope (the registry reconciliation lists).
@@ -33,18 +31,12 @@ function loadEvent(file: string): { event: unknown; region: string; account?: st
   };
 }
 
-export async function refreshCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { ...CORE_OPTIONS, event: { type: 'string' } },
-    strict: true,
-  });
-  if (!values.event) throw new UsageError('refresh needs an EventBridge event: --event FILE');
-  const { event, region, account } = loadEvent(values.event);
-  const service = buildRefreshService(values, { region, account });
+export async function refreshCommand(options: CoreOptions & { event: string }): Promise<number> {
+  const { event, region, account } = loadEvent(options.event);
+  const service = buildRefreshService(options, { region, account });
 
   const run = await runWorkflowLocally(service, event);
-  if (run.refusal) throw new FileError(values.event, run.refusal);
+  if (run.refusal) throw new FileError(options.event, run.refusal);
   const changed = run.records.filter(
     (r) => r.action === 'written' || r.action === 'deleted' || r.action === 'rejudged',
   );

@@ -38,3 +38,17 @@ export const LOG_METRIC = {
   /** Requests API Gateway refused with 429: stage throttling, which the API server counts as a failed call. */
   ApiThrottled: 'ApiThrottled',
 } as const;
+
+/**
+ * The Prometheus metrics of `ecr-admission serve` (`GET /metrics`). External names, as above; labels:
+ * `decision` allowed | warned | denied | exempt; `cache` hit | miss | none (a request's images all
+ * answered from the cache, at least one gathered live, none looked up); `cause` the failure class.
+ */
+export const PROMETHEUS_METRIC = {
+  admissions: 'ecr_admission_admissions_total',
+  latency: 'ecr_admission_request_duration_seconds',
+  lookups: 'ecr_admission_image_lookups_total',
+  failures: 'ecr_admission_failures_total',
+  ecrErrors: 'ecr_admission_ecr_errors_total',
+  pinned: 'ecr_admission_images_pinned_total',
+} as const;

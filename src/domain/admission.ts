@@ -4,7 +4,8 @@
  * annotations. Computed per request, never cached. Knows nothing of the AdmissionReview wire format.
  */
 
-import type { Verdict, Violation } from './verdict';
+import type { FailureCause } from './errors';
+import { shortWarning, type Verdict, type Violation } from './verdict';
 import type { GroupKind } from './workload';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
@@ -31,6 +32,14 @@ export interface ImageJudgement {
   readonly verdict?: Verdict;
   readonly exempt?: string;
   readonly cache: 'hit' | 'miss' | 'none';
+  /** Set when the facts could not be had and the failure mode answered: why. */
+  readonly unverified?: FailureCause;
+}
+
+/** An image the failure mode answered for, with the cause class. */
+export interface UnverifiedImage extends FailureCause {
+  readonly path: string;
+  readonly image: string;
 }
 
 export interface Decision {
@@ -42,6 +51,16 @@ export interface Decision {
   /** Every violation with its path, also when only warned about (for `check` and reports). */
   readonly violations: readonly (Violation & { readonly path: string })[];
   readonly notes: readonly string[];
+  /** Set when the whole object is admitted without judging it because the policy exempts it. */
+  readonly exempt?: string;
+  /** Images the policy admits without judging them (exempt images), with the reason. */
+  readonly exemptImages: readonly {
+    readonly path: string;
+    readonly image: string;
+    readonly reason: string;
+  }[];
+  /** Images that could not be judged: the failure mode answered for them. */
+  readonly unverified: readonly UnverifiedImage[];
   /** Images answered from the decision cache, and images whose facts had to be gathered. */
   readonly cacheHits: number;
   readonly cacheMisses: number;
@@ -52,13 +71,17 @@ const WARNINGS_BUDGET = 4096;
 const MAX_WARNING = 512;
 const TRUNCATED = '...';
 
-export function allowUntouched(reason: string): Decision {
+/** Admitted without judging: not judged at all, or (`exempt`) exempt by the policy. */
+export function allowUntouched(reason: string, how: { exempt?: boolean } = {}): Decision {
   return {
     allowed: true,
     warnings: [],
     auditAnnotations: { decision: 'allowed', reason },
     violations: [],
     notes: [],
+    ...(how.exempt && { exempt: reason }),
+    exemptImages: [],
+    unverified: [],
     cacheHits: 0,
     cacheMisses: 0,
   };
@@ -84,14 +107,28 @@ export function decide(input: DecideInput): Decision {
   const misses = input.judgements.filter((j) => j.cache === 'miss').length;
   const codes = [...new Set(violations.map((v) => v.code))];
   const denied = violations.length > 0 && !input.warnOnly;
+  const exemptImages = input.judgements.flatMap((j) =>
+    j.exempt !== undefined ? [{ path: j.path, image: j.image, reason: j.exempt }] : [],
+  );
+  const unverified = input.judgements.flatMap((j) =>
+    j.unverified ? [{ path: j.path, image: j.image, ...j.unverified }] : [],
+  );
 
   const audit: Record<string, string> = {
     decision: denied ? 'denied' : violations.length > 0 ? 'warned' : 'allowed',
     cache: `hit=${hits},miss=${misses}`,
   };
   if (codes.length > 0) audit.violations = codes.join(',');
+  // Why the failure mode answered: for the cluster's operators (audit log), never AWS's own text.
+  if (unverified.length > 0) {
+    audit.unverified = [
+      ...new Set(unverified.map((u) => `${u.reason}${u.action ? `(${u.action})` : ''}`)),
+    ].join(',');
+  }
+  if (exemptImages.length > 0) audit.exempt = String(exemptImages.length);
 
-  const warnings = [...new Set([...(denied ? [] : lines), ...imageWarnings])];
+  const warned = denied ? [] : violations.map((v) => shortWarning(v.code, v.image, firstClause(v.message)));
+  const warnings = [...new Set([...warned, ...imageWarnings])];
   const object = `${input.kind} ${input.namespace ? `${input.namespace}/` : ''}${input.name || '(unnamed)'}`;
   const offending = new Set(violations.map((v) => v.path)).size;
   return {
@@ -103,9 +140,17 @@ export function decide(input: DecideInput): Decision {
     auditAnnotations: audit,
     violations,
     notes,
+    exemptImages,
+    unverified,
     cacheHits: hits,
     cacheMisses: misses,
   };
+}
+
+/** The part of a message before its advice (`...; fix it`), for a short warning. */
+function firstClause(message: string): string {
+  const cut = message.indexOf('; ');
+  return cut > 0 ? message.slice(0, cut) : message;
 }
 
 export function describeViolation(v: Violation & { path: string }): string {

@@ -17,14 +17,52 @@ export class EcrAdmissionError extends Error {
   override readonly name: string = 'EcrAdmissionError';
 }
 
+/**
+ * Why a service could not answer, as a class a user can act on: fix credentials, grant an action, retry.
+ * `not-found` is a missing resource of ours (the decision table), never a missing image (that is an answer).
+ */
+export type FailureReason =
+  | 'no-credentials'
+  | 'access-denied'
+  | 'throttled'
+  | 'timed-out'
+  | 'not-found'
+  | 'unavailable'
+  /** Not looked up: the review names more images than one review may look up at once. */
+  | 'too-many-images'
+  /** Not looked up: the process already has as many lookups on their way as it allows. */
+  | 'busy';
+
+export interface FailureCause {
+  readonly reason: FailureReason;
+  /** For `access-denied`: the IAM action that was refused (`ecr:DescribeImages`). */
+  readonly action?: string;
+  /** For `too-many-images`: how many images one review may look up. */
+  readonly limit?: number;
+}
+
 /** ECR could not answer (throttling, timeouts, access denied). Transient: never cached. */
 export class FactsUnavailableError extends EcrAdmissionError {
   override readonly name = 'FactsUnavailableError';
+  readonly reason: FailureReason;
+  readonly action?: string;
+  constructor(message: string, options?: { cause?: unknown; failure?: FailureCause }) {
+    super(message, options);
+    this.reason = options?.failure?.reason ?? 'unavailable';
+    if (options?.failure?.action) this.action = options.failure.action;
+  }
 }
 
 /** The decision cache could not be read or written. Transient. */
 export class StoreUnavailableError extends EcrAdmissionError {
   override readonly name = 'StoreUnavailableError';
+  readonly reason: FailureReason;
+  readonly action?: string;
+  constructor(message: string, options?: { cause?: unknown; failure?: FailureCause }) {
+    super(message, options);
+    this.reason = options?.failure?.reason ?? 'unavailable';
+    if (options?.failure?.action) this.action = options.failure.action;
+  }
 }
 
 /** An EventBridge event the workflow cannot handle: not a known event, or its fields are malformed. */
@@ -97,6 +135,50 @@ export class DeadlineExceededError extends EcrAdmissionError {
 /** A live lookup not made: the process already has as many on their way as it allows. */
 export class LookupLimitError extends EcrAdmissionError {
   override readonly name = 'LookupLimitError';
+}
+
+/** The cause class of any error: ours carry it, a passed deadline is a timeout, anything else is unknown. */
+export function failureCause(error: unknown): FailureCause {
+  if (error instanceof FactsUnavailableError || error instanceof StoreUnavailableError) {
+    return { reason: error.reason, ...(error.action && { action: error.action }) };
+  }
+  if (error instanceof DeadlineExceededError) return { reason: 'timed-out' };
+  if (error instanceof LookupLimitError) return { reason: 'busy' };
+  return { reason: 'unavailable' };
+}
+
+/** The cause in words, and what to do about it: one clause each, for messages, logs and stderr. */
+export function describeCause(cause: FailureCause, service: string): { what: string; advice: string } {
+  switch (cause.reason) {
+    case 'no-credentials':
+      return {
+        what: `no valid AWS credentials for ${service}`,
+        advice: 'configure AWS credentials (AWS_PROFILE, a role, or environment keys)',
+      };
+    case 'access-denied':
+      return {
+        what: `${service} denied access${cause.action ? ` (missing IAM permission ${cause.action})` : ''}`,
+        advice: `grant ${cause.action ?? 'the missing action'} to the role that reads it`,
+      };
+    case 'throttled':
+      return { what: `${service} throttled the requests`, advice: 'retry in a moment' };
+    case 'timed-out':
+      return { what: `${service} did not answer in time`, advice: 'retry in a moment' };
+    case 'not-found':
+      return {
+        what: `${service} was not found`,
+        advice: 'check its name, region and endpoint',
+      };
+    case 'too-many-images':
+      return {
+        what: `the review names more than ${cause.limit ?? 'the allowed number of'} images to look up at once`,
+        advice: 'retry: images already cached are answered at once',
+      };
+    case 'busy':
+      return { what: 'too many lookups in flight', advice: 'retry in a moment' };
+    default:
+      return { what: `${service} could not be reached`, advice: 'retry in a moment' };
+  }
 }
 
 /**

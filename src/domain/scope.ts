@@ -8,7 +8,7 @@ import { extractImages, type ImageAtPath, unchangedImagePaths } from './workload
 
 export type RequestScope =
   /** Nothing of the request is judged, and why (an operation, an exempt namespace, no pod spec). */
-  | { readonly kind: 'untouched'; readonly reason: string }
+  | { readonly kind: 'untouched'; readonly reason: string; readonly exempt?: boolean }
   /** The pod spec cannot be read: the request is denied with the path and the problem. */
   | { readonly kind: 'malformed'; readonly path: string; readonly problem: string }
   /** The images to judge: on CREATE every image, on UPDATE the images the update changes (ADR 0006). */
@@ -19,7 +19,7 @@ export function imagesInScope(request: AdmissionRequest, policy: Policy): Reques
     return { kind: 'untouched', reason: `operation ${request.operation} is not judged` };
   }
   if (request.namespace && policy.match.exemptNamespace(request.namespace)) {
-    return { kind: 'untouched', reason: `namespace ${request.namespace} is exempt` };
+    return { kind: 'untouched', reason: `namespace ${request.namespace} is exempt`, exempt: true };
   }
   const extraction = extractImages(request.kind, request.object, request.subresource);
   if (extraction.kind === 'not-applicable') {

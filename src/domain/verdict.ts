@@ -3,7 +3,7 @@
  * violations (empty means the image passes). Used alike by the admission path, the refresh workflow,
  * the CLI and the server.
  */
-import type { Facts, FactsLookup, ImageLookup, RepositoryFacts, ScanFacts } from './facts';
+import type { Facts, FactsLookup, Finding, ImageLookup, RepositoryFacts, ScanFacts } from './facts';
 import { compileGlobs, type Matcher } from './glob';
 import { formatReference, type ImageReference, PUBLIC_ECR_HOST } from './image-ref';
 import { type IgnoredFinding, type Policy, SEVERITIES, type Severity } from './policy';
@@ -31,6 +31,8 @@ export interface Violation {
   readonly message: string;
   /** For a multi-architecture image: the platform image that breaks the rule. */
   readonly platform?: string;
+  /** For SEVERITY_LIMIT_EXCEEDED: the offending findings, most severe first. */
+  readonly findings?: readonly Finding[];
 }
 
 export interface Verdict {
@@ -46,6 +48,22 @@ export type ReferenceJudgement =
   | { readonly kind: 'exempt'; readonly reason: string }
   | { readonly kind: 'verdict'; readonly verdict: Verdict }
   | { readonly kind: 'needs-facts'; readonly lookup: ImageLookup };
+
+/** Kubernetes truncates long warnings and asks for short ones: one short line each. */
+export const MAX_WARNING_LENGTH = 120;
+
+/** The image as a reader scans for it: the repository's last segment and the tag (or a short digest). */
+export function shortImageName(image: string): string {
+  const [name = image, digest] = image.split('@');
+  const last = name.slice(name.lastIndexOf('/') + 1) || name;
+  return digest ? `${last.split(':')[0]}@${digest.slice(0, 19)}` : last;
+}
+
+/** `[CODE] image-short-name: one clause`, at most MAX_WARNING_LENGTH characters. */
+export function shortWarning(code: string, image: string, clause: string): string {
+  const text = `[${code}] ${image ? `${shortImageName(image)}: ` : ''}${clause}`;
+  return text.length <= MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 3)}...`;
+}
 
 const DAY_MS = 86_400_000;
 const EXPIRY_WARNING_DAYS = 7;
@@ -272,7 +290,7 @@ function judgeScan(
     const state = scan ? `scan status is ${scan.status}` : 'the image has not been scanned';
     const message = `${on}no usable vulnerability scan (${state}); scan the image and wait for the scan to complete`;
     if (rules.unscanned === 'deny') violations.push({ code: 'UNSCANNED', image, message, ...at });
-    else warnings.push(`${image}: ${message}`);
+    else warnings.push(shortWarning('UNSCANNED', image, `${on}no usable vulnerability scan (${state})`));
     return;
   }
 
@@ -290,20 +308,59 @@ function judgeScan(
     }
   }
 
-  const counts = countFindings(scan, rules.ignoreFindings, now, image, warnings);
-  const over = SEVERITIES.flatMap((severity) => {
+  const { counts, ignored } = countFindings(scan, rules.ignoreFindings, now, image, warnings);
+  const overSeverities = SEVERITIES.filter((severity) => {
     const limit = rules.maxSeverityCounts[severity];
-    const count = counts.get(severity) ?? 0;
-    return limit !== undefined && count > limit ? [`${count} ${severity} (limit ${limit})`] : [];
+    return limit !== undefined && (counts.get(severity) ?? 0) > limit;
   });
-  if (over.length > 0) {
+  if (overSeverities.length > 0) {
+    const over = overSeverities.map(
+      (severity) => `${counts.get(severity)} ${severity} (limit ${rules.maxSeverityCounts[severity]})`,
+    );
+    const offending = offendingFindings(scan, overSeverities, ignored);
+    const named = offending.slice(0, MAX_NAMED_FINDINGS).map((f) => f.id);
+    const more = offending.length > named.length ? ` and ${offending.length - named.length} more` : '';
+    const ids = named.length > 0 ? `: ${named.join(', ')}${more}` : '';
+    const advice =
+      named.length > 0
+        ? `fix them or add a dated exception to the policy: ${exceptionLines(named, now)}`
+        : 'fix them or add a dated exception';
     violations.push({
       code: 'SEVERITY_LIMIT_EXCEEDED',
       image,
-      message: `${on}vulnerability findings above the policy limits: ${over.join(', ')}; fix them or add a dated exception`,
+      message: `${on}vulnerability findings above the policy limits: ${over.join(', ')}${ids}; ${advice}`,
       ...at,
+      ...(offending.length > 0 && { findings: offending }),
     });
   }
+}
+
+/** How many finding ids a message names; `--output json` holds them all. */
+export const MAX_NAMED_FINDINGS = 5;
+const EXCEPTION_DAYS = 30;
+
+/** The findings that count against the limits, most severe first, each id once. */
+function offendingFindings(
+  scan: ScanFacts,
+  severities: readonly Severity[],
+  ignored: ReadonlySet<string>,
+): Finding[] {
+  const seen = new Set<string>();
+  const rank = (f: Finding) => SEVERITIES.indexOf(normaliseSeverity(f.severity));
+  return scan.findings
+    .filter((f) => severities.includes(normaliseSeverity(f.severity)) && !ignored.has(f.id))
+    .sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id))
+    .filter((f) => !seen.has(f.id) && Boolean(seen.add(f.id)));
+}
+
+/**
+ * The policy lines of an exception for these findings, in flow style so that they fit one line of a
+ * denial (YAML takes them as they are under `rules:`), expiring in 30 days.
+ */
+export function exceptionLines(ids: readonly string[], now: Date): string {
+  const expires = new Date(now.getTime() + EXCEPTION_DAYS * DAY_MS).toISOString().slice(0, 10);
+  const items = ids.map((id) => `{ id: ${id}, expires: ${expires}, reason: "..." }`);
+  return `ignoreFindings: [${items.join(', ')}]`;
 }
 
 function normaliseSeverity(severity: string): Severity {
@@ -318,7 +375,7 @@ function countFindings(
   now: Date,
   image: string,
   warnings: string[],
-): Map<Severity, number> {
+): { counts: Map<Severity, number>; ignored: ReadonlySet<string> } {
   const counts = new Map<Severity, number>();
   const reported = Object.keys(scan.severityCounts).length > 0;
   if (reported) {
@@ -333,7 +390,7 @@ function countFindings(
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
   }
-  if (ignored.length === 0) return counts;
+  if (ignored.length === 0) return { counts, ignored: new Set() };
 
   // An exception applies through the end of its `expires` day (UTC).
   const active = new Map<string, { exception: IgnoredFinding; end: number }>();
@@ -350,8 +407,14 @@ function countFindings(
     counts.set(key, Math.max(0, (counts.get(key) ?? 0) - 1));
     if (end - now.getTime() <= EXPIRY_WARNING_DAYS * DAY_MS && !warned.has(exception.id)) {
       warned.add(exception.id);
-      warnings.push(`${image}: the exception for ${exception.id} expires on ${exception.expires}`);
+      warnings.push(
+        shortWarning(
+          'EXCEPTION_EXPIRING',
+          image,
+          `exception for ${exception.id} expires ${exception.expires}`,
+        ),
+      );
     }
   }
-  return counts;
+  return { counts, ignored: new Set(active.keys()) };
 }

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AdmissionService } from '../application/admission-service';
 import { MAX_REVIEW_BYTES } from './admission-review';
-import { handleWebhookRequest } from './webhook';
+import { handleWebhookRequest, type WebhookHooks } from './webhook';
 
 export interface ServerOptions {
   readonly service: AdmissionService;
@@ -18,6 +18,10 @@ export interface ServerOptions {
   readonly maxBodyBytes?: number;
   readonly limits?: Partial<ServerLimits>;
   readonly onError?: (error: unknown) => void;
+  /** Told of each review answered (request logs, metrics). */
+  readonly hooks?: WebhookHooks;
+  /** `GET /metrics`: the metrics in the Prometheus text format. */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 export interface ServerLimits {
@@ -102,6 +106,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         send(503, { 'content-type': 'application/json', 'retry-after': '1' }, BUSY);
         req.resume();
       };
+      const metrics = options.metrics;
+      if (metrics && req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+        metrics().then(
+          ({ contentType, body }) => send(200, { 'content-type': contentType }, body),
+          () =>
+            send(500, { 'content-type': 'application/json' }, JSON.stringify({ error: 'internal error' })),
+        );
+        req.resume();
+        return;
+      }
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > limit) {
         refuse();
@@ -127,7 +141,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         handleWebhookRequest(
           options.service,
           { method: req.method ?? 'GET', path: req.url ?? '/', body },
-          { ...(options.onError && { onError: options.onError }) },
+          { ...options.hooks, ...(options.onError && { onError: options.onError }) },
         )
           .then((reply) => send(reply.statusCode, { ...reply.headers }, reply.body))
           .catch((error) => {

@@ -13,8 +13,8 @@ import { FileError } from '../domain/errors';
 export interface ServerTls {
   readonly cert: string;
   readonly key: string;
-  /** Set when the certificate was made at start: where its CA was written. */
-  readonly caFile?: string;
+  /** Set when the certificate was made at start: its CA, for `writeCa` once the server listens. */
+  readonly caPem?: string;
 }
 
 /** Checked here, so that a bad file is a one-line error naming it rather than a stack trace at listen. */
@@ -36,7 +36,12 @@ function checkPem(file: string, text: string, problem: string, options: SecureCo
   }
 }
 
-export async function makeSelfSignedTls(caFile: string, hosts: readonly string[]): Promise<ServerTls> {
+/**
+ * A CA and a server certificate for `hosts` (DNS names or IP addresses), in memory: the caller writes
+ * the CA (`writeCa`) only once the server listens, so that a second server that cannot start never
+ * overwrites the first one's CA.
+ */
+export async function makeSelfSignedTls(hosts: readonly string[]): Promise<ServerTls> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(notBeforeDate.getTime() + 365 * 86_400_000);
   const ca = await generate([{ name: 'commonName', value: 'ecr-admission local CA' }], {
@@ -67,7 +72,10 @@ export async function makeSelfSignedTls(caFile: string, hosts: readonly string[]
       { name: 'subjectAltName', altNames },
     ],
   });
+  return { cert: `${leaf.cert}`, key: leaf.private, caPem: ca.cert };
+}
+
+export function writeCa(caFile: string, caPem: string): void {
   mkdirSync(dirname(caFile), { recursive: true });
-  writeFileSync(caFile, ca.cert);
-  return { cert: `${leaf.cert}`, key: leaf.private, caFile };
+  writeFileSync(caFile, caPem);
 }

@@ -47,11 +47,11 @@ function reply(statusCode: number, body: unknown): HttpReply {
   return { statusCode, headers: JSON_HEADERS, body: JSON.stringify(body) };
 }
 
-/** What the caller may want to know of each request, for logs and metrics. */
+/** What the caller may want to know of each request, for logs and metrics (`ms`: time to answer). */
 export interface WebhookHooks {
   readonly onReview?: (request: AdmissionRequest) => void;
-  readonly onDecision?: (decision: Decision, request: AdmissionRequest) => void;
-  readonly onMutation?: (mutation: Mutation, request: AdmissionRequest) => void;
+  readonly onDecision?: (decision: Decision, request: AdmissionRequest, ms: number) => void;
+  readonly onMutation?: (mutation: Mutation, request: AdmissionRequest, ms: number) => void;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -71,16 +71,17 @@ export async function handleWebhookRequest(
   }
   if (request.method !== 'POST') return reply(405, { error: `use POST with an AdmissionReview for ${path}` });
 
+  const started = performance.now();
   try {
     const review = parseAdmissionReview(request.body ?? '');
     hooks.onReview?.(review.request);
     if (path === '/mutate') {
       const mutation = await service.mutate(review.request);
-      hooks.onMutation?.(mutation, review.request);
+      hooks.onMutation?.(mutation, review.request, performance.now() - started);
       return reply(200, formatMutationResponse(review.apiVersion, review.request.uid, mutation));
     }
     const decision = await service.review(review.request);
-    hooks.onDecision?.(decision, review.request);
+    hooks.onDecision?.(decision, review.request, performance.now() - started);
     return reply(200, formatAdmissionResponse(review.apiVersion, review.request.uid, decision));
   } catch (error) {
     if (error instanceof AdmissionReviewError) return reply(400, { error: error.message });

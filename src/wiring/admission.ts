@@ -3,9 +3,8 @@
  * facts from live ECR (the SDK loaded on the first miss) or a registry snapshot, and the decision cache
  * (DynamoDB behind a warm in-process layer, or in process only).
  */
-
 import type { CallTimeouts } from '../adapters/aws-http';
-import { DynamoDecisionStore, decisionTableClient } from '../adapters/dynamodb-store';
+import type { DynamoDecisionStore } from '../adapters/dynamodb-store';
 import { EcrFactsSource } from '../adapters/ecr-facts';
 import { LazyEcrReads } from '../adapters/ecr-lazy';
 import { MemoryDecisionStore } from '../adapters/memory-store';
@@ -53,11 +52,16 @@ export function liveFactsSource(options: WiringOptions): FactsSource {
   return new EcrFactsSource(ecrReads(options), options.now);
 }
 
-/** The DynamoDB decision cache, with no warm layer (the refresh workflow's view). */
+/**
+ * The DynamoDB decision cache, with no warm layer (the refresh workflow's view). Its SDK loads only
+ * when a table is named, so that commands on an in-process cache start without it.
+ */
 export function tableStore(
   options: WiringOptions & { tableName: string },
   timeouts: CallTimeouts = AWS_CALL_TIMEOUTS.dynamodbRefresh,
 ): DynamoDecisionStore {
+  const { DynamoDecisionStore, decisionTableClient } =
+    require('../adapters/dynamodb-store') as typeof import('../adapters/dynamodb-store');
   return new DynamoDecisionStore({
     tableName: options.tableName,
     client: decisionTableClient(timeouts),

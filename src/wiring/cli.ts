@@ -9,7 +9,7 @@ import type { AdmissionService } from '../application/admission-service';
 import type { RefreshService } from '../application/refresh-service';
 import { ADMISSION_DEFAULTS, IN_PROCESS_CACHE_TTL_SECONDS } from '../contracts/settings';
 import { UsageError } from '../domain/errors';
-import { DEFAULT_POLICY } from '../domain/policy';
+import { DEFAULT_POLICY, type Policy } from '../domain/policy';
 import { createAdmissionService } from './admission';
 import { createRefreshService } from './refresh';
 
@@ -18,6 +18,12 @@ export interface CoreOptions {
   readonly snapshot?: string | undefined;
   readonly table?: string | undefined;
   readonly now?: string | undefined;
+}
+
+/** Told of every failure the failure mode answered, or that the cache absorbed (for stderr, logs, metrics). */
+export interface CliHooks {
+  readonly onFailure?: (what: string, error: unknown) => void;
+  readonly onEcrError?: (operation: string, error: unknown) => void;
 }
 
 export function parseNow(now: string | undefined): (() => Date) | undefined {
@@ -29,7 +35,7 @@ export function parseNow(now: string | undefined): (() => Date) | undefined {
   return () => fixed;
 }
 
-export function buildAdmissionService(options: CoreOptions): AdmissionService {
+export function buildAdmissionService(options: CoreOptions, hooks: CliHooks = {}): AdmissionService {
   const now = parseNow(options.now);
   const policy = options.policy ? loadPolicyFile(options.policy) : DEFAULT_POLICY;
   const facts = options.snapshot ? new EcrFactsSource(loadSnapshotFile(options.snapshot), now) : undefined;
@@ -40,6 +46,8 @@ export function buildAdmissionService(options: CoreOptions): AdmissionService {
     ...(now && { now }),
     warmCacheTtlMs:
       (options.table ? ADMISSION_DEFAULTS.warmCacheTtlSeconds : IN_PROCESS_CACHE_TTL_SECONDS) * 1000,
+    ...(hooks.onFailure && { onFailure: hooks.onFailure }),
+    ...(hooks.onEcrError && { onEcrError: hooks.onEcrError }),
   });
 }
 
@@ -59,4 +67,9 @@ export function buildRefreshService(
     ...(snapshot && { facts: new EcrFactsSource(snapshot, now), catalog: snapshot }),
     ...(now && { now }),
   });
+}
+
+/** The policy a command was given (`--policy`), or the embedded defaults. */
+export function loadPolicy(file: string | undefined): Policy {
+  return file ? loadPolicyFile(file) : DEFAULT_POLICY;
 }

@@ -593,7 +593,7 @@ const scanStatuses: AdmissionCase[] = [
               })
             : mode === 'warn'
               ? allowed({
-                  warningsInclude: [`${at('team/app', '2.0')}: no usable vulnerability scan (${state})`],
+                  warningsInclude: [`[UNSCANNED] app:2.0: no usable vulnerability scan (${state})`],
                 })
               : allowed(),
       };
@@ -843,8 +843,8 @@ const multiArchitecture: AdmissionCase[] = [
     review: pod(MULTI),
     expect: allowed({
       warningsInclude: [
-        `${MULTI}: linux/amd64: no usable vulnerability scan`,
-        `${MULTI}: linux/arm64: no usable vulnerability scan`,
+        '[UNSCANNED] multi:2.0: linux/amd64: no usable vulnerability scan',
+        '[UNSCANNED] multi:2.0: linux/arm64: no usable vulnerability scan',
       ],
     }),
   },
@@ -957,7 +957,8 @@ const criticalRepo = () =>
 const ignoring = (expires: string): PolicyDocument => ({
   rules: { ignoreFindings: [{ id: CVE, expires, reason: 'not reachable (SEC-1234)' }] },
 });
-const expiryWarning = (expires: string) => `${APP}: the exception for ${CVE} expires on ${expires}`;
+const expiryWarning = (expires: string) =>
+  `[EXCEPTION_EXPIRING] app:1.0: exception for ${CVE} expires ${expires}`;
 
 const ignoredFindings: AdmissionCase[] = [
   {
@@ -1211,7 +1212,7 @@ const severityLimits: AdmissionCase[] = [
 
 const policyScopes: AdmissionCase[] = [
   {
-    name: 'In warn mode a denied image is admitted, each reason becoming a warning with its path.',
+    name: 'In warn mode a denied image is admitted, each reason becoming a short warning naming its code and image.',
     snapshot: usual(),
     policy: { mode: 'warn' },
     review: pod(TOOLS, 'nginx:1.27'),
@@ -1219,8 +1220,8 @@ const policyScopes: AdmissionCase[] = [
       allowed: true,
       codes: ['NOT_ECR', 'TAG_MUTABLE'],
       warningsInclude: [
-        `spec.containers[0].image "${TOOLS}": [TAG_MUTABLE]`,
-        'spec.containers[1].image "nginx:1.27": [NOT_ECR]',
+        '[TAG_MUTABLE] tools:latest: tag "latest" can be moved',
+        '[NOT_ECR] nginx:1.27: registry "docker.io" is not a private Amazon ECR registry',
       ],
     },
   },
@@ -1232,7 +1233,7 @@ const policyScopes: AdmissionCase[] = [
     expect: {
       allowed: true,
       codes: ['NOT_ECR'],
-      warningsInclude: ['spec.containers[0].image "busybox": [NOT_ECR]'],
+      warningsInclude: ['[NOT_ECR] busybox: registry "docker.io"'],
     },
   },
   {

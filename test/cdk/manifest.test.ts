@@ -3,14 +3,17 @@
  * Kubernetes schema (kubernetes-models, offline) and sends what the webhook judges; the sample
  * Deployment is denied. Runs the built command, as a user does.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   MutatingWebhookConfiguration,
+  ValidatingAdmissionPolicy,
+  ValidatingAdmissionPolicyBinding,
   ValidatingWebhookConfiguration,
 } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { parseAllDocuments } from 'yaml';
+import { OPT_OUT_LABEL } from '../../src/cli/manifest';
 import { JUDGED_KINDS } from '../../src/domain/workload';
 import { expectOneLineError, REPO_ROOT, requireBuiltCli, runCli } from '../helpers/cli';
 
@@ -195,9 +198,62 @@ describe('ecr-admission manifest, digest pinning', () => {
   });
 });
 
-describe('deploy/', () => {
+describe('ecr-admission manifest --policy', () => {
+  const policyFile = join(tmp, 'policy.yaml');
+  writeFileSync(
+    policyFile,
+    'namespaces:\n  exempt: [kube-system, monitoring, "team-*"]\npinDigests: workloads\n',
+  );
+
+  test('takes the exempt namespaces that a selector can express from the policy', async () => {
+    const { all } = await generate('--policy', policyFile);
+    for (const doc of all) {
+      const [hook] = doc.webhooks as Webhook[];
+      expect(hook?.namespaceSelector).toMatchObject({
+        matchExpressions: expect.arrayContaining([
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'monitoring'] },
+        ]),
+      });
+    }
+  });
+
+  test("pins what the policy's pinDigests says, unless --pin-digests is given", async () => {
+    const pinned = (await generate('--policy', policyFile)).all[1] as { webhooks: Webhook[] };
+    expect(pinned.webhooks[0]?.rules.flatMap((r) => r.resources)).toContain('deployments');
+
+    const off = await generate('--policy', policyFile, '--pin-digests', 'off');
+    expect(off.all).toHaveLength(1);
+  });
+});
+
+describe('examples/cluster/ and deploy/', () => {
+  test('protect-ignore-label.yaml is a valid ValidatingAdmissionPolicy and binding for the opt-out label', () => {
+    const [policy, binding] = documents(
+      readFileSync(join(REPO_ROOT, 'examples/cluster/protect-ignore-label.yaml'), 'utf8'),
+    );
+    new ValidatingAdmissionPolicy(policy as never).validate();
+    new ValidatingAdmissionPolicyBinding(binding as never).validate();
+    const expression = JSON.stringify(policy);
+    expect(expression).toContain(OPT_OUT_LABEL);
+    expect(expression).toContain('ecr-admission:break-glass');
+    expect(binding).toMatchObject({
+      spec: { policyName: 'ecr-admission-protect-ignore-label', validationActions: ['Deny'] },
+    });
+  });
+
+  test('deploy/ holds the policy alone, and check -f takes every folder of manifests', async () => {
+    expect(readdirSync(join(REPO_ROOT, 'deploy'))).toEqual(['policy.yaml']);
+    for (const folder of ['examples/manifests', 'examples/cluster']) {
+      const result = await runCli(['check', '-f', folder, '--snapshot', 'examples/registry-snapshot.json']);
+      expect([0, 1]).toContain(result.code);
+      expect(result.stderr).toBe('');
+    }
+  });
+
   test('webhook-configuration.yaml is exactly what the command prints for its URL, and valid', async () => {
-    const file = documents(readFileSync(join(REPO_ROOT, 'deploy/webhook-configuration.yaml'), 'utf8'));
+    const file = documents(
+      readFileSync(join(REPO_ROOT, 'examples/cluster/webhook-configuration.yaml'), 'utf8'),
+    );
     const { all } = await generate();
     expect(file).toEqual(all);
   });
@@ -206,7 +262,7 @@ describe('deploy/', () => {
     const result = await runCli([
       'check',
       '-f',
-      'deploy/denied-deployment.yaml',
+      'examples/cluster/denied-deployment.yaml',
       '--policy',
       'deploy/policy.yaml',
       '--snapshot',

@@ -199,7 +199,7 @@ describe('check --output table (the default)', () => {
     expect(result.stdout).toMatch(
       /^ {4}spec\.template\.spec\.containers\[1\]\.image "nginx:1\.27": \[NOT_ECR\]/m,
     );
-    expect(result.stdout).toMatch(/^ {4}warning: spec\.containers\[0\]\.image .*\[TAG_MUTABLE\]/m);
+    expect(result.stdout).toMatch(/^ {4}warning: \[TAG_MUTABLE\] web:latest: /m);
     expect(lines.at(-1)).toBe('5 workloads checked, 2 denied');
   });
 

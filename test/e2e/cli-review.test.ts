@@ -117,7 +117,10 @@ describe('review judges the example reviews', () => {
     expect(response.warnings).toHaveLength(2);
     expect(response.warnings?.join('\n')).toContain('[TAG_MUTABLE]');
     expect(response.warnings?.join('\n')).toContain('[SEVERITY_LIMIT_EXCEEDED]');
-    for (const warning of response.warnings ?? []) expect(warning).toContain('spec.containers[0].image');
+    for (const warning of response.warnings ?? []) {
+      expect(warning).toMatch(/^\[[A-Z_]+\] web:latest: /);
+      expect(warning.length).toBeLessThanOrEqual(120);
+    }
     expect(response.auditAnnotations).toMatchObject({ decision: 'warned' });
   });
 });

@@ -175,7 +175,9 @@ describe('DynamoDB faults and the entry points', () => {
 
       // Assess
       expect(during.allowed).toBe(false);
-      expect(during.status.message).toContain('could not be verified yet');
+      expect(during.status.message).toContain(
+        'could not be verified (ECR did not answer in time); retry in a moment',
+      );
       expect(during.status.message).not.toMatch(AWS_TEXT);
       expect(after.allowed).toBe(true);
     });
@@ -203,7 +205,9 @@ describe('DynamoDB faults and the entry points', () => {
       const response = JSON.parse(result.stdout).response;
       expect(result.code).toBe(0);
       expect(response.allowed).toBe(false);
-      expect(response.status.message).toContain('could not be verified yet');
+      expect(response.status.message).toContain(
+        'could not be verified (ECR did not answer in time); retry in a moment',
+      );
       expect(response.status.message).not.toMatch(AWS_TEXT);
       expect(ecr.totalEcrCalls()).toBeLessThanOrEqual(12);
     });

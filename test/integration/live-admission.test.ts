@@ -204,10 +204,10 @@ describe('the live admission path', () => {
     expect(Date.now() - started).toBeLessThan(2 * 400 + 500);
     expect(denied.allowed).toBe(false);
     expect(denied.violations.map((v) => v.code)).toEqual(['NOT_VERIFIED']);
-    expect(denied.message).toContain('could not be verified yet');
+    expect(denied.message).toContain('[NOT_VERIFIED] could not be verified (');
     expect(denied.message).not.toMatch(/Throttling|AccessDenied|arn:aws/);
     expect(allowed.allowed).toBe(true);
-    expect(allowed.warnings.join(' ')).toContain('could not be verified yet');
+    expect(allowed.warnings.join(' ')).toContain('[NOT_VERIFIED]');
   });
 
   it('caches nothing when ECR fails', async () => {

@@ -3,6 +3,7 @@ import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { SnapshotReads } from '../../src/adapters/snapshot';
 import { AdmissionService } from '../../src/application/admission-service';
 import type { CachedImage, DecisionCache } from '../../src/domain/decision-store';
+import { FactsUnavailableError, type FailureCause } from '../../src/domain/errors';
 import type { FactsLookup, FactsSource, ImageLookup } from '../../src/domain/facts';
 import { type PolicyDocument, parsePolicy } from '../../src/domain/policy';
 import type { ViolationCode } from '../../src/domain/verdict';
@@ -344,7 +345,7 @@ describe('AdmissionService', () => {
       expect(response.response.status?.code).toBe(403);
       expect(codesOf(decision)).toEqual(['NOT_ECR', 'NOT_VERIFIED']);
       expect(response.response.status?.message).toContain(
-        `spec.containers[0].image "${APP}": [NOT_VERIFIED] could not be verified yet (ECR could not be reached); retry in a moment`,
+        `spec.containers[0].image "${APP}": [NOT_VERIFIED] could not be verified (ECR could not be reached); retry in a moment`,
       );
       const wire = JSON.stringify(response);
       for (const secret of ['AccessDenied', 'arn:aws', 'not authorized', 'eks-node']) {
@@ -373,7 +374,13 @@ describe('AdmissionService', () => {
       expect(response.response.status).toBeUndefined();
       expect(decision.violations).toEqual([]);
       expect(response.response.warnings).toEqual([
-        `${APP}: could not be verified yet (ECR could not be reached); admitted because the failure mode is allow`,
+        '[NOT_VERIFIED] app:1.0: not verified (unavailable); admitted by failure mode allow',
+      ]);
+      expect(decision.notes).toEqual([
+        `${APP}: could not be verified (ECR could not be reached); admitted because the failure mode is allow; retry in a moment`,
+      ]);
+      expect(decision.unverified).toEqual([
+        { path: 'spec.containers[0].image', image: APP, reason: 'unavailable' },
       ]);
       expect(JSON.stringify(response)).not.toContain('arn:aws');
       expect(memory.size).toBe(0);
@@ -388,7 +395,7 @@ describe('AdmissionService', () => {
       expect(Date.now() - started).toBeLessThan(1000);
       expect(codesOf(decision)).toEqual(['NOT_VERIFIED']);
       expect(response.response.status?.message).toContain(
-        'could not be verified yet (ECR did not answer in time)',
+        'could not be verified (ECR did not answer in time); retry in a moment',
       );
       expect(failures).toHaveLength(1);
       expect(memory.size).toBe(0);
@@ -405,7 +412,7 @@ describe('AdmissionService', () => {
 
       expect(response.response.allowed).toBe(true);
       expect(response.response.warnings).toEqual([
-        `${APP}: could not be verified yet (ECR did not answer in time); admitted because the failure mode is allow`,
+        '[NOT_VERIFIED] app:1.0: not verified (timed-out); admitted by failure mode allow',
       ]);
       expect(memory.size).toBe(0);
     });
@@ -418,8 +425,48 @@ describe('AdmissionService', () => {
       expect(response.response.allowed).toBe(true);
       expect(codesOf(decision)).toEqual(['NOT_VERIFIED']);
       expect(response.response.warnings).toEqual([
-        expect.stringContaining('[NOT_VERIFIED] could not be verified yet'),
+        expect.stringContaining('[NOT_VERIFIED] app:1.0: could not be verified'),
       ]);
+    });
+  });
+
+  describe('names the cause of a failure and the advice that fits it', () => {
+    const causes: { name: string; failure: FailureCause; says: string[]; audit: string }[] = [
+      {
+        name: 'no credentials: fix them',
+        failure: { reason: 'no-credentials' },
+        says: ['no valid AWS credentials for ECR', 'configure AWS credentials'],
+        audit: 'no-credentials',
+      },
+      {
+        name: 'access denied: grant the named action, never "retry"',
+        failure: { reason: 'access-denied', action: 'ecr:DescribeImages' },
+        says: ['ECR denied access (missing IAM permission ecr:DescribeImages)', 'grant ecr:DescribeImages'],
+        audit: 'access-denied(ecr:DescribeImages)',
+      },
+      {
+        name: 'throttled: retry',
+        failure: { reason: 'throttled' },
+        says: ['ECR throttled the requests', 'retry in a moment'],
+        audit: 'throttled',
+      },
+    ];
+
+    test.each(causes)('$name', async ({ failure, says, audit }) => {
+      const facts: FactsSource = {
+        lookup: async () => {
+          throw new FactsUnavailableError('ECR DescribeImages failed', { failure });
+        },
+      };
+      const { ask } = setup({ facts });
+
+      const { decision, response } = await ask(podReview({ containers: [APP] }));
+
+      const message = response.response.status?.message ?? '';
+      for (const words of says) expect(message).toContain(words);
+      if (failure.reason !== 'throttled') expect(message).not.toContain('retry');
+      expect(decision.auditAnnotations.unverified).toBe(audit);
+      expect(decision.unverified).toEqual([{ path: 'spec.containers[0].image', image: APP, ...failure }]);
     });
   });
 

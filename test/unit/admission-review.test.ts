@@ -375,7 +375,7 @@ describe('the denial message', () => {
     });
   });
 
-  test('turns into warnings, one per reason with its path, when only warning', () => {
+  test('turns into short warnings, one per reason naming its code and image, when only warning', () => {
     const decision = decide({
       kind: 'Pod',
       namespace: 'sandbox',
@@ -386,7 +386,7 @@ describe('the denial message', () => {
 
     expect(decision.allowed).toBe(true);
     expect(decision.message).toBeUndefined();
-    expect(decision.warnings).toEqual(['spec.containers[0].image "busybox": [NOT_ECR] breaks NOT_ECR']);
+    expect(decision.warnings).toEqual(['[NOT_ECR] busybox: breaks NOT_ECR']);
     expect(formatAdmissionResponse('admission.k8s.io/v1', 'u', decision).response).toEqual({
       uid: 'u',
       allowed: true,

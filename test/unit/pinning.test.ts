@@ -292,7 +292,7 @@ describe('digest pinning', () => {
 
     expect(patch).toEqual([]);
     expect(response.allowed).toBe(true);
-    expect(response.auditAnnotations?.unpinned).toContain('not resolved in time');
+    expect(response.auditAnnotations?.unpinned).toContain('ECR did not answer in time');
   });
 
   it('mutate, then validate: a pinned reference is judged by digest and passes the tag rule of a mutable repository', async () => {
