@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every figure of docs/performance.md, printed as a table with its target and whether
- * it is met, and written to bench/results/latest.json. `--only core,calls,rollout,cold-start,server,faults`
+ * it is met, and written to bench/results/latest.json. `--only core,calls,rollout,cold-start,server,faults,cli`
  * runs a subset. Benchmarks are not tests: they print figures and exit 0 even when a target is missed
  * (exit 1 only when a benchmark cannot run).
  */
@@ -9,6 +9,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { admissionCoreFigures } from './admission-core';
 import { callsPerAdmissionFigures } from './calls-per-admission';
+import { cliStartupFigures } from './cli-startup';
 import { coldStartFigures } from './cold-start';
 import { faultRecoveryFigures } from './fault-recovery';
 import { stopSharedAwsSetting } from './lib/aws-setting';
@@ -24,6 +25,7 @@ const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   'cold-start': coldStartFigures,
   server: serverFigures,
   faults: faultRecoveryFigures,
+  cli: cliStartupFigures,
 };
 
 const USES_LOCAL_AWS = new Set(['calls', 'rollout']);

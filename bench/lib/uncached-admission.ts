@@ -61,7 +61,7 @@ export class UncachedAdmission {
           this.failures++;
           const cause = (error as { cause?: { name?: string; message?: string } }).cause;
           this.failureCauses.add(`${cause?.name ?? 'Error'}: ${cause?.message ?? (error as Error).message}`);
-          const message = 'could not be verified yet (ECR could not be reached); retry in a moment';
+          const message = 'could not be verified (ECR could not be reached); retry in a moment';
           const verdict = {
             violations: [{ code: 'NOT_VERIFIED' as const, image: raw, message }],
             warnings: [],
