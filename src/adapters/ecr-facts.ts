@@ -92,6 +92,9 @@ export class EcrFactsSource implements FactsSource {
     ]);
     if (!repository) return { status: 'repository-not-found' };
     if (!image) return { status: 'image-not-found' };
+    if (image.imageStatus !== undefined && image.imageStatus !== 'ACTIVE') {
+      return { status: 'image-not-active', digest: image.imageDigest, imageStatus: image.imageStatus };
+    }
 
     const index = isIndex(image);
     const [scan, platforms] = await Promise.all([

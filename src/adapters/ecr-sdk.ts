@@ -62,6 +62,16 @@ export const ENHANCED_SCANNING_ACTIONS = ['inspector2:ListFindings', 'inspector2
 export const REGISTRY_ROLE_ACTIONS = ['sts:AssumeRole'] as const;
 
 const NOT_FOUND = new Set(['RepositoryNotFoundException', 'ImageNotFoundException', 'ScanNotFoundException']);
+
+/**
+ * For a second ask that a registry may not support (an older or partitioned endpoint that rejects the
+ * filter): its rejection leaves the first answer standing; every other failure is a failure.
+ */
+function unlessRejectedParameter(error: unknown): undefined {
+  const cause = (error as { cause?: { name?: string } }).cause;
+  if (cause?.name === 'InvalidParameterException') return undefined;
+  throw error;
+}
 const MANIFEST_TYPES = [
   ...INDEX_MEDIA_TYPES,
   'application/vnd.oci.image.manifest.v1+json',
@@ -173,17 +183,24 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
     abortSignal?: AbortSignal,
   ) {
     const imageId = image.digest ? { imageDigest: image.digest } : { imageTag: image.tag ?? 'latest' };
-    const out = await this.call('DescribeImages', () =>
-      this.client(key.registryId, key.region).send(
-        new DescribeImagesCommand({
-          registryId: key.registryId,
-          repositoryName: key.repositoryName,
-          imageIds: [imageId],
-        }),
-        { abortSignal },
-      ),
-    );
-    const detail = out?.imageDetails?.[0];
+    const describe = (filter?: { imageStatus: 'ANY' }) =>
+      this.call('DescribeImages', () =>
+        this.client(key.registryId, key.region).send(
+          new DescribeImagesCommand({
+            registryId: key.registryId,
+            repositoryName: key.repositoryName,
+            imageIds: [imageId],
+            ...(filter && { filter }),
+          }),
+          { abortSignal },
+        ),
+      );
+    // DescribeImages answers for ACTIVE images unless its filter asks for others. An image that is not
+    // active is archived or being restored: real, and never to be called "not found", so it is asked
+    // for again with any status (only then: the common case costs one call).
+    const detail =
+      (await describe())?.imageDetails?.[0] ??
+      (await describe({ imageStatus: 'ANY' }).catch(unlessRejectedParameter))?.imageDetails?.[0];
     return detail ? imageDetailShape.parse(detail) : undefined;
   }
 

@@ -55,6 +55,8 @@ export const imageDetailShape = z.looseObject({
   imageManifestMediaType: z.string().optional(),
   artifactMediaType: z.string().optional(),
   imagePushedAt: timestamp.optional(),
+  /** `ACTIVE`, `ARCHIVED` (cannot be pulled) or `ACTIVATING` (being restored); absent from older answers. */
+  imageStatus: z.string().optional(),
 });
 
 const severityCounts = z.record(z.string(), z.number().int().nonnegative());

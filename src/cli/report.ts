@@ -18,6 +18,7 @@ export const RULES: Readonly<Record<string, string>> = {
   INVALID_OBJECT: 'The pod spec is well formed',
   REPOSITORY_NOT_FOUND: "The image's repository exists",
   IMAGE_NOT_FOUND: 'The image exists in its repository',
+  IMAGE_ARCHIVED: 'The image is active in ECR (not archived), so nodes can pull it',
   TAG_MUTABLE: "The image's tag cannot be moved (immutable tag or digest reference)",
   SCAN_ON_PUSH_DISABLED: "The image's repository scans images on push",
   SCAN_ON_PUSH_UNVERIFIED: "Scan on push can be confirmed for the image's repository",

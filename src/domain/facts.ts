@@ -80,11 +80,16 @@ export interface Facts {
   readonly gatheredAt: string;
 }
 
-/** The outcome of a lookup. "Not found" is a fact (denied, never cached); failures are thrown as errors. */
+/**
+ * The outcome of a lookup. "Not found" is a fact (denied, never cached); failures are thrown as errors.
+ * An image that exists but cannot be pulled (`imageStatus` `ARCHIVED`, or `ACTIVATING` while ECR restores
+ * it) is neither: denied with what restores it, and never cached, since a restore can end it any minute.
+ */
 export type FactsLookup =
   | { readonly status: 'found'; readonly facts: Facts }
   | { readonly status: 'repository-not-found' }
-  | { readonly status: 'image-not-found' };
+  | { readonly status: 'image-not-found' }
+  | { readonly status: 'image-not-active'; readonly digest: string; readonly imageStatus: string };
 
 /** The facts port: implemented by the live ECR adapter and the registry snapshot adapter. */
 export interface FactsSource {

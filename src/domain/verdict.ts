@@ -15,6 +15,7 @@ export type ViolationCode =
   | 'REGISTRY_NOT_ALLOWED'
   | 'REPOSITORY_NOT_FOUND'
   | 'IMAGE_NOT_FOUND'
+  | 'IMAGE_ARCHIVED'
   | 'TAG_MUTABLE'
   | 'SCAN_ON_PUSH_DISABLED'
   | 'SCAN_ON_PUSH_UNVERIFIED'
@@ -145,7 +146,24 @@ export function judgeLookup(lookup: FactsLookup, ref: ImageReference, policy: Po
     const what = ref.digest ? `digest ${ref.digest}` : `tag "${ref.tag}"`;
     return deny(ref.raw, 'IMAGE_NOT_FOUND', `${what} does not exist in repository "${ref.repository}"`);
   }
+  if (lookup.status === 'image-not-active') {
+    return deny(ref.raw, 'IMAGE_ARCHIVED', notActiveMessage(lookup, ref));
+  }
   return judgeFacts(lookup.facts, ref, policy, now);
+}
+
+/** What a developer can do about an archived image: the command that restores it, exactly. */
+function notActiveMessage(lookup: { digest: string; imageStatus: string }, ref: ImageReference): string {
+  if (lookup.imageStatus === 'ACTIVATING') {
+    return `image ${lookup.digest} is being restored from the ECR archive (it takes up to 20 minutes) and cannot be pulled yet; retry when it is restored`;
+  }
+  const where = ref.ecr ? `--registry-id ${ref.ecr.accountId} --region ${ref.ecr.region} ` : '';
+  const state = lookup.imageStatus === 'ARCHIVED' ? 'archived' : `in status ${lookup.imageStatus}`;
+  return (
+    `image ${lookup.digest} is ${state} and cannot be pulled; restore it: ` +
+    `aws ecr update-image-storage-class ${where}` +
+    `--repository-name ${ref.repository} --image-id imageDigest=${lookup.digest} --target-storage-class STANDARD`
+  );
 }
 
 /** Rules 2 to 4 on gathered facts, for the tag the object references, the current policy and clock. */

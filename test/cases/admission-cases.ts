@@ -424,6 +424,37 @@ const sampleBugs: AdmissionCase[] = [
       messageExcludes: ['Exception'],
     }),
   },
+  {
+    name: 'An archived image is denied with the command that restores it, never as not found.',
+    snapshot: own(appRepo({}, image('app-old', { tags: ['0.9'], imageStatus: 'ARCHIVED' }))),
+    review: pod(at('team/app', '0.9')),
+    expect: denied(['IMAGE_ARCHIVED'], {
+      messageIncludes: [
+        `image ${digestOf('app-old')} is archived and cannot be pulled; restore it: aws ecr update-image-storage-class --registry-id ${ACCOUNT} --region us-east-1 --repository-name team/app --image-id imageDigest=${digestOf('app-old')} --target-storage-class STANDARD`,
+      ],
+      messageExcludes: ['does not exist', 'Exception'],
+    }),
+  },
+  {
+    name: 'An archived image referenced by digest is denied as archived too.',
+    snapshot: own(appRepo({}, image('app-old', { tags: ['0.9'], imageStatus: 'ARCHIVED' }))),
+    review: pod(pinned('team/app', 'app-old')),
+    expect: denied(['IMAGE_ARCHIVED'], { messageIncludes: ['is archived and cannot be pulled'] }),
+  },
+  {
+    name: 'An image being restored from the archive is denied until it is active, saying so.',
+    snapshot: own(appRepo({}, image('app-old', { tags: ['0.9'], imageStatus: 'ACTIVATING' }))),
+    review: pod(at('team/app', '0.9')),
+    expect: denied(['IMAGE_ARCHIVED'], {
+      messageIncludes: ['is being restored from the ECR archive', 'retry when it is restored'],
+    }),
+  },
+  {
+    name: 'An image whose status is ACTIVE is judged as any other.',
+    snapshot: own(appRepo({}, image('app-new', { tags: ['2.0'], imageStatus: 'ACTIVE' }))),
+    review: pod(at('team/app', '2.0')),
+    expect: allowed(),
+  },
 ];
 
 // Every kind that embeds a PodSpec, admitted when compliant and denied with the kind's own path.

@@ -43,6 +43,8 @@ export interface Faults {
   manifestFailure?: string;
   /** Answer AccessDeniedException to calls this returns true for. */
   deny?: (operation: string, body: Json, callerAccount: string) => boolean;
+  /** Answer InvalidParameterException to calls this returns true for (a parameter the endpoint rejects). */
+  rejectParameter?: (operation: string, body: Json) => boolean;
   /** Hold every call open, answering nothing, until the fault is cleared (then the held sockets are cut). */
   hang?: boolean;
   /** Answer every call with this HTTP status and a ServiceUnavailable-style body (a 5xx). */
@@ -146,6 +148,14 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
         ? i.imageDigest === id.imageDigest && (!id.imageTag || (i.imageTags ?? []).includes(id.imageTag))
         : (i.imageTags ?? []).includes(id.imageTag ?? ''),
     );
+  /**
+   * DescribeImages' filter on `imageStatus`: ACTIVE when absent (the API reference: "If not specified,
+   * only images with ACTIVE status are returned"), or one status, or ANY.
+   */
+  const visible = (i: RawImage, filter: Json | undefined) => {
+    const wanted = String(filter?.imageStatus ?? 'ACTIVE');
+    return wanted === 'ANY' || String(i.imageStatus ?? 'ACTIVE') === wanted;
+  };
   const detail = (registryId: string, repositoryName: string, i: RawImage) => {
     const { manifest: _m, scan: _s, ...rest } = i;
     return { registryId, repositoryName, ...rest };
@@ -174,11 +184,13 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
         const max = Number(body.maxResults ?? 100);
         const tagged = (body.filter as Json | undefined)?.tagStatus;
         const images = (repo.images ?? []).filter((i) =>
-          tagged === 'TAGGED'
-            ? (i.imageTags ?? []).length > 0
-            : tagged === 'UNTAGGED'
-              ? !(i.imageTags ?? []).length
-              : true,
+          !visible(i, body.filter as Json | undefined)
+            ? false
+            : tagged === 'TAGGED'
+              ? (i.imageTags ?? []).length > 0
+              : tagged === 'UNTAGGED'
+                ? !(i.imageTags ?? []).length
+                : true,
         );
         return {
           imageDetails: images
@@ -187,7 +199,9 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
           ...(start + max < images.length && { nextToken: String(start + max) }),
         };
       }
-      const found = ids.map((id) => image(repo, id));
+      const found = ids
+        .map((id) => image(repo, id))
+        .map((i) => (i && visible(i, body.filter as Json) ? i : undefined));
       if (found.some((f) => !f)) {
         throw new EcrError(
           'ImageNotFoundException',
@@ -398,6 +412,9 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
             'AccessDeniedException',
             `User: arn:aws:iam::${caller}:user/x is not authorized to perform: ecr:${operation}`,
           );
+        }
+        if (local.faults.rejectParameter?.(operation, body)) {
+          throw new EcrError('InvalidParameterException', 'Invalid parameter at filter');
         }
         const handler = operations[operation];
         if (!handler) throw new EcrError('UnknownOperationException', `unknown operation ${operation}`);

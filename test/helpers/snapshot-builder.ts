@@ -288,6 +288,8 @@ export interface ImageOptions {
   /** The scan; `null` when the image was never scanned. Default: a clean basic scan. */
   scan?: JsonObject | null;
   mediaType?: string;
+  /** `DescribeImages`' `imageStatus`: `ARCHIVED` or `ACTIVATING` (absent: active, as older answers are). */
+  imageStatus?: 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
 }
 
 export function image(name: string, options: ImageOptions = {}): ImageEntry {
@@ -298,6 +300,7 @@ export function image(name: string, options: ImageOptions = {}): ImageEntry {
     imageSizeInBytes: 31_457_280,
     imagePushedAt: PUSHED_AT,
     imageManifestMediaType: options.mediaType ?? OCI_MANIFEST,
+    ...(options.imageStatus && { imageStatus: options.imageStatus }),
     ...(scan !== null && { scan }),
   };
 }

@@ -66,6 +66,12 @@ function snapshot(): RawSnapshot {
             },
             images: [
               {
+                imageDigest: hex('old'),
+                imageTags: ['old'],
+                imagePushedAt: '2025-01-20T09:00:00Z',
+                imageStatus: 'ARCHIVED',
+              },
+              {
                 imageDigest: hex('paged'),
                 imageTags: ['paged'],
                 imagePushedAt: '2026-11-20T09:00:00Z',
@@ -293,6 +299,47 @@ describe('EcrSdkReads through the AWS SDK against a local ECR endpoint', () => {
 
     expect(result.status).toBe(status);
     expect(verdict.violations.map((v) => v.code)).toEqual([code]);
+  });
+
+  describe('an image that is not active', () => {
+    const OLD = `${OWN}.dkr.ecr.us-east-1.amazonaws.com/team/app:old`;
+
+    it('is asked for again with any status, and is archived, never "not found"', async () => {
+      const { result, verdict } = await judge(new EcrSdkReads(), OLD);
+
+      expect(result).toEqual({ status: 'image-not-active', digest: hex('old'), imageStatus: 'ARCHIVED' });
+      expect(verdict.violations.map((v) => v.code)).toEqual(['IMAGE_ARCHIVED']);
+      expect(verdict.violations[0]?.message).toContain(
+        `aws ecr update-image-storage-class --registry-id ${OWN} --region us-east-1 --repository-name team/app --image-id imageDigest=${hex('old')} --target-storage-class STANDARD`,
+      );
+      expect(ecr.calls.get('DescribeImages')).toBe(2);
+      expect(ecr.calls.get('DescribeImageScanFindings')).toBeUndefined();
+    });
+
+    it('costs an active image one DescribeImages call', async () => {
+      await judge(new EcrSdkReads(), `${OWN}.dkr.ecr.us-east-1.amazonaws.com/team/app:paged`);
+
+      expect(ecr.calls.get('DescribeImages')).toBe(1);
+    });
+
+    it('stays "not found" when the registry rejects the status filter', async () => {
+      ecr.faults = { rejectParameter: (operation, body) => operation === 'DescribeImages' && !!body.filter };
+
+      const { result } = await judge(
+        new EcrSdkReads(),
+        `${OWN}.dkr.ecr.us-east-1.amazonaws.com/team/app:nope`,
+      );
+
+      expect(result.status).toBe('image-not-found');
+    });
+
+    it('is a failure, not "not found", when the second ask fails otherwise', async () => {
+      ecr.faults = { deny: (operation, body) => operation === 'DescribeImages' && !!body.filter };
+
+      const attempt = judge(new EcrSdkReads(), `${OWN}.dkr.ecr.us-east-1.amazonaws.com/team/app:nope`);
+
+      await expect(attempt).rejects.toBeInstanceOf(FactsUnavailableError);
+    });
   });
 
   it('gathers the same facts as the snapshot adapter for the same snapshot', async () => {

@@ -68,6 +68,7 @@ describe('the case table itself', () => {
       REGISTRY_NOT_ALLOWED: true,
       REPOSITORY_NOT_FOUND: true,
       IMAGE_NOT_FOUND: true,
+      IMAGE_ARCHIVED: true,
       TAG_MUTABLE: true,
       SCAN_ON_PUSH_DISABLED: true,
       SCAN_ON_PUSH_UNVERIFIED: true,
