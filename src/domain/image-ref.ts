@@ -141,7 +141,9 @@ function parseReference(input: unknown): ParsedReference {
   }
   // Checked before Docker Hub's `library/` prefix, which would otherwise hide an empty name.
   if (repository.length === 0) return { ok: false, error: 'the image has no repository name' };
-  if (registry === 'docker.io' || registry === 'index.docker.io') {
+  // Host names are DNS names: matched case-insensitively (the rest of the reference keeps its exact rules).
+  const host = registry.toLowerCase();
+  if (host === 'docker.io' || host === 'index.docker.io') {
     registry = 'docker.io';
     if (!repository.includes('/')) repository = `library/${repository}`;
   }
@@ -157,7 +159,7 @@ function parseReference(input: unknown): ParsedReference {
   }
   if (tag === undefined && digest === undefined) tag = 'latest';
 
-  const ecr = parseEcrHost(registry);
+  const ecr = parseEcrHost(host);
   const ref: ImageReference = {
     raw,
     registry,

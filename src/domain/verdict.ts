@@ -238,6 +238,15 @@ function filterMatcher(patterns: readonly string[]): Matcher {
   return matcher;
 }
 
+/**
+ * A registry scanning rule's repository filter as a glob. ECR's user guide ("Filters to choose which
+ * repositories are scanned in Amazon ECR", image-scanning-filters): "a filter with no wildcard will match
+ * all repository names that contain the filter"; with a wildcard, `*` replaces zero or more characters.
+ */
+export function scanningFilterGlob(filter: string): string {
+  return filter.includes('*') ? filter : `*${filter}*`;
+}
+
 export function tagIsMutable(repository: RepositoryFacts, tag: string): boolean {
   const matchesFilter = () => filterMatcher(repository.tagMutabilityExclusionFilters)(tag);
   switch (repository.imageTagMutability) {
@@ -260,15 +269,15 @@ function judgeScanOnPush(facts: Facts): {
   const basic = repo.registryScanning?.scanType === 'BASIC';
   if (repo.repositoryScanning) {
     const { scanOnPush, scanFrequency } = repo.repositoryScanning;
+    // ECR's effective configuration for the repository: it wins over the deprecated repository flag.
     if (scanOnPush || (scanFrequency && SCANNING_FREQUENCIES.has(scanFrequency))) return {};
-    if (basic && repo.legacyScanOnPush) return {};
     return { violation: { code: 'SCAN_ON_PUSH_DISABLED', message: scanOnPushAdvice(repo) } };
   }
   if (repo.registryScanning) {
     const scanned = repo.registryScanning.rules.some(
       (rule) =>
         SCANNING_FREQUENCIES.has(rule.scanFrequency) &&
-        filterMatcher(rule.repositoryFilters)(repo.repositoryName),
+        filterMatcher(rule.repositoryFilters.map(scanningFilterGlob))(repo.repositoryName),
     );
     if (scanned || (basic && repo.legacyScanOnPush)) return {};
     return { violation: { code: 'SCAN_ON_PUSH_DISABLED', message: scanOnPushAdvice(repo) } };

@@ -729,11 +729,27 @@ const scanTypes: AdmissionCase[] = [
     { scanning: { scanOnPush: false, scanFrequency: 'MANUAL' } },
     disabled({ messageIncludes: ['add a registry scanning rule'] }),
   ),
+  // ECR API reference, BatchGetRepositoryScanningConfiguration: "Gets the scanning configuration for one
+  // or more repositories", the effective one; the deprecated repository flag does not override it.
   scanning(
-    'Under basic scanning a MANUAL repository configuration passes through the repository scan-on-push flag.',
+    'Under basic scanning a MANUAL repository configuration is denied although the deprecated repository flag is on.',
     registryScanning('BASIC'),
     { scanning: { scanOnPush: false, scanFrequency: 'MANUAL' }, legacyScanOnPush: true },
+    disabled(),
+  ),
+  // ECR user guide, image-scanning-filters: "a filter with no wildcard will match all repository names
+  // that contain the filter".
+  scanning(
+    'A registry rule filter without a wildcard covers every repository whose name contains it.',
+    registryScanning('BASIC', rule('SCAN_ON_PUSH', 'app')),
+    { scanning: null },
     allowed(),
+  ),
+  scanning(
+    'A registry rule filter without a wildcard misses a repository whose name does not contain it.',
+    registryScanning('BASIC', rule('SCAN_ON_PUSH', 'payments')),
+    { scanning: null },
+    disabled(),
   ),
   {
     ...scanning(

@@ -242,7 +242,8 @@ describe('parseImageReference properties on look-alike registries', () => {
 
         // Assess: edits may add a `/`, so the registry is the reference's first component.
         if (!result.ok || result.ref.ecr === undefined) return;
-        expect(canonicalEcrHost(result.ref.ecr)).toBe(result.ref.registry);
+        // Host names are case-insensitive (DNS): exactly the host, in any case.
+        expect(canonicalEcrHost(result.ref.ecr)).toBe(result.ref.registry.toLowerCase());
         expect(raw.split('/')[0]).toBe(result.ref.registry);
       }),
       RUNS,

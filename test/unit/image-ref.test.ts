@@ -328,9 +328,15 @@ describe('parseImageReference', () => {
         ecr: undefined,
       },
       {
-        name: 'an ECR host written in uppercase is not ECR',
+        // Host names are DNS names, case-insensitive: the runtime pulls it from the very same registry.
+        name: 'an ECR host written in uppercase is the same ECR registry',
         input: `${ECR.toUpperCase()}/team/app:1`,
-        ecr: undefined,
+        ecr: ECR_US_EAST_1,
+      },
+      {
+        name: 'an ECR host in mixed case is the same ECR registry',
+        input: '111122223333.Dkr.Ecr.US-EAST-1.amazonaws.com/team/app:1',
+        ecr: ECR_US_EAST_1,
       },
       {
         name: 'public ECR is not a private ECR registry',
