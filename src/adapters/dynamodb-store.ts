@@ -61,6 +61,13 @@ export interface TableActions {
 import { classifyAwsError } from './aws-errors';
 
 export const BATCH_GET_LIMIT = 100;
+
+/**
+ * The layout of the `facts` JSON this code writes (docs/decision-cache.md). An item of another layout
+ * is a miss, looked up again and replaced, never judged with fields it lacks read as unknown.
+ * 2: every finding carries its score, fix and exploit availability, package and first-observed time.
+ */
+export const FACTS_LAYOUT = 2;
 const PROJECTION = 'pk, facts, verdict, expiresAt';
 const LIST_PROJECTION = 'pk, facts, verdict, expiresAt, kind';
 
@@ -146,7 +153,10 @@ export class DynamoDecisionStore implements DecisionStore {
     const expiresAt = String(Math.floor(this.now() / 1000) + this.ttlSeconds);
     const stamp = entryStamp(
       entry.facts,
-      createHash('sha256').update(factsContent(entry.facts)).digest('base64url'),
+      // The layout is part of the content: an item of an older layout is never "the same facts".
+      createHash('sha256')
+        .update(`${FACTS_LAYOUT}\n${factsContent(entry.facts)}`)
+        .digest('base64url'),
     );
     const common: Record<string, AttributeValue> = {
       registryId: { S: repository.registryId },
@@ -156,7 +166,7 @@ export class DynamoDecisionStore implements DecisionStore {
       gatheredAt: { S: stamp.gatheredAt },
       scanAt: { S: stamp.scanAt },
       fingerprint: { S: stamp.content },
-      facts: { S: JSON.stringify(entry.facts) },
+      facts: { S: JSON.stringify({ ...entry.facts, layout: FACTS_LAYOUT }) },
       ...(entry.verdict && { verdict: { S: JSON.stringify(entry.verdict) } }),
       expiresAt: { N: expiresAt },
       updatedAt: { S: new Date(this.now()).toISOString() },
@@ -412,7 +422,8 @@ function decode(item: Record<string, AttributeValue>, nowSeconds: number): Cache
   const expiresAt = Number(item.expiresAt?.N ?? 0);
   if (expiresAt <= nowSeconds || !item.facts?.S) return undefined;
   try {
-    const facts = JSON.parse(item.facts.S) as Facts;
+    const { layout, ...facts } = JSON.parse(item.facts.S) as Facts & { layout?: number };
+    if (layout !== FACTS_LAYOUT) return undefined;
     const verdict = item.verdict?.S ? JSON.parse(item.verdict.S) : undefined;
     return { facts, ...(verdict && { verdict }), expiresAt };
   } catch {

@@ -9,6 +9,7 @@ import {
   type Facts,
   type FactsLookup,
   type FactsSource,
+  type Finding,
   type ImageLookup,
   INDEX_MEDIA_TYPES,
   parseIndexManifest,
@@ -44,19 +45,58 @@ export interface EcrReads {
   scanFindings(key: RepositoryKey, digest: string, signal?: AbortSignal): Promise<ScanShape | undefined>;
 }
 
+/** A basic finding's score: its `CVSS3_SCORE` attribute, else `CVSS2_SCORE`, else none. */
+function basicScore(attributes: ReadonlyMap<string, string>): number | undefined {
+  for (const key of ['CVSS3_SCORE', 'CVSS2_SCORE']) {
+    const score = Number.parseFloat(attributes.get(key) ?? '');
+    if (Number.isFinite(score)) return score;
+  }
+  return undefined;
+}
+
+/** Only what ECR says: an absent or empty value stays absent (unknown), never a guess. */
+function present<T>(value: T | null | undefined): value is T {
+  return value !== undefined && value !== null && value !== '';
+}
+
 export function toScanFacts(scan: ScanShape | undefined): ScanFacts | undefined {
   if (!scan?.imageScanStatus) return undefined;
   const findings = scan.imageScanFindings;
-  const basic = (findings?.findings ?? []).map((f) => ({
-    id: f.name ?? '',
-    severity: f.severity ?? 'UNDEFINED',
-  }));
+  const completedAt = findings?.imageScanCompletedAt ?? undefined;
+  const basic = (findings?.findings ?? []).map((f): Finding => {
+    const attributes = new Map(
+      (f.attributes ?? []).flatMap((a) => (present(a.value) ? [[a.key, a.value] as const] : [])),
+    );
+    const score = basicScore(attributes);
+    const name = attributes.get('package_name');
+    const version = attributes.get('package_version');
+    return {
+      id: f.name ?? '',
+      severity: f.severity ?? 'UNDEFINED',
+      ...(score !== undefined && { score }),
+      ...(name && { package: name }),
+      ...(version && { version }),
+      ...(completedAt && { firstObservedAt: completedAt }),
+    };
+  });
   const enhanced = (findings?.enhancedFindings ?? [])
     .filter((f) => f.status === undefined || f.status === 'ACTIVE')
-    .map((f) => ({
-      id: f.packageVulnerabilityDetails?.vulnerabilityId ?? f.title ?? '',
-      severity: f.severity ?? 'UNDEFINED',
-    }));
+    .map((f): Finding => {
+      const pkg = f.packageVulnerabilityDetails?.vulnerablePackages?.[0];
+      return {
+        id: f.packageVulnerabilityDetails?.vulnerabilityId ?? f.title ?? '',
+        severity: f.severity ?? 'UNDEFINED',
+        ...(present(f.score) && { score: f.score }),
+        ...(present(f.fixAvailable) && { fixAvailable: f.fixAvailable }),
+        ...(present(f.exploitAvailable) && { exploitAvailable: f.exploitAvailable }),
+        ...(present(pkg?.name) && { package: pkg.name }),
+        ...(present(pkg?.version) && { version: pkg.version }),
+        // Inspector writes `NotAvailable` where no fixed version exists.
+        ...(present(pkg?.fixedInVersion) &&
+          pkg.fixedInVersion !== 'NotAvailable' && { fixedInVersion: pkg.fixedInVersion }),
+        ...(present(f.firstObservedAt) && { firstObservedAt: f.firstObservedAt }),
+      };
+    });
   return {
     status: scan.imageScanStatus.status,
     ...(scan.imageScanStatus.description && { description: scan.imageScanStatus.description }),

@@ -69,7 +69,13 @@ export const scanShape = z.looseObject({
       vulnerabilitySourceUpdatedAt: timestamp.nullish(),
       findingSeverityCounts: severityCounts.nullish(),
       findings: z
-        .array(z.looseObject({ name: z.string().optional(), severity: z.string().optional() }))
+        .array(
+          z.looseObject({
+            name: z.string().optional(),
+            severity: z.string().optional(),
+            attributes: z.array(z.looseObject({ key: z.string(), value: z.string().nullish() })).nullish(),
+          }),
+        )
         .nullish(),
       enhancedFindings: z
         .array(
@@ -77,7 +83,24 @@ export const scanShape = z.looseObject({
             title: z.string().optional(),
             severity: z.string().optional(),
             status: z.string().optional(),
-            packageVulnerabilityDetails: z.looseObject({ vulnerabilityId: z.string().optional() }).nullish(),
+            score: z.number().nullish(),
+            fixAvailable: z.string().nullish(),
+            exploitAvailable: z.string().nullish(),
+            firstObservedAt: timestamp.nullish(),
+            packageVulnerabilityDetails: z
+              .looseObject({
+                vulnerabilityId: z.string().optional(),
+                vulnerablePackages: z
+                  .array(
+                    z.looseObject({
+                      name: z.string().nullish(),
+                      version: z.string().nullish(),
+                      fixedInVersion: z.string().nullish(),
+                    }),
+                  )
+                  .nullish(),
+              })
+              .nullish(),
           }),
         )
         .nullish(),

@@ -24,7 +24,7 @@ import {
 import type { FactsLookup, FactsSource, ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
 import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
-import type { Policy } from '../domain/policy';
+import { type Policy, policyFor } from '../domain/policy';
 import { imagesInScope } from '../domain/scope';
 import { judgeLookup, judgeReference, shortWarning, type Verdict } from '../domain/verdict';
 import type { ImageAtPath } from '../domain/workload';
@@ -98,13 +98,18 @@ export class AdmissionService {
   async review(request: AdmissionRequest): Promise<Decision> {
     const scope = imagesInScope(request, this.policy);
     if (scope.kind === 'untouched') return allowUntouched(scope.reason, { exempt: scope.exempt === true });
+    // What applies in this namespace: a scope's rules, and exceptions scoped to it.
+    const { policy, mode } = policyFor(this.policy, request.namespace);
     const judgements: ImageJudgement[] =
       scope.kind === 'malformed'
         ? [malformedObject(scope.path, scope.problem)]
-        : await this.judgeImages(scope.images);
+        : await this.judgeImages(scope.images, policy);
+    // A scope's explicit mode wins over `namespaces.warn`.
     const warnOnly =
-      this.policy.mode === 'warn' ||
-      (request.namespace !== '' && this.policy.match.warnNamespace(request.namespace));
+      mode !== undefined
+        ? mode === 'warn'
+        : policy.mode === 'warn' ||
+          (request.namespace !== '' && this.policy.match.warnNamespace(request.namespace));
     return decide({
       kind: request.kind.kind,
       namespace: request.namespace,
@@ -147,7 +152,7 @@ export class AdmissionService {
   }
 
   /** Judges images found at paths. Never throws: failures are answered by the policy's failure mode. */
-  async judgeImages(images: readonly ImageAtPath[]): Promise<ImageJudgement[]> {
+  async judgeImages(images: readonly ImageAtPath[], policy: Policy = this.policy): Promise<ImageJudgement[]> {
     const started = Date.now();
     const now = this.now();
     const early = new Map<string, Omit<ImageJudgement, 'path'>>();
@@ -157,7 +162,7 @@ export class AdmissionService {
       const raw = rawImage(image);
       if (early.has(raw) || pending.has(raw)) continue;
       const parsed = parseImageReference(image);
-      const judged = judgeReference(raw, parsed.ok ? parsed.ref : parsed.error, this.policy);
+      const judged = judgeReference(raw, parsed.ok ? parsed.ref : parsed.error, policy);
       if (judged.kind === 'exempt') early.set(raw, { image: raw, exempt: judged.reason, cache: 'none' });
       else if (judged.kind === 'verdict')
         early.set(raw, { image: raw, verdict: judged.verdict, cache: 'none' });
@@ -176,14 +181,14 @@ export class AdmissionService {
         if (facts?.result) {
           judged.set(raw, {
             image: raw,
-            verdict: judgeLookup(facts.result, item.ref, this.policy, now),
+            verdict: judgeLookup(facts.result, item.ref, policy, now),
             cache,
           });
         } else {
           const failure = facts?.failure ?? { reason: 'timed-out' as const };
           judged.set(raw, {
             image: raw,
-            verdict: this.failureVerdict(raw, failure),
+            verdict: this.failureVerdict(raw, failure, policy),
             cache,
             unverified: failure,
           });
@@ -333,9 +338,9 @@ export class AdmissionService {
   }
 
   /** The failure mode's answer, naming the cause class and the advice that fits it (never AWS's text). */
-  private failureVerdict(image: string, failure: FailureCause): Verdict {
+  private failureVerdict(image: string, failure: FailureCause, policy: Policy): Verdict {
     const { what, advice } = describeCause(failure, 'ECR');
-    if (this.policy.failureMode === 'allow') {
+    if (policy.failureMode === 'allow') {
       return {
         violations: [],
         warnings: [

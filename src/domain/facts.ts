@@ -40,6 +40,19 @@ export interface Finding {
   /** CVE or finding name (basic `name`, enhanced `packageVulnerabilityDetails.vulnerabilityId`). */
   readonly id: string;
   readonly severity: string;
+  /** Enhanced `score`; basic: the `CVSS3_SCORE` attribute, else `CVSS2_SCORE`; absent when it has none. */
+  readonly score?: number;
+  /** Enhanced `fixAvailable`: `YES`, `NO` or `PARTIAL`. Absent: unknown (basic findings say nothing). */
+  readonly fixAvailable?: string;
+  /** Enhanced `exploitAvailable`: `YES` or `NO`. Absent: unknown. */
+  readonly exploitAvailable?: string;
+  /** The vulnerable package (enhanced: its first vulnerable package; basic: `package_name`). */
+  readonly package?: string;
+  readonly version?: string;
+  /** The version that fixes it, where ECR says. */
+  readonly fixedInVersion?: string;
+  /** ISO time: enhanced `firstObservedAt`; basic: the scan's completion time. */
+  readonly firstObservedAt?: string;
 }
 
 export interface ScanFacts {

@@ -47,6 +47,77 @@ const severityLimits = z._default(
 const accountId = z.string().check(z.regex(ACCOUNT_ID, ACCOUNT_ID_MESSAGE));
 const name = () => z.string().check(z.minLength(1));
 
+export const FIX_AVAILABILITY = ['YES', 'PARTIAL', 'NO', 'UNKNOWN'] as const;
+export const EXPLOIT_AVAILABILITY = ['YES', 'NO', 'UNKNOWN'] as const;
+
+/**
+ * One of ECR's availability words. A YAML 1.1 tool turns an unquoted YES or NO into a boolean: that is
+ * an error saying to quote it, never read as some value.
+ */
+function availability<const T extends readonly string[]>(values: T) {
+  return z.pipe(
+    z.unknown(),
+    z.transform((value: unknown, payload): T[number] => {
+      if (typeof value === 'boolean') {
+        payload.issues.push({
+          code: 'custom',
+          message: `${value} is a boolean (a YAML 1.1 tool read an unquoted YES or NO): write it in quotes, one of ${values.join(', ')}`,
+          input: value,
+        });
+        return z.NEVER;
+      }
+      if (typeof value !== 'string' || !values.includes(value)) {
+        payload.issues.push({
+          code: 'custom',
+          message: `expected one of ${values.join(', ')}, got ${JSON.stringify(value)}`,
+          input: value,
+        });
+        return z.NEVER;
+      }
+      return value;
+    }),
+  );
+}
+
+/** Which findings count against `maxSeverityCounts`; every key optional, all combined with AND. */
+const countOnlySchema = z.strictObject({
+  fixAvailable: z.optional(z.array(availability(FIX_AVAILABILITY)).check(z.minLength(1))),
+  exploitAvailable: z.optional(z.array(availability(EXPLOIT_AVAILABILITY)).check(z.minLength(1))),
+  minScore: z.optional(z.number().check(z.gte(0), z.lte(10))),
+  minAgeDays: z.optional(count()),
+});
+
+const ignoredFindingSchema = z.strictObject({
+  id: name(),
+  expires: isoDate,
+  reason: z.optional(z.string()),
+  ticket: z.optional(name()),
+  approvedBy: z.optional(name()),
+  /** Namespace globs: the exception applies only there. */
+  namespaces: z.optional(z.array(name()).check(z.minLength(1))),
+  /** Image globs, matched against the reference as written. */
+  images: z.optional(z.array(name()).check(z.minLength(1))),
+});
+
+/** The `rules` keys a scope may override, none defaulted: what it leaves out comes from the top level. */
+const scopeRulesSchema = z.strictObject({
+  requireEcr: z.optional(z.boolean()),
+  requireTagImmutability: z.optional(z.boolean()),
+  requireScanOnPush: z.optional(z.boolean()),
+  maxSeverityCounts: z.optional(
+    z.strictObject(
+      Object.fromEntries(SEVERITIES.map((s) => [s, z.optional(z.nullable(count()))])) as Record<
+        Severity,
+        z.ZodMiniOptional<z.ZodMiniNullable<ReturnType<typeof count>>>
+      >,
+    ),
+  ),
+  countOnly: z.optional(countOnlySchema),
+  ignoreFindings: z.optional(z.array(ignoredFindingSchema)),
+  unscanned: z.optional(z.enum(['deny', 'warn', 'allow'])),
+  maxScanAgeDays: z.optional(count()),
+});
+
 export const policySchema = z.strictObject({
   mode: z._default(z.enum(['enforce', 'warn']), 'enforce'),
   namespaces: z._default(
@@ -70,16 +141,8 @@ export const policySchema = z.strictObject({
       requireTagImmutability: z._default(z.boolean(), true),
       requireScanOnPush: z._default(z.boolean(), true),
       maxSeverityCounts: severityLimits,
-      ignoreFindings: z._default(
-        z.array(
-          z.strictObject({
-            id: name(),
-            expires: isoDate,
-            reason: z.optional(z.string()),
-          }),
-        ),
-        [],
-      ),
+      countOnly: z.optional(countOnlySchema),
+      ignoreFindings: z._default(z.array(ignoredFindingSchema), []),
       unscanned: z._default(z.enum(['deny', 'warn', 'allow']), 'deny'),
       maxScanAgeDays: z._default(count(), 0),
     }),
@@ -94,6 +157,18 @@ export const policySchema = z.strictObject({
     },
   ),
   failureMode: z._default(z.enum(['deny', 'allow']), 'deny'),
+  /** Per-namespace rules: the first scope whose namespaces match applies. */
+  scopes: z._default(
+    z.array(
+      z.strictObject({
+        namespaces: z.array(name()).check(z.minLength(1)),
+        mode: z.optional(z.enum(['enforce', 'warn'])),
+        failureMode: z.optional(z.enum(['deny', 'allow'])),
+        rules: z.optional(scopeRulesSchema),
+      }),
+    ),
+    [],
+  ),
   pinDigests: z._default(z.enum(['pods', 'workloads', 'off']), 'pods'),
   registries: z._default(
     z.array(
@@ -125,7 +200,43 @@ export interface IgnoredFinding {
   /** Last day (UTC, inclusive) the exception applies. */
   readonly expires: string;
   readonly reason?: string;
+  /** Shown in warnings and reports. */
+  readonly ticket?: string;
+  readonly approvedBy?: string;
+  /**
+   * Namespace globs: the exception applies only there. Resolved by `policyFor` for the request's
+   * namespace; an exception that still carries them (a judgement without a namespace) never applies.
+   */
+  readonly namespaces?: readonly string[];
+  /** Image globs, matched against the reference as written. */
+  readonly images?: readonly string[];
 }
+
+/** Which findings count against `maxSeverityCounts` (all keys combined with AND; absent: every one). */
+export interface CountOnly {
+  readonly fixAvailable?: readonly (typeof FIX_AVAILABILITY)[number][];
+  readonly exploitAvailable?: readonly (typeof EXPLOIT_AVAILABILITY)[number][];
+  /** Inclusive; a finding without a score counts. */
+  readonly minScore?: number;
+  /** Inclusive, an exact duration; a finding without a first-observed time counts. */
+  readonly minAgeDays?: number;
+}
+
+/** The rules of a policy, after merging with the defaults (and, in a scope, over the top level). */
+export interface Rules {
+  readonly requireEcr: boolean;
+  readonly requireTagImmutability: boolean;
+  readonly requireScanOnPush: boolean;
+  /** Limits after merging with the default; a lifted limit is absent. */
+  readonly maxSeverityCounts: Readonly<Partial<Record<Severity, number>>>;
+  readonly countOnly?: CountOnly;
+  readonly ignoreFindings: readonly IgnoredFinding[];
+  readonly unscanned: 'deny' | 'warn' | 'allow';
+  readonly maxScanAgeDays: number;
+}
+
+/** A scope as written: namespaces and what it overrides. */
+export type PolicyScope = ParsedPolicy['scopes'][number];
 
 /** A validated policy with its globs compiled once, ready for the hot path. */
 export interface Policy {
@@ -136,17 +247,9 @@ export interface Policy {
     readonly allowPublicEcr: boolean;
     readonly allowedRegistries: readonly string[];
   };
-  readonly rules: {
-    readonly requireEcr: boolean;
-    readonly requireTagImmutability: boolean;
-    readonly requireScanOnPush: boolean;
-    /** Limits after merging with the default; a lifted limit is absent. */
-    readonly maxSeverityCounts: Readonly<Partial<Record<Severity, number>>>;
-    readonly ignoreFindings: readonly IgnoredFinding[];
-    readonly unscanned: 'deny' | 'warn' | 'allow';
-    readonly maxScanAgeDays: number;
-  };
+  readonly rules: Rules;
   readonly failureMode: 'deny' | 'allow';
+  readonly scopes: readonly PolicyScope[];
   /** Which objects the mutating webhook pins to digests (docs/adr/0005-pin-digests-on-pods.md). */
   readonly pinDigests: 'pods' | 'workloads' | 'off';
   readonly registries: readonly { readonly accountId: string; readonly roleArn: string }[];
@@ -154,6 +257,12 @@ export interface Policy {
     readonly exemptNamespace: Matcher;
     readonly warnNamespace: Matcher;
     readonly exemptImage: Matcher;
+    /** Each scope's namespaces, with the policy that applies there (its own `scopes` empty). */
+    readonly scopes: readonly {
+      readonly namespace: Matcher;
+      readonly scope: PolicyScope;
+      readonly policy: Policy;
+    }[];
   };
 }
 
@@ -180,11 +289,13 @@ export function describeIssues(error: z.core.$ZodError): string[] {
 
 function mergeSeverityLimits(
   given: Partial<Record<Severity, number | null | undefined>>,
+  base: Partial<Record<Severity, number>> = DEFAULT_MAX_SEVERITY_COUNTS,
 ): Partial<Record<Severity, number>> {
-  const merged: Partial<Record<Severity, number | null | undefined>> = {
-    ...DEFAULT_MAX_SEVERITY_COUNTS,
-    ...given,
-  };
+  const merged: Partial<Record<Severity, number | null | undefined>> = { ...base };
+  // A key written `undefined` (absent in YAML) leaves the base's limit; `null` lifts it.
+  for (const [severity, limit] of Object.entries(given)) {
+    if (limit !== undefined) merged[severity as Severity] = limit;
+  }
   const limits: Partial<Record<Severity, number>> = {};
   for (const severity of SEVERITIES) {
     const limit = merged[severity];
@@ -193,16 +304,81 @@ function mergeSeverityLimits(
   return limits;
 }
 
-function compile(parsed: ParsedPolicy): Policy {
+/** A scope's rules over the top level's: key by key; limits and `countOnly` merged; exceptions added. */
+function mergeRules(top: Rules, scope: NonNullable<PolicyScope['rules']>): Rules {
+  const { maxSeverityCounts, countOnly, ignoreFindings, ...plain } = scope;
+  const defined = Object.fromEntries(Object.entries(plain).filter(([, value]) => value !== undefined));
+  const merged = { ...top.countOnly, ...countOnly };
   return {
-    ...parsed,
-    rules: { ...parsed.rules, maxSeverityCounts: mergeSeverityLimits(parsed.rules.maxSeverityCounts) },
-    match: {
-      exemptNamespace: compileGlobs(parsed.namespaces.exempt),
-      warnNamespace: compileGlobs(parsed.namespaces.warn),
-      exemptImage: compileImageGlobs(parsed.images.exempt),
-    },
+    ...top,
+    ...defined,
+    maxSeverityCounts: mergeSeverityLimits(maxSeverityCounts ?? {}, top.maxSeverityCounts),
+    ...(Object.keys(merged).length > 0 ? { countOnly: merged } : {}),
+    ignoreFindings: [...top.ignoreFindings, ...(ignoreFindings ?? [])],
   };
+}
+
+function compile(parsed: ParsedPolicy): Policy {
+  const rules: Rules = {
+    ...parsed.rules,
+    maxSeverityCounts: mergeSeverityLimits(parsed.rules.maxSeverityCounts),
+  };
+  const match = {
+    exemptNamespace: compileGlobs(parsed.namespaces.exempt),
+    warnNamespace: compileGlobs(parsed.namespaces.warn),
+    exemptImage: compileImageGlobs(parsed.images.exempt),
+  };
+  const top: Policy = { ...parsed, rules, match: { ...match, scopes: [] } };
+  const scopes = parsed.scopes.map((scope) => ({
+    namespace: compileGlobs(scope.namespaces),
+    scope,
+    policy: {
+      ...top,
+      ...(scope.mode && { mode: scope.mode }),
+      ...(scope.failureMode && { failureMode: scope.failureMode }),
+      rules: scope.rules ? mergeRules(rules, scope.rules) : rules,
+      scopes: [],
+    },
+  }));
+  return { ...top, match: { ...match, scopes } };
+}
+
+/** What applies in one namespace: the policy, and the mode a scope sets explicitly (it wins over `namespaces.warn`). */
+export interface NamespacePolicy {
+  readonly policy: Policy;
+  readonly mode?: 'enforce' | 'warn';
+}
+
+const namespaceMatchers = new Map<string, Matcher>();
+
+function namespaceMatcher(patterns: readonly string[]): Matcher {
+  const key = patterns.join('\u0000');
+  let matcher = namespaceMatchers.get(key);
+  if (!matcher) {
+    if (namespaceMatchers.size >= 1_000) namespaceMatchers.clear();
+    matcher = compileGlobs(patterns);
+    namespaceMatchers.set(key, matcher);
+  }
+  return matcher;
+}
+
+/**
+ * The policy for a request in `namespace` ('' for none): the first scope whose namespaces match, with
+ * the exceptions scoped to namespaces resolved (those of other namespaces left out). Without scopes and
+ * namespace-scoped exceptions, the policy itself.
+ */
+export function policyFor(policy: Policy, namespace: string): NamespacePolicy {
+  const scoped = namespace ? policy.match.scopes.find((s) => s.namespace(namespace)) : undefined;
+  const base = scoped?.policy ?? policy;
+  const mode = scoped?.scope.mode;
+  if (!base.rules.ignoreFindings.some((e) => e.namespaces)) return { policy: base, ...(mode && { mode }) };
+  const ignoreFindings = base.rules.ignoreFindings.flatMap((exception) => {
+    if (!exception.namespaces) return [exception];
+    if (!namespace || !namespaceMatcher(exception.namespaces)(namespace)) return [];
+    const { namespaces: _resolved, ...applies } = exception;
+    return [applies];
+  });
+  return { policy: { ...base, rules: { ...base.rules, ignoreFindings } }, ...(mode && { mode }) };
 }
 
 /** Validates a policy document (already decoded from YAML or JSON). Throws PolicyError naming each bad key. */

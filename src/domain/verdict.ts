@@ -4,9 +4,18 @@
  * the CLI and the server.
  */
 import type { Facts, FactsLookup, Finding, ImageLookup, RepositoryFacts, ScanFacts } from './facts';
-import { compileGlobs, type Matcher } from './glob';
+import { compileGlobs, compileImageGlobs, type Matcher } from './glob';
 import { formatReference, type ImageReference, PUBLIC_ECR_HOST } from './image-ref';
-import { type IgnoredFinding, type Policy, SEVERITIES, type Severity } from './policy';
+import {
+  type CountOnly,
+  type EXPLOIT_AVAILABILITY,
+  type FIX_AVAILABILITY,
+  type IgnoredFinding,
+  type Policy,
+  type Rules,
+  SEVERITIES,
+  type Severity,
+} from './policy';
 
 export type ViolationCode =
   | 'INVALID_REFERENCE'
@@ -32,8 +41,11 @@ export interface Violation {
   readonly message: string;
   /** For a multi-architecture image: the platform image that breaks the rule. */
   readonly platform?: string;
-  /** For SEVERITY_LIMIT_EXCEEDED: the offending findings, most severe first. */
-  readonly findings?: readonly Finding[];
+  /**
+   * For SEVERITY_LIMIT_EXCEEDED: the findings of the severities over their limits, those that count
+   * first (most severe first), each with whether it counts and why.
+   */
+  readonly findings?: readonly JudgedFinding[];
 }
 
 export interface Verdict {
@@ -335,7 +347,7 @@ function judgeScan(
     }
   }
 
-  const { counts, ignored } = countFindings(scan, rules.ignoreFindings, now, image, warnings);
+  const { counts, judged } = countFindings(scan, rules, now, image, warnings);
   const overSeverities = SEVERITIES.filter((severity) => {
     const limit = rules.maxSeverityCounts[severity];
     return limit !== undefined && (counts.get(severity) ?? 0) > limit;
@@ -344,13 +356,17 @@ function judgeScan(
     const over = overSeverities.map(
       (severity) => `${counts.get(severity)} ${severity} (limit ${rules.maxSeverityCounts[severity]})`,
     );
-    const offending = offendingFindings(scan, overSeverities, ignored);
-    const named = offending.slice(0, MAX_NAMED_FINDINGS).map((f) => f.id);
-    const more = offending.length > named.length ? ` and ${offending.length - named.length} more` : '';
-    const ids = named.length > 0 ? `: ${named.join(', ')}${more}` : '';
+    const offending = offendingFindings(scan, overSeverities, judged, rules.countOnly, now);
+    const counted = offending.filter((f) => f.counted);
+    const named = counted.slice(0, MAX_NAMED_FINDINGS);
+    const more = counted.length > named.length ? ` and ${counted.length - named.length} more` : '';
+    const ids = named.length > 0 ? `: ${named.map((f) => describeFinding(f, now)).join('; ')}${more}` : '';
     const advice =
       named.length > 0
-        ? `fix them or add a dated exception to the policy: ${exceptionLines(named, now)}`
+        ? `fix them or add a dated exception to the policy: ${exceptionLines(
+            named.map((f) => f.id),
+            now,
+          )}`
         : 'fix them or add a dated exception';
     violations.push({
       code: 'SEVERITY_LIMIT_EXCEEDED',
@@ -366,18 +382,49 @@ function judgeScan(
 export const MAX_NAMED_FINDINGS = 5;
 const EXCEPTION_DAYS = 30;
 
-/** The findings that count against the limits, most severe first, each id once. */
+/**
+ * The findings of the severities over their limits, each id once: those that count first (most severe,
+ * then highest score first), then those that do not, each saying why.
+ */
 function offendingFindings(
   scan: ScanFacts,
   severities: readonly Severity[],
-  ignored: ReadonlySet<string>,
-): Finding[] {
+  judged: ReadonlyMap<Finding, FindingJudgement> | undefined,
+  countOnly: CountOnly | undefined,
+  now: Date,
+): JudgedFinding[] {
   const seen = new Set<string>();
   const rank = (f: Finding) => SEVERITIES.indexOf(normaliseSeverity(f.severity));
   return scan.findings
-    .filter((f) => severities.includes(normaliseSeverity(f.severity)) && !ignored.has(f.id))
-    .sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id))
+    .filter((f) => severities.includes(normaliseSeverity(f.severity)))
+    .map((f): JudgedFinding => ({ ...f, ...(judged?.get(f) ?? judgeFinding(f, countOnly, now)) }))
+    .sort(
+      (a, b) =>
+        Number(b.counted) - Number(a.counted) ||
+        rank(a) - rank(b) ||
+        (b.score ?? -1) - (a.score ?? -1) ||
+        a.id.localeCompare(b.id),
+    )
     .filter((f) => !seen.has(f.id) && Boolean(seen.add(f.id)));
+}
+
+/** One finding in a denial: "CVE-2026-1111 CRITICAL, fix available (openssl 3.0.15), known 21 days". */
+export function describeFinding(f: JudgedFinding, now: Date): string {
+  const parts = [`${f.id} ${normaliseSeverity(f.severity)}`];
+  if (f.score !== undefined) parts.push(`score ${f.score}`);
+  const pkg = f.package ? `${f.package}${f.fixedInVersion ? ` ${f.fixedInVersion}` : ''}` : undefined;
+  if (f.fixAvailable === 'YES') parts.push(`fix available${pkg ? ` (${pkg})` : ''}`);
+  else if (f.fixAvailable === 'PARTIAL') parts.push(`partial fix${pkg ? ` (${pkg})` : ''}`);
+  else if (f.fixAvailable === 'NO') parts.push('no fix yet');
+  if (f.exploitAvailable === 'YES') parts.push('exploit available');
+  const age = ageDays(f, now);
+  if (age !== undefined) parts.push(`known ${age} day${age === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}
+
+function ageDays(f: Finding, now: Date): number | undefined {
+  const first = f.firstObservedAt ? Date.parse(f.firstObservedAt) : Number.NaN;
+  return Number.isNaN(first) ? undefined : Math.max(0, Math.floor((now.getTime() - first) / DAY_MS));
 }
 
 /**
@@ -395,53 +442,160 @@ function normaliseSeverity(severity: string): Severity {
   return (SEVERITIES as readonly string[]).includes(upper) ? (upper as Severity) : 'UNDEFINED';
 }
 
-/** Severity counts after subtracting findings the policy ignores and that have not expired. */
+/** Whether a finding counts against the limits, and why (the `countOnly` key or exception that decided). */
+export interface FindingJudgement {
+  readonly counted: boolean;
+  readonly why: string;
+}
+
+export type JudgedFinding = Finding & FindingJudgement;
+
+/** `countOnly`'s keys on one finding, in order; the first that leaves it out says why. */
+function judgeFinding(f: Finding, countOnly: CountOnly | undefined, now: Date): FindingJudgement {
+  if (!countOnly) return { counted: true, why: 'counted: every finding counts' };
+  const reasons: string[] = [];
+  if (countOnly.fixAvailable) {
+    const fix = (f.fixAvailable ?? 'UNKNOWN') as (typeof FIX_AVAILABILITY)[number];
+    if (!countOnly.fixAvailable.includes(fix)) {
+      return { counted: false, why: `not counted: fix availability ${fix} (countOnly.fixAvailable)` };
+    }
+    reasons.push(`fix ${fix}`);
+  }
+  if (countOnly.exploitAvailable) {
+    const exploit = (f.exploitAvailable ?? 'UNKNOWN') as (typeof EXPLOIT_AVAILABILITY)[number];
+    if (!countOnly.exploitAvailable.includes(exploit)) {
+      return {
+        counted: false,
+        why: `not counted: exploit availability ${exploit} (countOnly.exploitAvailable)`,
+      };
+    }
+    reasons.push(`exploit ${exploit}`);
+  }
+  if (countOnly.minScore !== undefined) {
+    if (f.score !== undefined && f.score < countOnly.minScore) {
+      return {
+        counted: false,
+        why: `not counted: score ${f.score} below ${countOnly.minScore} (countOnly.minScore)`,
+      };
+    }
+    reasons.push(f.score === undefined ? 'no score' : `score ${f.score}`);
+  }
+  if (countOnly.minAgeDays !== undefined) {
+    const first = f.firstObservedAt ? Date.parse(f.firstObservedAt) : Number.NaN;
+    if (!Number.isNaN(first) && now.getTime() - first < countOnly.minAgeDays * DAY_MS) {
+      return {
+        counted: false,
+        why: `not counted: first observed ${f.firstObservedAt}, less than ${countOnly.minAgeDays} days ago (countOnly.minAgeDays)`,
+      };
+    }
+    reasons.push(Number.isNaN(first) ? 'first observed at an unknown time' : 'old enough');
+  }
+  return { counted: true, why: `counted: ${reasons.join(', ')}` };
+}
+
+/** The image globs of exceptions, compiled once per list (bounded, as the filter lists are). */
+const exceptionImageMatchers = new Map<string, Matcher>();
+
+function exceptionImages(patterns: readonly string[]): Matcher {
+  const key = patterns.join('\u0000');
+  let matcher = exceptionImageMatchers.get(key);
+  if (!matcher) {
+    if (exceptionImageMatchers.size >= MAX_FILTER_MATCHERS) exceptionImageMatchers.clear();
+    matcher = compileImageGlobs(patterns);
+    exceptionImageMatchers.set(key, matcher);
+  }
+  return matcher;
+}
+
+/**
+ * Severity counts against the limits. Without `countOnly`: ECR's counts (or the findings, when ECR
+ * reports none) minus the findings under an exception. With it: the findings that count; and findings
+ * ECR counts but did not list (nothing is known of them) count too, never less.
+ */
 function countFindings(
   scan: ScanFacts,
-  ignored: readonly IgnoredFinding[],
+  rules: Rules,
   now: Date,
   image: string,
   warnings: string[],
-): { counts: Map<Severity, number>; ignored: ReadonlySet<string> } {
+): { counts: Map<Severity, number>; judged?: ReadonlyMap<Finding, FindingJudgement> } {
   const counts = new Map<Severity, number>();
   const reported = Object.keys(scan.severityCounts).length > 0;
-  if (reported) {
-    for (const [severity, count] of Object.entries(scan.severityCounts)) {
-      const key = normaliseSeverity(severity);
-      counts.set(key, (counts.get(key) ?? 0) + count);
+  const active = activeExceptions(rules.ignoreFindings, now, image);
+  if (!rules.countOnly && active.size === 0) {
+    if (reported) {
+      for (const [severity, count] of Object.entries(scan.severityCounts)) {
+        const key = normaliseSeverity(severity);
+        counts.set(key, (counts.get(key) ?? 0) + count);
+      }
+    } else {
+      for (const finding of scan.findings) {
+        const key = normaliseSeverity(finding.severity);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
     }
+    return { counts };
   }
-  if (!reported) {
-    for (const finding of scan.findings) {
-      const key = normaliseSeverity(finding.severity);
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-  }
-  if (ignored.length === 0) return { counts, ignored: new Set() };
 
-  // An exception applies through the end of its `expires` day (UTC).
+  const judged = new Map<Finding, FindingJudgement>();
+  const listed = new Map<Severity, number>();
+  const warned = new Set<string>();
+  for (const finding of scan.findings) {
+    const key = normaliseSeverity(finding.severity);
+    listed.set(key, (listed.get(key) ?? 0) + 1);
+    const applied = active.get(finding.id);
+    if (applied) {
+      const { exception, end } = applied;
+      judged.set(finding, {
+        counted: false,
+        why: `excepted until ${exception.expires}${ticketOf(exception)}`,
+      });
+      if (end - now.getTime() <= EXPIRY_WARNING_DAYS * DAY_MS && !warned.has(exception.id)) {
+        warned.add(exception.id);
+        warnings.push(
+          shortWarning(
+            'EXCEPTION_EXPIRING',
+            image,
+            `exception for ${exception.id}${ticketOf(exception)} expires ${exception.expires}`,
+          ),
+        );
+      }
+      continue;
+    }
+    const judgement = judgeFinding(finding, rules.countOnly, now);
+    judged.set(finding, judgement);
+    if (judgement.counted) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  // Counted by ECR, never listed: unknown, so they count (an exception names a listed finding).
+  const reportedCounts = reported ? scan.severityCounts : {};
+  for (const [severity, count] of Object.entries(reportedCounts)) {
+    const key = normaliseSeverity(severity);
+    const unlisted = count - (listed.get(key) ?? 0);
+    if (unlisted > 0) counts.set(key, (counts.get(key) ?? 0) + unlisted);
+  }
+  return { counts, judged };
+}
+
+function ticketOf(exception: IgnoredFinding): string {
+  return exception.ticket ? ` (${exception.ticket})` : '';
+}
+
+/**
+ * The exceptions that apply to this image now: not expired (through the end of their `expires` day,
+ * UTC), their image globs matching the reference as written, and not scoped to namespaces (`policyFor`
+ * resolves those for the request's namespace; a judgement without a namespace applies none of them).
+ */
+function activeExceptions(
+  exceptions: readonly IgnoredFinding[],
+  now: Date,
+  image: string,
+): Map<string, { exception: IgnoredFinding; end: number }> {
   const active = new Map<string, { exception: IgnoredFinding; end: number }>();
-  for (const exception of ignored) {
+  for (const exception of exceptions) {
+    if (exception.namespaces) continue;
+    if (exception.images && !exceptionImages(exception.images)(image)) continue;
     const end = Date.parse(`${exception.expires}T00:00:00Z`) + DAY_MS;
     if (now.getTime() < end) active.set(exception.id, { exception, end });
   }
-  const warned = new Set<string>();
-  for (const finding of scan.findings) {
-    const applied = active.get(finding.id);
-    if (!applied) continue;
-    const { exception, end } = applied;
-    const key = normaliseSeverity(finding.severity);
-    counts.set(key, Math.max(0, (counts.get(key) ?? 0) - 1));
-    if (end - now.getTime() <= EXPIRY_WARNING_DAYS * DAY_MS && !warned.has(exception.id)) {
-      warned.add(exception.id);
-      warnings.push(
-        shortWarning(
-          'EXCEPTION_EXPIRING',
-          image,
-          `exception for ${exception.id} expires ${exception.expires}`,
-        ),
-      );
-    }
-  }
-  return { counts, ignored: new Set(active.keys()) };
+  return active;
 }

@@ -18,6 +18,7 @@ import {
   ACCOUNT,
   basicScan,
   DOCKER_MANIFEST_LIST,
+  detailedFinding,
   digestOf,
   ecrHost,
   enhancedFinding,
@@ -1758,6 +1759,238 @@ const reasons: AdmissionCase[] = [
   },
 ];
 
+// Risk-based rules: which findings count (countOnly), scoped exceptions with tickets, per-namespace scopes.
+
+const RISK_CVE = 'CVE-2026-1111';
+/** team/app:1.0 with one CRITICAL enhanced finding carrying the given details. */
+const riskRepo = (
+  details: Omit<Parameters<typeof detailedFinding>[2], never>,
+  severity: 'CRITICAL' | 'HIGH' = 'CRITICAL',
+) =>
+  snapshot(
+    registry(
+      { scanning: registryScanning('ENHANCED', rule('CONTINUOUS_SCAN', '*')) },
+      repository(
+        'team/app',
+        {},
+        image('app-1.0', {
+          tags: ['1.0'],
+          scan: enhancedScan({ enhancedFindings: [detailedFinding(RISK_CVE, severity, details)] }),
+        }),
+      ),
+    ),
+  );
+const FIXABLE = {
+  fixAvailable: 'YES',
+  package: { name: 'openssl', version: '3.0.13', fixedInVersion: '3.0.15' },
+} as const;
+
+const riskRules: AdmissionCase[] = [
+  {
+    name: 'A fixable CRITICAL finding under countOnly fixAvailable YES is denied, named with its fix and age.',
+    snapshot: riskRepo({ ...FIXABLE, firstObservedAt: '2026-11-06T12:00:00Z', score: 9.8 }),
+    policy: { rules: { countOnly: { fixAvailable: ['YES', 'PARTIAL'] } } },
+    review: pod(APP),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED'], {
+      messageIncludes: [`${RISK_CVE} CRITICAL, score 9.8, fix available (openssl 3.0.15), known 21 days`],
+    }),
+  },
+  {
+    name: 'A CRITICAL finding with no fix does not count under countOnly fixAvailable YES, and the image is admitted.',
+    snapshot: riskRepo({ fixAvailable: 'NO' }),
+    policy: { rules: { countOnly: { fixAvailable: ['YES', 'PARTIAL'] } } },
+    review: pod(APP),
+    expect: allowed(),
+  },
+  {
+    name: 'A basic finding has unknown fix availability and counts only when countOnly lists UNKNOWN.',
+    snapshot: own(
+      repository(
+        'team/app',
+        {},
+        image('app-1.0', { tags: ['1.0'], scan: basicScan({ findings: [finding(RISK_CVE, 'CRITICAL')] }) }),
+      ),
+    ),
+    policy: { rules: { countOnly: { fixAvailable: ['YES', 'UNKNOWN'] } } },
+    review: pod(APP),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED'], { messageIncludes: [`${RISK_CVE} CRITICAL`] }),
+  },
+  {
+    name: 'An exploited CRITICAL finding counts under countOnly exploitAvailable YES; an unexploited one does not.',
+    snapshot: riskRepo({ exploitAvailable: 'NO' }),
+    policy: { rules: { countOnly: { exploitAvailable: ['YES'] } } },
+    review: pod(APP),
+    expect: allowed(),
+  },
+  {
+    name: 'A finding scored exactly the minimum counts: minScore is inclusive.',
+    snapshot: riskRepo({ score: 7 }),
+    policy: { rules: { countOnly: { minScore: 7 } } },
+    review: pod(APP),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED'], { messageIncludes: ['score 7'] }),
+  },
+  {
+    name: 'A finding scored below the minimum does not count.',
+    snapshot: riskRepo({ score: 6.9 }),
+    policy: { rules: { countOnly: { minScore: 7 } } },
+    review: pod(APP),
+    expect: allowed(),
+  },
+  {
+    name: 'A basic finding takes its score from the CVSS3_SCORE attribute.',
+    snapshot: own(
+      repository(
+        'team/app',
+        {},
+        image('app-1.0', {
+          tags: ['1.0'],
+          scan: basicScan({ findings: [{ id: RISK_CVE, severity: 'CRITICAL', cvss3: '5.5', cvss2: '9.0' }] }),
+        }),
+      ),
+    ),
+    policy: { rules: { countOnly: { minScore: 7 } } },
+    review: pod(APP),
+    expect: allowed(),
+  },
+  {
+    name: 'A finding first observed exactly minAgeDays ago counts: the grace period is inclusive.',
+    snapshot: riskRepo({ firstObservedAt: '2026-11-13T12:00:00Z' }),
+    policy: { rules: { countOnly: { minAgeDays: 14 } } },
+    review: pod(APP),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED'], { messageIncludes: ['known 14 days'] }),
+  },
+  {
+    name: 'A finding newer than the grace period does not count yet.',
+    snapshot: riskRepo({ firstObservedAt: '2026-11-13T12:00:01Z' }),
+    policy: { rules: { countOnly: { minAgeDays: 14 } } },
+    review: pod(APP),
+    expect: allowed(),
+  },
+  {
+    name: 'The countOnly keys combine with AND: a fixable finding below the minimum score does not count.',
+    snapshot: riskRepo({ ...FIXABLE, score: 5 }),
+    policy: { rules: { countOnly: { fixAvailable: ['YES'], minScore: 7 } } },
+    review: pod(APP),
+    expect: allowed(),
+  },
+  {
+    name: 'An exception scoped to other namespaces does not apply, and the finding denies the image.',
+    snapshot: criticalRepo(),
+    policy: { rules: { ignoreFindings: [{ id: CVE, expires: '2027-01-31', namespaces: ['payments-*'] }] } },
+    review: pod(APP),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED']),
+  },
+  {
+    name: 'An exception scoped to the namespace of the request applies there.',
+    snapshot: criticalRepo(),
+    policy: { rules: { ignoreFindings: [{ id: CVE, expires: '2027-01-31', namespaces: ['payments-*'] }] } },
+    review: podReview({ containers: [APP] }, { namespace: 'payments-eu' }),
+    expect: allowed(),
+  },
+  {
+    name: 'An exception scoped to images applies only to a reference its globs match.',
+    snapshot: criticalRepo(),
+    policy: {
+      rules: { ignoreFindings: [{ id: CVE, expires: '2027-01-31', images: [`${HOST}/team/other*`] }] },
+    },
+    review: pod(APP),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED']),
+  },
+  {
+    name: 'An exception scoped to a matching image applies, and its near-expiry warning names the ticket.',
+    snapshot: criticalRepo(),
+    policy: {
+      rules: {
+        ignoreFindings: [
+          {
+            id: CVE,
+            expires: '2026-12-01',
+            images: [`${HOST}/team/app*`],
+            ticket: 'SEC-1234',
+            approvedBy: 'security-team',
+          },
+        ],
+      },
+    },
+    review: pod(APP),
+    expect: allowed({ warningsInclude: [`exception for ${CVE} (SEC-1234) expires 2026-12-01`] }),
+  },
+  {
+    name: 'A scope for production namespaces tightens one limit and keeps the top-level ones.',
+    snapshot: own(
+      repository(
+        'team/app',
+        {},
+        image('app-1.0', {
+          tags: ['1.0'],
+          scan: basicScan({ findings: [finding('CVE-2026-2001', 'HIGH')] }),
+        }),
+      ),
+    ),
+    policy: { scopes: [{ namespaces: ['prod-*'], rules: { maxSeverityCounts: { HIGH: 0 } } }] },
+    review: podReview({ containers: [APP] }, { namespace: 'prod-eu' }),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED'], { messageIncludes: ['1 HIGH (limit 0)'] }),
+  },
+  {
+    name: 'Outside the scope the top-level limits apply and the HIGH finding passes.',
+    snapshot: own(
+      repository(
+        'team/app',
+        {},
+        image('app-1.0', {
+          tags: ['1.0'],
+          scan: basicScan({ findings: [finding('CVE-2026-2001', 'HIGH')] }),
+        }),
+      ),
+    ),
+    policy: { scopes: [{ namespaces: ['prod-*'], rules: { maxSeverityCounts: { HIGH: 0 } } }] },
+    review: podReview({ containers: [APP] }, { namespace: 'shop' }),
+    expect: allowed(),
+  },
+  {
+    name: 'A scope keeps the top-level CRITICAL limit when it sets only HIGH.',
+    snapshot: criticalRepo(),
+    policy: { scopes: [{ namespaces: ['prod-*'], rules: { maxSeverityCounts: { HIGH: 5 } } }] },
+    review: podReview({ containers: [APP] }, { namespace: 'prod-eu' }),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED'], { messageIncludes: ['1 CRITICAL (limit 0)'] }),
+  },
+  {
+    name: 'A scope with an explicit enforce mode wins over a warn namespace glob.',
+    snapshot: usual(),
+    policy: { namespaces: { warn: ['prod-*'] }, scopes: [{ namespaces: ['prod-*'], mode: 'enforce' }] },
+    review: podReview({ containers: ['busybox'] }, { namespace: 'prod-eu' }),
+    expect: denied(['NOT_ECR']),
+  },
+  {
+    name: 'A sandbox scope in warn mode admits a denied image with a warning.',
+    snapshot: usual(),
+    policy: { scopes: [{ namespaces: ['sandbox'], mode: 'warn' }] },
+    review: podReview({ containers: ['busybox'] }, { namespace: 'sandbox' }),
+    expect: { allowed: true, codes: ['NOT_ECR'], warningsInclude: ['[NOT_ECR]'] },
+  },
+  {
+    name: "A scope's exceptions are added to the top-level ones and apply only in its namespaces.",
+    snapshot: criticalRepo(),
+    policy: {
+      scopes: [{ namespaces: ['legacy'], rules: { ignoreFindings: [{ id: CVE, expires: '2027-01-31' }] } }],
+    },
+    review: podReview({ containers: [APP] }, { namespace: 'legacy' }),
+    expect: allowed(),
+  },
+  {
+    name: 'The first scope whose namespaces match applies, not a later one.',
+    snapshot: criticalRepo(),
+    policy: {
+      scopes: [
+        { namespaces: ['legacy-*'], rules: { maxSeverityCounts: { CRITICAL: 0 } } },
+        { namespaces: ['legacy-a'], rules: { maxSeverityCounts: { CRITICAL: 5 } } },
+      ],
+    },
+    review: podReview({ containers: [APP] }, { namespace: 'legacy-a' }),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED']),
+  },
+];
+
 export const admissionCases: AdmissionCase[] = [
   ...sampleBugs,
   ...workloadKinds,
@@ -1768,6 +2001,7 @@ export const admissionCases: AdmissionCase[] = [
   ...multiArchitecture,
   ...ignoredFindings,
   ...severityLimits,
+  ...riskRules,
   ...policyScopes,
   ...elsewhere,
   ...untouched,

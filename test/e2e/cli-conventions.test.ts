@@ -105,7 +105,8 @@ describe('check reads, judges and reports as CI expects', () => {
     const [web] = JSON.parse(result.stdout) as Workload[];
     const severity = web?.violations.find((v) => v.code === 'SEVERITY_LIMIT_EXCEEDED');
     expect(severity?.findings?.map((f) => f.id)).toEqual(['CVE-2026-9999']);
-    expect(severity?.message).toContain('1 CRITICAL (limit 0): CVE-2026-9999;');
+    expect(severity?.message).toContain('1 CRITICAL (limit 0): CVE-2026-9999 CRITICAL, known 7 days;');
+    expect(severity?.findings?.[0]).toMatchObject({ counted: true, why: 'counted: every finding counts' });
     expect(severity?.message).toContain(
       'ignoreFindings: [{ id: CVE-2026-9999, expires: 2026-12-27, reason: "..." }]',
     );

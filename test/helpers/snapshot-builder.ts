@@ -183,6 +183,9 @@ export type SeverityName =
 export interface BasicFinding {
   id: string;
   severity: SeverityName;
+  /** The `CVSS3_SCORE` and `CVSS2_SCORE` attributes, as ECR writes them (strings). */
+  cvss3?: string;
+  cvss2?: string;
 }
 
 export interface EnhancedFinding {
@@ -190,6 +193,22 @@ export interface EnhancedFinding {
   severity: SeverityName;
   /** ACTIVE, SUPPRESSED or CLOSED; Inspector counts only active findings. */
   status?: 'ACTIVE' | 'SUPPRESSED' | 'CLOSED';
+  fixAvailable?: 'YES' | 'NO' | 'PARTIAL';
+  exploitAvailable?: 'YES' | 'NO';
+  score?: number;
+  /** Default: the scan time. */
+  firstObservedAt?: string;
+  /** The vulnerable package; default openssl 3.0.13, no fixed version. */
+  package?: { name: string; version: string; fixedInVersion?: string };
+}
+
+/** An enhanced finding with Inspector's details. */
+export function detailedFinding(
+  id: string,
+  severity: SeverityName,
+  details: Omit<EnhancedFinding, 'id' | 'severity'>,
+): EnhancedFinding {
+  return { id, severity, status: 'ACTIVE', ...details };
 }
 
 export function finding(id: string, severity: SeverityName): BasicFinding {
@@ -248,7 +267,11 @@ function scanResult(status: string, options: ScanOptions): JsonObject {
         name: f.id,
         uri: `https://security-tracker.debian.org/tracker/${f.id}`,
         severity: f.severity,
-        attributes: [{ key: 'package_name', value: 'openssl' }],
+        attributes: [
+          { key: 'package_name', value: 'openssl' },
+          ...(f.cvss3 !== undefined ? [{ key: 'CVSS3_SCORE', value: f.cvss3 }] : []),
+          ...(f.cvss2 !== undefined ? [{ key: 'CVSS2_SCORE', value: f.cvss2 }] : []),
+        ],
       })),
       enhancedFindings: (options.enhancedFindings ?? []).map((f) => ({
         awsAccountId: ACCOUNT,
@@ -257,10 +280,24 @@ function scanResult(status: string, options: ScanOptions): JsonObject {
         type: 'PACKAGE_VULNERABILITY',
         severity: f.severity,
         status: f.status ?? 'ACTIVE',
-        firstObservedAt: SCANNED_AT,
+        firstObservedAt: f.firstObservedAt ?? SCANNED_AT,
         lastObservedAt: SCANNED_AT,
         updatedAt: SCANNED_AT,
-        packageVulnerabilityDetails: { vulnerabilityId: f.id, source: 'NVD', vulnerablePackages: [] },
+        ...(f.score !== undefined && { score: f.score }),
+        ...(f.fixAvailable && { fixAvailable: f.fixAvailable }),
+        ...(f.exploitAvailable && { exploitAvailable: f.exploitAvailable }),
+        packageVulnerabilityDetails: {
+          vulnerabilityId: f.id,
+          source: 'NVD',
+          vulnerablePackages: [
+            {
+              name: f.package?.name ?? 'openssl',
+              version: f.package?.version ?? '3.0.13',
+              fixedInVersion: f.package?.fixedInVersion ?? 'NotAvailable',
+              packageManager: 'OS',
+            },
+          ],
+        },
       })),
     },
   };

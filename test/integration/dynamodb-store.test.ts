@@ -1,9 +1,10 @@
 /**
  * The DynamoDB decision cache against DynamoDB Local, with a counting proxy in front of it.
  */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
-import { lookupKey, scanTime } from '../../src/domain/decision-store';
+import { createHash } from 'node:crypto';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDecisionStore, FACTS_LAYOUT } from '../../src/adapters/dynamodb-store';
+import { factsContent, lookupKey, scanTime } from '../../src/domain/decision-store';
 import { expectStoreFollows } from '../cases/replacement';
 import { digestOf, facts, REPLACEMENT_CASES, REPO } from '../cases/replacement-cases';
 import {
@@ -143,6 +144,36 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     const found = await store.getMany([{ ...REPO, digest: digestOf(1) }]);
 
     expect(found.size).toBe(0);
+  });
+
+  it('answers an item of an older facts layout as a miss, and a later read replaces it', async () => {
+    const store = await newStore();
+    await store.put({ facts: facts() });
+    const tableName = `decisions-${tableCount}`;
+    const key = { pk: { S: lookupKey({ ...REPO, digest: digestOf(1) }) } };
+    const written = await client.send(new GetItemCommand({ TableName: tableName, Key: key }));
+    expect(JSON.parse(written.Item?.facts?.S ?? '{}').layout).toBe(FACTS_LAYOUT);
+    // What the previous layout wrote: the facts without a layout, fingerprinted without one.
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: 'SET facts = :facts, fingerprint = :fingerprint',
+        ExpressionAttributeValues: {
+          ':facts': { S: JSON.stringify(facts()) },
+          ':fingerprint': { S: createHash('sha256').update(factsContent(facts())).digest('base64url') },
+        },
+      }),
+    );
+
+    const missed = await store.getMany([{ ...REPO, digest: digestOf(1) }]);
+    await store.put({ facts: facts({ gatheredAt: LATER }) });
+    const found = await store.getMany([{ ...REPO, digest: digestOf(1) }]);
+
+    expect(missed.size).toBe(0);
+    expect(found.get(lookupKey({ ...REPO, digest: digestOf(1) }))?.facts).toEqual(
+      facts({ gatheredAt: LATER }),
+    );
   });
 
   it('deletes the entries of a deleted image, leaving a tag that has moved to another image', async () => {

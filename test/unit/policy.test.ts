@@ -1,7 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parsePolicyText } from '../../src/adapters/files';
 import { FileError, PolicyError } from '../../src/domain/errors';
 import { compileGlob, compileGlobs } from '../../src/domain/glob';
-import { DEFAULT_POLICY, type Policy, parsePolicy } from '../../src/domain/policy';
+import { DEFAULT_POLICY, type Policy, parsePolicy, policyFor, policyHash } from '../../src/domain/policy';
 
 /** The policy without its compiled matchers, for comparing with plain data. */
 function dataOf(policy: Policy): Omit<Policy, 'match'> {
@@ -24,6 +26,7 @@ const DOCUMENTED_DEFAULTS: Omit<Policy, 'match'> = {
     maxScanAgeDays: 0,
   },
   failureMode: 'deny',
+  scopes: [],
   pinDigests: 'pods',
   registries: [],
 };
@@ -138,6 +141,7 @@ describe('parsePolicy', () => {
           registries: [{ accountId: '444455556666', roleArn: 'arn:aws:iam::444455556666:role/read' }],
         },
         expected: {
+          scopes: [],
           mode: 'warn',
           namespaces: { exempt: ['kube-system', 'istio-system'], warn: ['dev-*'] },
           images: {
@@ -848,5 +852,150 @@ describe('parsePolicyText', () => {
     // Assess
     expect(error.cause).toBeInstanceOf(PolicyError);
     expect((error.cause as PolicyError).issues).toEqual([expect.stringMatching(/^mode: /)]);
+  });
+});
+
+describe('risk-based rules: countOnly, scoped exceptions and scopes', () => {
+  it.each<{ name: string; document: unknown; issue: string | RegExp }>([
+    {
+      name: 'a YAML 1.1 boolean in fixAvailable is an error saying to quote it',
+      document: { rules: { countOnly: { fixAvailable: [true] } } },
+      issue:
+        /^rules\.countOnly\.fixAvailable\[0\]: true is a boolean .*write it in quotes, one of YES, PARTIAL, NO, UNKNOWN$/,
+    },
+    {
+      name: 'a YAML 1.1 boolean in exploitAvailable is an error saying to quote it',
+      document: { rules: { countOnly: { exploitAvailable: [false] } } },
+      issue: /^rules\.countOnly\.exploitAvailable\[0\]: false is a boolean .*write it in quotes/,
+    },
+    {
+      name: 'an unknown fix availability is named',
+      document: { rules: { countOnly: { fixAvailable: ['MAYBE'] } } },
+      issue: 'rules.countOnly.fixAvailable[0]: expected one of YES, PARTIAL, NO, UNKNOWN, got "MAYBE"',
+    },
+    {
+      name: 'a minScore above 10 is an error',
+      document: { rules: { countOnly: { minScore: 10.5 } } },
+      issue: /^rules\.countOnly\.minScore: /,
+    },
+    {
+      name: 'a negative minScore is an error',
+      document: { rules: { countOnly: { minScore: -1 } } },
+      issue: /^rules\.countOnly\.minScore: /,
+    },
+    {
+      name: 'a negative minAgeDays is an error',
+      document: { rules: { countOnly: { minAgeDays: -1 } } },
+      issue: /^rules\.countOnly\.minAgeDays: /,
+    },
+    {
+      name: 'an unknown countOnly key is named by its path',
+      document: { rules: { countOnly: { fixed: ['YES'] } } },
+      issue: 'rules.countOnly.fixed: unknown key',
+    },
+    {
+      name: 'an unknown key of a scope is named by its path',
+      document: { scopes: [{ namespaces: ['prod'], rules: { maxSeverity: 1 } }] },
+      issue: 'scopes[0].rules.maxSeverity: unknown key',
+    },
+    {
+      name: 'a scope without namespaces is an error',
+      document: { scopes: [{ mode: 'warn' }] },
+      issue: /^scopes\[0\]\.namespaces: /,
+    },
+    {
+      name: 'a scope may not override what is not per namespace',
+      document: { scopes: [{ namespaces: ['prod'], pinDigests: 'off' }] },
+      issue: 'scopes[0].pinDigests: unknown key',
+    },
+  ])('$name', ({ document, issue }) => {
+    const error = policyErrorOf(document);
+
+    expect(error.issues).toHaveLength(1);
+    if (typeof issue === 'string') expect(error.issues[0]).toBe(issue);
+    else expect(error.issues[0]).toMatch(issue);
+  });
+
+  it('reads fixAvailable YES unquoted from YAML 1.2 as the string it is', () => {
+    const policy = parsePolicyText('rules:\n  countOnly:\n    fixAvailable: [YES, PARTIAL]\n', 'policy.yaml');
+
+    expect(policy.rules.countOnly).toEqual({ fixAvailable: ['YES', 'PARTIAL'] });
+  });
+
+  it("merges a scope's rules over the top level key by key, limits and countOnly included, exceptions added", () => {
+    const policy = parsePolicy({
+      rules: {
+        maxSeverityCounts: { HIGH: 10 },
+        countOnly: { fixAvailable: ['YES'] },
+        ignoreFindings: [{ id: 'CVE-1', expires: '2027-01-31' }],
+        unscanned: 'warn',
+      },
+      scopes: [
+        {
+          namespaces: ['prod-*'],
+          failureMode: 'allow',
+          rules: {
+            maxSeverityCounts: { HIGH: 0, CRITICAL: null },
+            countOnly: { minScore: 7 },
+            ignoreFindings: [{ id: 'CVE-2', expires: '2027-01-31' }],
+          },
+        },
+      ],
+    });
+
+    const { policy: prod, mode } = policyFor(policy, 'prod-eu');
+    const { policy: shop } = policyFor(policy, 'shop');
+
+    expect(mode).toBeUndefined();
+    expect(prod.rules.maxSeverityCounts).toEqual({ HIGH: 0 });
+    expect(prod.rules.countOnly).toEqual({ fixAvailable: ['YES'], minScore: 7 });
+    expect(prod.rules.ignoreFindings.map((e) => e.id)).toEqual(['CVE-1', 'CVE-2']);
+    expect(prod.rules.unscanned).toBe('warn');
+    expect(prod.failureMode).toBe('allow');
+    expect(shop).toBe(policy);
+  });
+
+  it('resolves exceptions scoped to namespaces for the namespace asked about, and applies none without one', () => {
+    const policy = parsePolicy({
+      rules: {
+        ignoreFindings: [
+          { id: 'CVE-1', expires: '2027-01-31', namespaces: ['payments-*'], ticket: 'SEC-1' },
+          { id: 'CVE-2', expires: '2027-01-31' },
+        ],
+      },
+    });
+
+    const ids = (namespace: string) =>
+      policyFor(policy, namespace).policy.rules.ignoreFindings.map((e) => [e.id, e.namespaces]);
+
+    expect(ids('payments-eu')).toEqual([
+      ['CVE-1', undefined],
+      ['CVE-2', undefined],
+    ]);
+    expect(ids('shop')).toEqual([['CVE-2', undefined]]);
+    expect(ids('')).toEqual([['CVE-2', undefined]]);
+  });
+
+  it('counts the policy hash over scopes and the new keys, so stored verdicts see the change', () => {
+    const base = policyHash(parsePolicy({}));
+
+    expect(policyHash(parsePolicy({ rules: { countOnly: { minAgeDays: 14 } } }))).not.toBe(base);
+    expect(policyHash(parsePolicy({ scopes: [{ namespaces: ['prod'], mode: 'warn' }] }))).not.toBe(base);
+  });
+});
+
+describe('examples/policies', () => {
+  const dir = join(__dirname, '../../examples/policies');
+
+  it.each(readdirSync(dir))('%s is a valid policy', (file) => {
+    expect(() => parsePolicyText(readFileSync(join(dir, file), 'utf8'), file)).not.toThrow();
+  });
+
+  it('production-sandbox.yaml tightens production, relaxes sandboxes and leaves the rest alone', () => {
+    const policy = parsePolicyText(readFileSync(join(dir, 'production-sandbox.yaml'), 'utf8'), 'p.yaml');
+
+    expect(policyFor(policy, 'prod-eu').policy.rules.maxSeverityCounts).toEqual({ CRITICAL: 0, HIGH: 0 });
+    expect(policyFor(policy, 'sandbox-alice').mode).toBe('warn');
+    expect(policyFor(policy, 'shop').policy).toBe(policy);
   });
 });

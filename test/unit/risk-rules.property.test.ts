@@ -1,0 +1,129 @@
+/**
+ * Risk-based rules only ever do what they name: an exception loosens, and only for its finding ids; a
+ * `countOnly` key can only leave findings out; a scope changes nothing outside its namespaces. Judged by
+ * the one judgement (judgeFacts) over generated findings and policies.
+ */
+import fc from 'fast-check';
+import type { Facts, Finding } from '../../src/domain/facts';
+import { parseImageReference } from '../../src/domain/image-ref';
+import { type PolicyDocument, parsePolicy, policyFor } from '../../src/domain/policy';
+import { judgeFacts } from '../../src/domain/verdict';
+
+const NOW = new Date('2026-11-27T12:00:00Z');
+const IMAGE = '111122223333.dkr.ecr.us-east-1.amazonaws.com/team/app:1.0';
+const REF = (() => {
+  const parsed = parseImageReference(IMAGE);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.ref;
+})();
+
+const ids = fc.constantFrom('CVE-1', 'CVE-2', 'CVE-3', 'CVE-4', 'CVE-5');
+const finding: fc.Arbitrary<Finding> = fc.record(
+  {
+    id: ids,
+    severity: fc.constantFrom('CRITICAL', 'HIGH', 'MEDIUM', 'LOW'),
+    score: fc.double({ min: 0, max: 10, noNaN: true }),
+    fixAvailable: fc.constantFrom('YES', 'NO', 'PARTIAL'),
+    exploitAvailable: fc.constantFrom('YES', 'NO'),
+    firstObservedAt: fc
+      .integer({ min: 0, max: 60 })
+      .map((days) => new Date(NOW.getTime() - days * 86_400_000).toISOString()),
+  },
+  { requiredKeys: ['id', 'severity'] },
+);
+
+const limits = fc.record(
+  { CRITICAL: fc.integer({ min: 0, max: 2 }), HIGH: fc.integer({ min: 0, max: 3 }) },
+  { requiredKeys: [] },
+);
+
+const countOnly = fc.record(
+  {
+    fixAvailable: fc.subarray(['YES', 'PARTIAL', 'NO', 'UNKNOWN'], { minLength: 1 }),
+    exploitAvailable: fc.subarray(['YES', 'NO', 'UNKNOWN'], { minLength: 1 }),
+    minScore: fc.integer({ min: 0, max: 10 }),
+    minAgeDays: fc.integer({ min: 0, max: 30 }),
+  },
+  { requiredKeys: [] },
+);
+
+function facts(findings: readonly Finding[]): Facts {
+  return {
+    repository: {
+      registryId: '111122223333',
+      region: 'us-east-1',
+      repositoryName: 'team/app',
+      imageTagMutability: 'IMMUTABLE',
+      tagMutabilityExclusionFilters: [],
+      legacyScanOnPush: false,
+      repositoryScanning: { scanOnPush: true, scanFrequency: 'SCAN_ON_PUSH' },
+    },
+    image: {
+      digest: `sha256:${'a'.repeat(64)}`,
+      tags: ['1.0'],
+      scan: { status: 'COMPLETE', severityCounts: {}, findings },
+    },
+    gatheredAt: NOW.toISOString(),
+  };
+}
+
+function allowed(document: PolicyDocument, findings: readonly Finding[], namespace = 'shop'): boolean {
+  const { policy } = policyFor(parsePolicy(document), namespace);
+  return judgeFacts(facts(findings), REF, policy, NOW).violations.length === 0;
+}
+
+test('an exception only loosens, and changes nothing for an image without its finding', () => {
+  fc.assert(
+    fc.property(fc.array(finding, { maxLength: 8 }), limits, ids, (findings, max, excepted) => {
+      const rules = { maxSeverityCounts: max };
+      const without = allowed({ rules }, findings);
+      const withException = allowed(
+        { rules: { ...rules, ignoreFindings: [{ id: excepted, expires: '2027-01-31' }] } },
+        findings,
+      );
+      if (without) expect(withException).toBe(true);
+      if (!findings.some((f) => f.id === excepted)) expect(withException).toBe(without);
+    }),
+  );
+});
+
+test('an exception scoped to other namespaces or other images changes nothing', () => {
+  fc.assert(
+    fc.property(fc.array(finding, { maxLength: 8 }), limits, ids, (findings, max, excepted) => {
+      const rules = { maxSeverityCounts: max };
+      const without = allowed({ rules }, findings);
+      const elsewhere = [
+        { id: excepted, expires: '2027-01-31', namespaces: ['payments-*'] },
+        { id: excepted, expires: '2027-01-31', images: ['*/other/*'] },
+      ];
+      expect(allowed({ rules: { ...rules, ignoreFindings: elsewhere } }, findings)).toBe(without);
+    }),
+  );
+});
+
+test('countOnly can only leave findings out: what passes without it passes with it', () => {
+  fc.assert(
+    fc.property(fc.array(finding, { maxLength: 8 }), limits, countOnly, (findings, max, only) => {
+      if (allowed({ rules: { maxSeverityCounts: max } }, findings)) {
+        expect(allowed({ rules: { maxSeverityCounts: max, countOnly: only } }, findings)).toBe(true);
+      }
+    }),
+  );
+});
+
+test('a scope changes nothing outside its namespaces, and inside them only what it sets', () => {
+  fc.assert(
+    fc.property(fc.array(finding, { maxLength: 8 }), limits, limits, (findings, top, scoped) => {
+      const document = {
+        rules: { maxSeverityCounts: top },
+        scopes: [{ namespaces: ['prod-*'], rules: { maxSeverityCounts: scoped } }],
+      };
+      expect(allowed(document, findings, 'shop')).toBe(
+        allowed({ rules: { maxSeverityCounts: top } }, findings),
+      );
+      expect(allowed(document, findings, 'prod-eu')).toBe(
+        allowed({ rules: { maxSeverityCounts: { ...top, ...scoped } } }, findings),
+      );
+    }),
+  );
+});
