@@ -6,6 +6,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
 import {
   type AttributeValue,
   BatchGetItemCommand,
@@ -30,7 +31,7 @@ import {
   type StoredVerdict,
   tombstoneStamp,
 } from '../domain/decision-store';
-import { StoreUnavailableError } from '../domain/errors';
+import { EntryTooLargeError, StoreUnavailableError } from '../domain/errors';
 import type { Facts, ImageLookup, RepositoryKey } from '../domain/facts';
 import type { RepositoryScope } from '../domain/refresh';
 import { boundedRequestHandler, type CallTimeouts } from './aws-http';
@@ -68,6 +69,43 @@ export const BATCH_GET_LIMIT = 100;
  * 2: every finding carries its score, fix and exploit availability, package and first-observed time.
  */
 export const FACTS_LAYOUT = 2;
+
+/** JSON longer than this is stored brotli-compressed, as binary (typical entries stay plain text). */
+export const COMPRESS_ABOVE_BYTES = 64 * 1024;
+/** DynamoDB's item limit, names and values included. */
+export const ITEM_LIMIT_BYTES = 400 * 1024;
+
+/** A JSON attribute: text, or brotli-compressed binary when long (an image with thousands of findings). */
+export function encodeJson(value: unknown): AttributeValue {
+  const text = JSON.stringify(value);
+  if (Buffer.byteLength(text) <= COMPRESS_ABOVE_BYTES) return { S: text };
+  return {
+    B: brotliCompressSync(text, {
+      params: {
+        [zlibConstants.BROTLI_PARAM_QUALITY]: 5,
+        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: text.length,
+      },
+    }),
+  };
+}
+
+function decodeJson(attribute: AttributeValue | undefined): unknown {
+  if (attribute?.S !== undefined) return JSON.parse(attribute.S);
+  if (attribute?.B !== undefined) return JSON.parse(brotliDecompressSync(attribute.B).toString('utf8'));
+  return undefined;
+}
+
+/** An item's size as DynamoDB counts it: attribute names plus values (strings UTF-8, binaries as bytes). */
+export function itemBytes(item: Record<string, AttributeValue>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name);
+    if (value.S !== undefined) bytes += Buffer.byteLength(value.S);
+    else if (value.B !== undefined) bytes += value.B.byteLength;
+    else if (value.N !== undefined) bytes += value.N.length;
+  }
+  return bytes;
+}
 const PROJECTION = 'pk, facts, verdict, expiresAt';
 const LIST_PROJECTION = 'pk, facts, verdict, expiresAt, kind';
 
@@ -166,8 +204,8 @@ export class DynamoDecisionStore implements DecisionStore {
       gatheredAt: { S: stamp.gatheredAt },
       scanAt: { S: stamp.scanAt },
       fingerprint: { S: stamp.content },
-      facts: { S: JSON.stringify({ ...entry.facts, layout: FACTS_LAYOUT }) },
-      ...(entry.verdict && { verdict: { S: JSON.stringify(entry.verdict) } }),
+      facts: encodeJson({ ...entry.facts, layout: FACTS_LAYOUT }),
+      ...(entry.verdict && { verdict: encodeJson(entry.verdict) }),
       expiresAt: { N: expiresAt },
       updatedAt: { S: new Date(this.now()).toISOString() },
     };
@@ -186,6 +224,12 @@ export class DynamoDecisionStore implements DecisionStore {
         ...common,
       })),
     ];
+    const largest = Math.max(...items.map(itemBytes));
+    if (largest > ITEM_LIMIT_BYTES) {
+      throw new EntryTooLargeError(
+        `the facts of ${image.digest} take ${largest} bytes compressed, more than DynamoDB's ${ITEM_LIMIT_BYTES}-byte item limit: not cached`,
+      );
+    }
     const results = await Promise.all(items.map((item) => this.conditionalPut(item)));
     return { written: items.filter((_, i) => results[i]).map((item) => item.pk?.S as string) };
   }
@@ -305,7 +349,9 @@ export class DynamoDecisionStore implements DecisionStore {
             }),
           );
           const old = out.Attributes;
-          return old?.facts?.S && Number(old.expiresAt?.N ?? 0) > Math.floor(now / 1000) ? key : undefined;
+          return (old?.facts?.S ?? old?.facts?.B) && Number(old.expiresAt?.N ?? 0) > Math.floor(now / 1000)
+            ? key
+            : undefined;
         } catch (error) {
           if (error instanceof ConditionalCheckFailedException) return undefined;
           throw new StoreUnavailableError('the decision cache could not be written', {
@@ -397,7 +443,7 @@ export class DynamoDecisionStore implements DecisionStore {
               // Only while the entry still holds the facts that were judged.
               ConditionExpression: 'digest = :digest AND gatheredAt = :gatheredAt',
               ExpressionAttributeValues: {
-                ':verdict': { S: JSON.stringify(verdict) },
+                ':verdict': encodeJson(verdict),
                 ':digest': { S: entry.facts.image.digest },
                 ':gatheredAt': { S: entry.facts.gatheredAt },
               },
@@ -420,11 +466,11 @@ export class DynamoDecisionStore implements DecisionStore {
 function decode(item: Record<string, AttributeValue>, nowSeconds: number): CachedImage | undefined {
   // DynamoDB deletes expired items lazily (within days): an expired entry is a miss.
   const expiresAt = Number(item.expiresAt?.N ?? 0);
-  if (expiresAt <= nowSeconds || !item.facts?.S) return undefined;
+  if (expiresAt <= nowSeconds || !(item.facts?.S ?? item.facts?.B)) return undefined;
   try {
-    const { layout, ...facts } = JSON.parse(item.facts.S) as Facts & { layout?: number };
+    const { layout, ...facts } = decodeJson(item.facts) as Facts & { layout?: number };
     if (layout !== FACTS_LAYOUT) return undefined;
-    const verdict = item.verdict?.S ? JSON.parse(item.verdict.S) : undefined;
+    const verdict = decodeJson(item.verdict) as CachedImage['verdict'];
     return { facts, ...(verdict && { verdict }), expiresAt };
   } catch {
     return undefined;

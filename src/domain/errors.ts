@@ -65,6 +65,15 @@ export class StoreUnavailableError extends EcrAdmissionError {
   }
 }
 
+/**
+ * An image's facts that do not fit one decision cache item, even compressed. Permanent: the same facts
+ * will never fit, so it is logged and counted, never retried as if transient; the image is answered
+ * from ECR on each admission instead.
+ */
+export class EntryTooLargeError extends EcrAdmissionError {
+  override readonly name = 'EntryTooLargeError';
+}
+
 /** An EventBridge event the workflow cannot handle: not a known event, or its fields are malformed. */
 export class InvalidEventError extends EcrAdmissionError {
   override readonly name = 'InvalidEventError';

@@ -368,6 +368,24 @@ function namespaceMatcher(patterns: readonly string[]): Matcher {
  * namespace-scoped exceptions, the policy itself.
  */
 export function policyFor(policy: Policy, namespace: string): NamespacePolicy {
+  // The same namespace gets the same objects: judgements remember their work per rules object.
+  let memo = namespacePolicies.get(policy);
+  if (!memo) {
+    memo = new Map();
+    namespacePolicies.set(policy, memo);
+  }
+  let resolved = memo.get(namespace);
+  if (!resolved) {
+    resolved = resolvePolicy(policy, namespace);
+    if (memo.size >= 1_000) memo.clear();
+    memo.set(namespace, resolved);
+  }
+  return resolved;
+}
+
+const namespacePolicies = new WeakMap<Policy, Map<string, NamespacePolicy>>();
+
+function resolvePolicy(policy: Policy, namespace: string): NamespacePolicy {
   const scoped = namespace ? policy.match.scopes.find((s) => s.namespace(namespace)) : undefined;
   const base = scoped?.policy ?? policy;
   const mode = scoped?.scope.mode;

@@ -512,14 +512,56 @@ function exceptionImages(patterns: readonly string[]): Matcher {
  * reports none) minus the findings under an exception. With it: the findings that count; and findings
  * ECR counts but did not list (nothing is known of them) count too, never less.
  */
-function countFindings(
-  scan: ScanFacts,
-  rules: Rules,
-  now: Date,
-  image: string,
-  warnings: string[],
-): { counts: Map<Severity, number>; judged?: ReadonlyMap<Finding, FindingJudgement> } {
+function countFindings(scan: ScanFacts, rules: Rules, now: Date, image: string, warnings: string[]): Counted {
+  const reported = Object.keys(scan.severityCounts).length > 0;
+  if (reported && !rules.countOnly && rules.ignoreFindings.length === 0) {
+    return countAt(scan, rules, now, image, []);
+  }
+  // Walking every finding is what costs with thousands of them: the same facts under the same rules
+  // give the same counts until the clock crosses a threshold (an exception's expiry or warning day, a
+  // finding's grace period), so the walk is remembered per facts, rules and image until then.
+  let byRules = countMemo.get(scan);
+  if (!byRules) {
+    byRules = new WeakMap();
+    countMemo.set(scan, byRules);
+  }
+  let byImage = byRules.get(rules);
+  if (!byImage) {
+    byImage = new Map();
+    byRules.set(rules, byImage);
+  }
+  const t = now.getTime();
+  let memo = byImage.get(image);
+  if (!memo || t < memo.from || t >= memo.until) {
+    const said: string[] = [];
+    const counted = countAt(scan, rules, now, image, said);
+    memo = { ...counted, warnings: said, from: t, until: counted.until ?? Number.POSITIVE_INFINITY };
+    if (byImage.size >= MAX_FILTER_MATCHERS) byImage.clear();
+    byImage.set(image, memo);
+  }
+  warnings.push(...memo.warnings);
+  return memo;
+}
+
+interface Counted {
+  readonly counts: ReadonlyMap<Severity, number>;
+  readonly judged?: ReadonlyMap<Finding, FindingJudgement>;
+  /** The first time (epoch ms) at which the same facts and rules may count differently. */
+  readonly until?: number;
+}
+
+const countMemo = new WeakMap<
+  ScanFacts,
+  WeakMap<Rules, Map<string, Counted & { warnings: readonly string[]; from: number; until: number }>>
+>();
+
+function countAt(scan: ScanFacts, rules: Rules, now: Date, image: string, warnings: string[]): Counted {
   const counts = new Map<Severity, number>();
+  const t = now.getTime();
+  let until = Number.POSITIVE_INFINITY;
+  const threshold = (at: number) => {
+    if (at > t && at < until) until = at;
+  };
   const reported = Object.keys(scan.severityCounts).length > 0;
   const active = activeExceptions(rules.ignoreFindings, now, image);
   if (!rules.countOnly && active.size === 0) {
@@ -546,6 +588,8 @@ function countFindings(
     const applied = active.get(finding.id);
     if (applied) {
       const { exception, end } = applied;
+      threshold(end);
+      threshold(end - EXPIRY_WARNING_DAYS * DAY_MS);
       judged.set(finding, {
         counted: false,
         why: `excepted until ${exception.expires}${ticketOf(exception)}`,
@@ -565,6 +609,9 @@ function countFindings(
     const judgement = judgeFinding(finding, rules.countOnly, now);
     judged.set(finding, judgement);
     if (judgement.counted) counts.set(key, (counts.get(key) ?? 0) + 1);
+    else if (rules.countOnly?.minAgeDays !== undefined && finding.firstObservedAt) {
+      threshold(Date.parse(finding.firstObservedAt) + rules.countOnly.minAgeDays * DAY_MS);
+    }
   }
   // Counted by ECR, never listed: unknown, so they count (an exception names a listed finding).
   const reportedCounts = reported ? scan.severityCounts : {};
@@ -573,7 +620,7 @@ function countFindings(
     const unlisted = count - (listed.get(key) ?? 0);
     if (unlisted > 0) counts.set(key, (counts.get(key) ?? 0) + unlisted);
   }
-  return { counts, judged };
+  return { counts, judged, until };
 }
 
 function ticketOf(exception: IgnoredFinding): string {

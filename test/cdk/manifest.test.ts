@@ -17,6 +17,9 @@ import { OPT_OUT_LABEL } from '../../src/cli/manifest';
 import { JUDGED_KINDS } from '../../src/domain/workload';
 import { expectOneLineError, REPO_ROOT, requireBuiltCli, runCli } from '../helpers/cli';
 
+// Each test runs the built command; on a shared, loaded machine that can take more than jest's 5 s.
+jest.setTimeout(30_000);
+
 const BASE = 'https://abcd123456.execute-api.us-east-1.amazonaws.com/v1';
 
 interface Webhook {

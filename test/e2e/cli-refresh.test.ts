@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXAMPLE_ARGS, expectOneLineError, requireBuiltCli, runCli } from '../helpers/cli';
 
+// Each test runs the built command; on a shared, loaded machine that can take more than jest's 5 s.
+jest.setTimeout(30_000);
+
 beforeAll(requireBuiltCli);
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-refresh-'));

@@ -1,10 +1,16 @@
 /**
  * The DynamoDB decision cache against DynamoDB Local, with a counting proxy in front of it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDecisionStore, FACTS_LAYOUT } from '../../src/adapters/dynamodb-store';
+import {
+  COMPRESS_ABOVE_BYTES,
+  DynamoDecisionStore,
+  FACTS_LAYOUT,
+  itemBytes,
+} from '../../src/adapters/dynamodb-store';
 import { factsContent, lookupKey, scanTime } from '../../src/domain/decision-store';
+import { EntryTooLargeError } from '../../src/domain/errors';
 import { expectStoreFollows } from '../cases/replacement';
 import { digestOf, facts, REPLACEMENT_CASES, REPO } from '../cases/replacement-cases';
 import {
@@ -174,6 +180,98 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     expect(found.get(lookupKey({ ...REPO, digest: digestOf(1) }))?.facts).toEqual(
       facts({ gatheredAt: LATER }),
     );
+  });
+
+  describe('an image with very many findings', () => {
+    const PACKAGES = ['openssl', 'glibc', 'zlib', 'curl', 'libxml2', 'python3.11', 'nodejs', 'ncurses'];
+    const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'];
+    /** Findings with every detail ECR gives, ids as varied as CVE numbers are. */
+    const manyFindings = (
+      count: number,
+      id: (i: number) => string = (i) => `CVE-20${20 + (i % 6)}-${10_000 + ((i * 7919) % 89_999)}`,
+    ) =>
+      Array.from({ length: count }, (_, i) => ({
+        id: id(i),
+        severity: SEVERITIES[(i * 31) % 4] as string,
+        score: ((i * 37) % 100) / 10,
+        fixAvailable: ['YES', 'NO', 'PARTIAL'][i % 3] as string,
+        exploitAvailable: i % 5 ? 'NO' : 'YES',
+        package: PACKAGES[i % PACKAGES.length] as string,
+        version: `${i % 4}.${i % 9}.${i % 13}-r${i % 3}`,
+        ...(i % 3 !== 1 && { fixedInVersion: `${i % 4}.${i % 9}.${(i % 13) + 1}` }),
+        firstObservedAt: new Date(Date.UTC(2026, 0, 1) + (i % 300) * 86_400_000).toISOString(),
+      }));
+    const scanOf = (findings: ReturnType<typeof manyFindings>) => ({
+      status: 'ACTIVE',
+      completedAt: '2026-11-20T10:00:00.000Z',
+      severityCounts: {},
+      findings,
+    });
+
+    it('caches 20,000 findings compressed and answers them with one read', async () => {
+      const store = await newStore();
+      const big = facts();
+      const entry = { ...big, image: { ...big.image, scan: scanOf(manyFindings(20_000)) } };
+
+      await store.put({ facts: entry });
+      proxy.reset();
+      const found = await store.getMany([
+        { ...REPO, digest: digestOf(1) },
+        { ...REPO, tag: '1.0.0' },
+      ]);
+
+      expect(found.get(lookupKey({ ...REPO, digest: digestOf(1) }))?.facts).toEqual(entry);
+      expect(found.get(lookupKey({ ...REPO, tag: '1.0.0' }))?.facts.image.scan?.findings).toHaveLength(
+        20_000,
+      );
+      expect(proxy.calls.get('BatchGetItem')).toBe(1);
+    });
+
+    it('caches an index of 4 platforms with 5,000 findings each', async () => {
+      const store = await newStore();
+      const big = facts();
+      const platforms = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x'].map((platform, p) => ({
+        platform,
+        digest: digestOf(100 + p),
+        found: true,
+        scan: scanOf(manyFindings(5_000, (i) => `CVE-2026-${p}${10_000 + i}`)),
+      }));
+      const entry = { ...big, image: { ...big.image, scan: undefined, platforms } };
+      delete (entry.image as { scan?: unknown }).scan;
+
+      await store.put({ facts: entry });
+      const found = await store.getMany([{ ...REPO, digest: digestOf(1) }]);
+
+      expect(found.get(lookupKey({ ...REPO, digest: digestOf(1) }))?.facts).toEqual(entry);
+    });
+
+    it('refuses facts that do not fit one item even compressed with a permanent error, writing nothing', async () => {
+      const store = await newStore();
+      const big = facts();
+      // Ids with no pattern to compress: 30,000 random 32-character ids.
+      const random = manyFindings(30_000, () => `GHSA-${randomBytes(16).toString('hex')}`);
+      const entry = { ...big, image: { ...big.image, scan: scanOf(random) } };
+      proxy.reset();
+
+      const attempt = store.put({ facts: entry });
+
+      await expect(attempt).rejects.toBeInstanceOf(EntryTooLargeError);
+      await expect(attempt).rejects.toThrow(/more than DynamoDB's 409600-byte item limit: not cached/);
+      expect(proxy.calls.get('PutItem')).toBeUndefined();
+    });
+
+    it('stores ordinary facts as plain text', async () => {
+      const store = await newStore();
+      await store.put({ facts: facts() });
+      const item = await client.send(
+        new GetItemCommand({
+          TableName: `decisions-${tableCount}`,
+          Key: { pk: { S: lookupKey({ ...REPO, digest: digestOf(1) }) } },
+        }),
+      );
+      expect(item.Item?.facts?.S).toBeDefined();
+      expect(itemBytes(item.Item ?? {})).toBeLessThan(COMPRESS_ABOVE_BYTES);
+    });
   });
 
   it('deletes the entries of a deleted image, leaving a tag that has moved to another image', async () => {

@@ -127,3 +127,27 @@ test('a scope changes nothing outside its namespaces, and inside them only what 
     }),
   );
 });
+
+test('the same facts and policy judged at other times count as of each time, crossing every threshold', () => {
+  const policy = parsePolicy({
+    rules: {
+      countOnly: { minAgeDays: 14 },
+      ignoreFindings: [{ id: 'CVE-9', expires: '2026-12-10', ticket: 'SEC-9' }],
+    },
+  });
+  const shared = facts([
+    { id: 'CVE-1', severity: 'CRITICAL', firstObservedAt: '2026-11-20T00:00:00.000Z' },
+    { id: 'CVE-9', severity: 'CRITICAL', firstObservedAt: '2026-01-01T00:00:00.000Z' },
+  ]);
+  const at = (iso: string) => judgeFacts(shared, REF, policy, new Date(iso));
+
+  // CVE-1 counts from 2026-12-04T00:00Z (14 days); CVE-9's exception warns from 2026-12-04 and ends 2026-12-11.
+  expect(at('2026-12-01T00:00:00Z')).toMatchObject({ violations: [], warnings: [] });
+  expect(at('2026-12-03T23:59:59.999Z')).toMatchObject({ violations: [], warnings: [] });
+  expect(at('2026-12-04T00:00:00Z').violations.map((v) => v.code)).toEqual(['SEVERITY_LIMIT_EXCEEDED']);
+  expect(at('2026-12-04T00:00:00Z').warnings).toEqual([
+    expect.stringContaining('(SEC-9) expires 2026-12-10'),
+  ]);
+  expect(at('2026-12-01T00:00:00Z')).toMatchObject({ violations: [], warnings: [] });
+  expect(at('2026-12-11T00:00:00Z').violations[0]?.message).toContain('2 CRITICAL (limit 0)');
+});

@@ -1,0 +1,153 @@
+/**
+ * Images with very many findings (issue 14): the core review of a Pod whose image has 20,000 findings,
+ * as a ratio of the same review with none (side by side, one process), under the default policy and
+ * under risk-based rules (`countOnly` and an exception, which walk the findings); and the size of the
+ * decision cache item such an image takes (compressed facts), against DynamoDB's 400 KB limit.
+ *
+ * Run alone: `npx tsx bench/large-findings.ts`.
+ */
+import { encodeJson, FACTS_LAYOUT, ITEM_LIMIT_BYTES } from '../src/adapters/dynamodb-store';
+import type { Facts, FactsSource, Finding, ImageLookup } from '../src/domain/facts';
+import { parsePolicy } from '../src/domain/policy';
+import { handleWebhookRequest } from '../src/http/webhook';
+import { createAdmissionService } from '../src/wiring/admission';
+import { assertBench, type Figure, figure, formatTable, median } from './lib/figures';
+import { NOW, podReviewBody } from './lib/workloads';
+
+const HOST = '111122223333.dkr.ecr.us-east-1.amazonaws.com';
+const IMAGE = `${HOST}/team/big:1.0`;
+const RUNS = 5;
+const REVIEWS = 5_000;
+const PACKAGES = ['openssl', 'glibc', 'zlib', 'curl', 'libxml2', 'python3.11', 'nodejs', 'ncurses'];
+
+/** Findings with every detail Inspector gives, MEDIUM and LOW (under the limits), ids as varied as CVEs. */
+function findings(count: number, prefix = ''): Finding[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `CVE-20${20 + (i % 6)}-${prefix}${10_000 + ((i * 7919) % 89_999)}`,
+    severity: i % 2 ? 'MEDIUM' : 'LOW',
+    score: ((i * 37) % 70) / 10,
+    fixAvailable: ['YES', 'NO', 'PARTIAL'][i % 3] as string,
+    exploitAvailable: i % 5 ? 'NO' : 'YES',
+    package: PACKAGES[i % PACKAGES.length] as string,
+    version: `${i % 4}.${i % 9}.${i % 13}-r${i % 3}`,
+    ...(i % 3 !== 1 && { fixedInVersion: `${i % 4}.${i % 9}.${(i % 13) + 1}` }),
+    firstObservedAt: new Date(Date.UTC(2026, 0, 1) + (i % 300) * 86_400_000).toISOString(),
+  }));
+}
+
+function factsWith(list: Finding[], platforms?: Facts['image']['platforms']): Facts {
+  return {
+    repository: {
+      registryId: '111122223333',
+      region: 'us-east-1',
+      repositoryName: 'team/big',
+      imageTagMutability: 'IMMUTABLE',
+      tagMutabilityExclusionFilters: [],
+      legacyScanOnPush: false,
+      repositoryScanning: { scanOnPush: true, scanFrequency: 'CONTINUOUS_SCAN' },
+    },
+    image: {
+      digest: `sha256:${'b'.repeat(64)}`,
+      tags: ['1.0'],
+      ...(platforms
+        ? { platforms }
+        : { scan: { status: 'ACTIVE', completedAt: NOW, severityCounts: {}, findings: list } }),
+    },
+    gatheredAt: NOW,
+  };
+}
+
+const RISK_POLICY = {
+  rules: {
+    maxSeverityCounts: { CRITICAL: 0, HIGH: 0 },
+    countOnly: { fixAvailable: ['YES', 'PARTIAL'], minAgeDays: 14 },
+    ignoreFindings: [{ id: 'CVE-2026-10007', expires: '2027-01-31', ticket: 'SEC-1' }],
+  },
+};
+
+/** Median over runs of the p50 review time (µs) of a Pod naming the image, every review a cache hit. */
+async function reviewMicros(facts: Facts, policy: unknown): Promise<number> {
+  const fixed = new Date(NOW);
+  const source: FactsSource = { lookup: async (_: ImageLookup) => ({ status: 'found', facts }) };
+  const service = createAdmissionService({ policy: parsePolicy(policy), facts: source, now: () => fixed });
+  const bodies = Array.from({ length: 16 }, (_, i) =>
+    podReviewBody({ initContainers: [], containers: [IMAGE] }, i),
+  );
+  const first = await handleWebhookRequest(service, { method: 'POST', path: '/validate', body: bodies[0] });
+  assertBench(JSON.parse(first.body).response?.allowed === true, `review not allowed: ${first.body}`);
+  const p50s: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const samples: number[] = [];
+    for (let i = 0; i < REVIEWS; i++) {
+      const t0 = performance.now();
+      await handleWebhookRequest(service, {
+        method: 'POST',
+        path: '/validate',
+        body: bodies[i % bodies.length],
+      });
+      samples.push(performance.now() - t0);
+    }
+    p50s.push(median(samples));
+  }
+  return median(p50s) * 1000;
+}
+
+function itemKilobytes(facts: Facts): number {
+  const attribute = encodeJson({ ...facts, layout: FACTS_LAYOUT });
+  return (attribute.B?.byteLength ?? Buffer.byteLength(attribute.S ?? '')) / 1024;
+}
+
+export async function largeFindingsFigures(): Promise<Figure[]> {
+  const none = factsWith([]);
+  const many = factsWith(findings(20_000));
+  const index = factsWith(
+    [],
+    ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x'].map((platform, p) => ({
+      platform,
+      digest: `sha256:${String(p).repeat(64)}`,
+      found: true,
+      scan: { status: 'ACTIVE', completedAt: NOW, severityCounts: {}, findings: findings(5_000, String(p)) },
+    })),
+  );
+  const figures: Figure[] = [];
+  for (const [label, policy] of [
+    ['default policy', {}],
+    ['countOnly and an exception', RISK_POLICY],
+  ] as const) {
+    // Side by side: the baseline and the large image, alternately, in the same process.
+    const base = await reviewMicros(none, policy);
+    const large = await reviewMicros(many, policy);
+    figures.push(
+      figure(
+        `findings: Pod review, 20,000 findings / none, ${label} (p50 ${large.toFixed(0)} µs)`,
+        large / base,
+        'x',
+        '<= 2',
+      ),
+    );
+  }
+  figures.push(
+    figure(
+      'findings: cache item of an image with 20,000 findings (compressed)',
+      itemKilobytes(many),
+      'KB',
+      `< ${ITEM_LIMIT_BYTES / 1024}`,
+    ),
+    figure(
+      'findings: cache item of an index of 4 x 5,000 findings (compressed)',
+      itemKilobytes(index),
+      'KB',
+      `< ${ITEM_LIMIT_BYTES / 1024}`,
+    ),
+  );
+  return figures;
+}
+
+if (require.main === module) {
+  largeFindingsFigures()
+    .then((figures) => process.stdout.write(`${formatTable(figures)}\n`))
+    .catch((error) => {
+      process.stderr.write(`${(error as Error).stack}\n`);
+      process.exitCode = 1;
+    });
+}
