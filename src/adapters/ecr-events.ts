@@ -1,8 +1,10 @@
 /**
  * The EventBridge events that start the refresh workflow, translated once into what to refresh. Each
- * event type has its own schema; anything else, and any event whose fields are malformed (a digest that
- * is not `sha256:` and 64 lowercase hex characters, as in AWS's documentation samples), is refused with
- * an InvalidEventError naming what is wrong, and nothing is written.
+ * event type has its own schema. A well-formed event that is about nothing the workflow handles (an
+ * Inspector scan of an EC2 instance, a failed push) is an `ignore` trigger: a successful no-op. An event
+ * of another type, and any event whose fields are malformed (a digest that is not `sha256:` and 64
+ * lowercase hex characters, as in AWS's documentation samples), is refused with an InvalidEventError
+ * naming what is wrong, and nothing is written.
  */
 import * as z from 'zod';
 import {
