@@ -20,7 +20,15 @@ import {
   PhysicalResourceId,
 } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { DETAIL_TYPE, EVENT_SOURCE, POLICY_CHANGED, SETTING_CHANGE_CALLS } from '../../src/contracts/events';
+import {
+  DETAIL_TYPE,
+  EVENT_SOURCE,
+  IMAGE_SCAN_END_STATUSES,
+  INSPECTOR_ECR_SCAN_FIELDS,
+  POLICY_CHANGED,
+  SCAN_FREQUENCY_CHANGE,
+  SETTING_CHANGE_CALLS,
+} from '../../src/contracts/events';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../src/contracts/metrics';
 import { ASL_FILE, REFRESH_TASKS, type RefreshTask } from '../../src/contracts/workflow';
 import { FUNCTION_ACTIONS } from '../../src/wiring/permissions';
@@ -38,11 +46,19 @@ export const EVENT_PATTERNS = {
   EcrImageScan: {
     source: [EVENT_SOURCE.ecr],
     detailType: [DETAIL_TYPE.imageScan],
-    detail: { 'scan-status': ['COMPLETE'] },
+    // A scan that FAILED is judged again too: the verdict of an earlier scan must not outlive it.
+    detail: { 'scan-status': [...IMAGE_SCAN_END_STATUSES] },
   },
   Inspector2Scan: {
     source: [EVENT_SOURCE.inspector2],
     detailType: [DETAIL_TYPE.inspectorScan],
+    // Only scans of ECR images: Inspector scans EC2 instances, Lambda functions and AMIs too.
+    detail: Object.fromEntries(INSPECTOR_ECR_SCAN_FIELDS.map((field) => [field, [{ exists: true }]])),
+  },
+  EcrScanResourceChange: {
+    source: [EVENT_SOURCE.ecr],
+    detailType: [DETAIL_TYPE.scanResourceChange],
+    detail: { 'action-type': [SCAN_FREQUENCY_CHANGE] },
   },
   EcrImageAction: {
     source: [EVENT_SOURCE.ecr],

@@ -1,22 +1,31 @@
 /**
  * The EventBridge events that start the refresh workflow, translated once into what to refresh. Each
- * event type has its own schema; anything else, and any event whose fields are malformed (a digest that
- * is not `sha256:` and 64 lowercase hex characters, as in AWS's documentation samples), is refused with
- * an InvalidEventError naming what is wrong, and nothing is written.
+ * event type has its own schema. A well-formed event that is about nothing the workflow handles (an
+ * Inspector scan of an EC2 instance, a failed push) is an `ignore` trigger: a successful no-op. An event
+ * of another type, and any event whose fields are malformed (a digest that is not `sha256:` and 64
+ * lowercase hex characters, as in AWS's documentation samples), is refused with an InvalidEventError
+ * naming what is wrong, and nothing is written.
  */
 import * as z from 'zod';
 import {
   DETAIL_TYPE,
   EVENT_SOURCE,
+  INSPECTOR_ECR_SCAN_FIELDS,
   POLICY_CHANGED,
   REGISTRY_SETTING_CALLS,
   REPOSITORY_DELETE_CALL,
   REPOSITORY_SETTING_CALLS,
+  SCAN_FREQUENCY_CHANGE,
 } from '../contracts/events';
 import { ACCOUNT_ID, ACCOUNT_ID_MESSAGE, REGION, REGION_MESSAGE } from '../domain/aws-names';
 import { InvalidEventError } from '../domain/errors';
 import { describeIssues } from '../domain/policy';
-import type { ImageTarget, RefreshTrigger, TriggerBody } from '../domain/refresh';
+import {
+  type ImageTarget,
+  type RefreshTrigger,
+  scopeOfRepositories,
+  type TriggerBody,
+} from '../domain/refresh';
 import { isAwsRegion } from '../domain/regions';
 
 const account = z.string().regex(ACCOUNT_ID, ACCOUNT_ID_MESSAGE);
@@ -72,6 +81,29 @@ const scanEvent = z.object({
     'repository-name': z.string(),
     'image-digest': digest,
     'image-tags': z.array(tag).default([]),
+  }),
+});
+
+// AWS's examples for EC2 instances, Lambda functions and AMIs: well-formed scans of something else.
+const nonImageScanEvent = z.object({
+  ...envelope,
+  detail: z.object({ 'scan-status': z.string() }),
+});
+
+const scanResourceChangeEvent = z.object({
+  ...envelope,
+  detail: z.object({
+    'action-type': z.string(),
+    repositories: z
+      .array(
+        z.object({
+          'repository-name': repositoryName,
+          'scan-frequency': z.string().optional(),
+          'previous-scan-frequency': z.string().optional(),
+        }),
+      )
+      .default([]),
+    'scan-type': z.string().optional(),
   }),
 });
 
@@ -156,6 +188,13 @@ function typeOf(value: unknown): string {
   return Array.isArray(value) ? 'array' : typeof value;
 }
 
+/** Whether a scan event names an ECR image (any of the fields that only an image scan carries). */
+function isImageScan(event: object): boolean {
+  const detail = (event as { detail?: unknown }).detail;
+  if (typeof detail !== 'object' || detail === null) return true; // malformed: the schema says why
+  return INSPECTOR_ECR_SCAN_FIELDS.some((field) => field in detail);
+}
+
 function parseTrigger(event: unknown): TriggerBody {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new InvalidEventError('the event is not a JSON object');
@@ -167,8 +206,16 @@ function parseTrigger(event: unknown): TriggerBody {
     typeof fields['detail-type'] === 'string' ? fields['detail-type'] : `(${typeOf(fields['detail-type'])})`;
   const type = `${source} / ${detailType}`;
   switch (type) {
-    case `${EVENT_SOURCE.ecr} / ${DETAIL_TYPE.imageScan}`:
-    case `${EVENT_SOURCE.inspector2} / ${DETAIL_TYPE.inspectorScan}`: {
+    case `${EVENT_SOURCE.inspector2} / ${DETAIL_TYPE.inspectorScan}`:
+    case `${EVENT_SOURCE.ecr} / ${DETAIL_TYPE.imageScan}`: {
+      if (detailType === DETAIL_TYPE.inspectorScan && !isImageScan(event)) {
+        const e = parse(nonImageScanEvent, event, detailType);
+        return {
+          kind: 'ignore',
+          reason: 'an Inspector2 Scan of a resource that is not an ECR image',
+          eventTime: e.time,
+        };
+      }
       const e = parse(scanEvent, event, String(detailType));
       const repo = splitRepository(e.detail['repository-name']);
       const name = repositoryName.safeParse(repo.name);
@@ -193,6 +240,24 @@ function parseTrigger(event: unknown): TriggerBody {
           digest: e.detail['image-digest'],
           tags: e.detail['image-tags'],
         },
+      };
+    }
+    case `${EVENT_SOURCE.ecr} / ${DETAIL_TYPE.scanResourceChange}`: {
+      const e = parse(scanResourceChangeEvent, event, DETAIL_TYPE.scanResourceChange);
+      const action = e.detail['action-type'];
+      if (action !== SCAN_FREQUENCY_CHANGE)
+        return { kind: 'ignore', reason: `${action} does not change any verdict`, eventTime: e.time };
+      // The event names repositories of the registry it is delivered from.
+      const scope = scopeOfRepositories(
+        { registryId: e.account, region: e.region },
+        e.detail.repositories.map((r) => r['repository-name']),
+      );
+      if (!scope) return { kind: 'ignore', reason: `${action} of no repository`, eventTime: e.time };
+      return {
+        kind: 'refresh-repository',
+        scope,
+        reason: `${DETAIL_TYPE.scanResourceChange} ${action}`,
+        eventTime: e.time,
       };
     }
     case `${EVENT_SOURCE.ecr} / ${DETAIL_TYPE.imageAction}`: {

@@ -12,11 +12,28 @@ export const EVENT_SOURCE = {
 export const DETAIL_TYPE = {
   imageScan: 'ECR Image Scan',
   imageAction: 'ECR Image Action',
+  scanResourceChange: 'ECR Scan Resource Change',
   inspectorScan: 'Inspector2 Scan',
   inspectorFinding: 'Inspector2 Finding',
   apiCall: 'AWS API Call via CloudTrail',
   scheduled: 'Scheduled Event',
 } as const;
+
+/**
+ * The `scan-status` values of a basic scan's end: COMPLETE, and FAILED, whose image is judged again so
+ * that a failed rescan never leaves an earlier scan's verdict in the cache.
+ */
+export const IMAGE_SCAN_END_STATUSES = ['COMPLETE', 'FAILED'] as const;
+
+/**
+ * The detail fields that make an `Inspector2 Scan` event one about an ECR image (AWS's examples for
+ * EC2 instances, Lambda functions and AMIs carry neither): the rule requires them, and the parser ignores
+ * a scan event that has neither.
+ */
+export const INSPECTOR_ECR_SCAN_FIELDS = ['repository-name', 'image-digest'] as const;
+
+/** The `action-type` of an `ECR Scan Resource Change`: repositories whose scan frequency changed. */
+export const SCAN_FREQUENCY_CHANGE = 'SCAN_FREQUENCY_CHANGE';
 
 /** CloudTrail calls that change how one repository's images are judged. */
 export const REPOSITORY_SETTING_CALLS = ['PutImageTagMutability', 'PutImageScanningConfiguration'] as const;

@@ -49,3 +49,17 @@ export type TriggerBody =
  * (a push and its scan in the same second) do not.
  */
 export type RefreshTrigger = TriggerBody & { readonly eventId: string };
+
+/**
+ * The repositories whose scan frequency changed (an `ECR Scan Resource Change`): one repository is
+ * refreshed alone; several are refreshed as their whole registry, so that the workflow's state carries
+ * one scope however many repositories a registry-wide change names. None: nothing to refresh.
+ */
+export function scopeOfRepositories(
+  registry: Required<Pick<RepositoryScope, 'registryId' | 'region'>>,
+  repositoryNames: readonly string[],
+): RepositoryScope | undefined {
+  const [only, ...others] = new Set(repositoryNames);
+  if (only === undefined) return undefined;
+  return others.length === 0 ? { ...registry, repositoryName: only } : registry;
+}

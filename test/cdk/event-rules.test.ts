@@ -107,6 +107,7 @@ describe('EventBridge rules', () => {
       [
         'EcrImageAction',
         'EcrImageScan',
+        'EcrScanResourceChange',
         'EcrSettingChange',
         'Inspector2Finding',
         'Inspector2Scan',
@@ -122,7 +123,7 @@ describe('EventBridge rules', () => {
   });
 
   test.each([
-    ['a basic scan that failed', 'ecr-image-scan.json', { 'scan-status': 'FAILED' }],
+    ['a basic scan still in progress', 'ecr-image-scan.json', { 'scan-status': 'IN_PROGRESS' }],
     ['a push that failed', 'ecr-image-action-push.json', { result: 'FAILURE' }],
     [
       'an Inspector finding on an EC2 instance',
@@ -132,6 +133,21 @@ describe('EventBridge rules', () => {
   ])('%s starts no rule', (_, base, detail) => {
     const event = events.get(base) as Event;
     expect(matchingRules({ ...event, detail: { ...event.detail, ...detail } })).toEqual([]);
+  });
+
+  test('an Inspector2 Scan of anything but an ECR image (an EC2 instance here) starts no rule', () => {
+    const event = events.get('inspector2-scan.json') as Event;
+    const { 'repository-name': _name, 'image-digest': _digest, 'image-tags': _tags, ...rest } = event.detail;
+    expect(matchingRules({ ...event, detail: { ...rest, 'instance-id': 'i-0123456789abcdef0' } })).toEqual(
+      [],
+    );
+  });
+
+  test('a basic scan that FAILED starts EcrImageScan: its image is judged again, never left with an older verdict', () => {
+    const event = events.get('ecr-image-scan.json') as Event;
+    expect(matchingRules({ ...event, detail: { ...event.detail, 'scan-status': 'FAILED' } })).toEqual([
+      'EcrImageScan',
+    ]);
   });
 
   test('every event of our own samples that a rule admits is one the workflow acts on, and the others it ignores', () => {

@@ -3,13 +3,11 @@
  * Inspector and CloudTrail user guides) against the synthesized rule patterns, by the offline
  * EventBridge matcher: which events reach the workflow, and that every event that reaches it is
  * handled or deliberately ignored by the Plan task, never a failure.
- *
- * The rules and the event parser are being changed on another branch for issue 11's items 5, 9 and
- * 11; this file asserts the patterns as they stand here and names each known gap with its item.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseRefreshEvent } from '../../src/adapters/ecr-events';
+import { InvalidEventError } from '../../src/domain/errors';
 import { matchesPattern } from '../cdk/event-pattern';
 import { REPO_ROOT, removeTemporaryDirectories, synthesizeInProcess } from '../cdk/synth';
 
@@ -21,7 +19,7 @@ const events = new Map(
     .map((name) => [name, JSON.parse(readFileSync(join(DIR, name), 'utf8')) as Event]),
 );
 
-/** The rule each documented event starts (none: `null`), as the rules stand in this tree. */
+/** The rule each documented event starts (none: `null`). */
 const REACHES: Record<string, string | null> = {
   'cloudtrail-delete-repository.json': 'EcrSettingChange',
   'cloudtrail-put-image-tag-mutability.json': 'EcrSettingChange',
@@ -32,26 +30,18 @@ const REACHES: Record<string, string | null> = {
   'ecr-image-action-archive.json': null,
   'ecr-image-scan.json': 'EcrImageScan',
   'ecr-replication-action.json': null,
-  // Item 11: scan-frequency changes are not subscribed yet.
-  'ecr-scan-resource-change.json': null,
+  // Scan-frequency changes, delivered without CloudTrail (issue 11, item 11).
+  'ecr-scan-resource-change.json': 'EcrScanResourceChange',
   'inspector2-finding-ecr.json': 'Inspector2Finding',
   'inspector2-finding-ecr-region-na.json': 'Inspector2Finding',
   'inspector2-finding-ec2.json': null,
   'inspector2-scan-ecr.json': 'Inspector2Scan',
-  // Item 5: the Inspector2 Scan rule has no detail filter, so scans of EC2 instances, Lambda
-  // functions and AMIs reach the workflow too (and fail it: see the todo below).
-  'inspector2-scan-ec2.json': 'Inspector2Scan',
-  'inspector2-scan-lambda.json': 'Inspector2Scan',
-  'inspector2-scan-ami.json': 'Inspector2Scan',
+  // Scans of EC2 instances, Lambda functions and AMIs are not the workflow's (issue 11, item 5).
+  'inspector2-scan-ec2.json': null,
+  'inspector2-scan-lambda.json': null,
+  'inspector2-scan-ami.json': null,
   // Delivered by the schedule rule itself, not by a pattern.
   'scheduled-event.json': null,
-};
-
-/** Events that reach the workflow and fail Plan today: issue 11, item 5 (fixed on another branch). */
-const KNOWN_PLAN_FAILURES: Record<string, string> = {
-  'inspector2-scan-ec2.json': 'item 5',
-  'inspector2-scan-lambda.json': 'item 5',
-  'inspector2-scan-ami.json': 'item 5',
 };
 
 let rules: [string, Record<string, unknown>][];
@@ -89,10 +79,6 @@ const delivered = Object.keys(REACHES).filter(
 
 describe('every event that reaches the workflow is handled or ignored by Plan, never a failure', () => {
   for (const name of delivered) {
-    if (KNOWN_PLAN_FAILURES[name]) {
-      test.todo(`${name}: fails Plan with InvalidEventError today (issue 11, ${KNOWN_PLAN_FAILURES[name]})`);
-      continue;
-    }
     test(name, () => {
       expect(() => parseRefreshEvent(events.get(name))).not.toThrow();
     });
@@ -101,7 +87,7 @@ describe('every event that reaches the workflow is handled or ignored by Plan, n
 
 describe('every image Plan targets is in a real region', () => {
   const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-  for (const name of delivered.filter((n) => !KNOWN_PLAN_FAILURES[n])) {
+  for (const name of delivered) {
     test(name, () => {
       const trigger = parseRefreshEvent(events.get(name)) as {
         image?: { region: string };
@@ -113,10 +99,113 @@ describe('every image Plan targets is in a real region', () => {
   }
 });
 
-test.todo(
-  'a basic scan that ends FAILED reaches the workflow and clears the stale verdict (issue 11, item 11)',
-);
-test.todo('ECR Scan Resource Change reaches the workflow and refreshes the repository (issue 11, item 11)');
+describe('a basic scan that ends FAILED (issue 11, item 11)', () => {
+  const failed = () => {
+    const event = structuredClone(events.get('ecr-image-scan.json')) as Event & { detail: Event };
+    event.detail['scan-status'] = 'FAILED';
+    event.detail['finding-severity-counts'] = {};
+    return event;
+  };
+
+  test('reaches the workflow by the EcrImageScan rule', () => {
+    expect(reached(failed())).toEqual(['EcrImageScan']);
+  });
+
+  test('asks for the image to be judged again from what ECR now reports, so no earlier verdict outlives it', () => {
+    const event = failed();
+    expect(parseRefreshEvent(event)).toMatchObject({
+      kind: 'refresh-image',
+      reason: 'ECR Image Scan FAILED',
+      image: {
+        registryId: event.account,
+        region: event.region,
+        repositoryName: event.detail['repository-name'],
+        digest: event.detail['image-digest'],
+      },
+    });
+  });
+
+  test('a scan still IN_PROGRESS reaches nothing', () => {
+    const event = failed();
+    event.detail['scan-status'] = 'IN_PROGRESS';
+    expect(reached(event)).toEqual([]);
+  });
+});
+
+describe('an ECR Scan Resource Change (issue 11, item 11)', () => {
+  type Repository = { 'repository-name': string; 'repository-arn': string; 'scan-frequency': string };
+  const change = () =>
+    structuredClone(events.get('ecr-scan-resource-change.json')) as Event & {
+      account: string;
+      region: string;
+      detail: { 'action-type': string; repositories: Repository[] };
+    };
+  const another = (name: string): Repository => ({
+    'repository-name': name,
+    'repository-arn': `arn:aws:ecr:us-east-1:123456789012:repository/${name}`,
+    'scan-frequency': 'CONTINUOUS_SCAN',
+  });
+
+  test('of one repository re-judges that repository', () => {
+    const event = change();
+    expect(parseRefreshEvent(event)).toMatchObject({
+      kind: 'refresh-repository',
+      reason: 'ECR Scan Resource Change SCAN_FREQUENCY_CHANGE',
+      scope: { registryId: event.account, region: event.region, repositoryName: 'repository-1' },
+    });
+  });
+
+  test('of several repositories (as in the ECR user guide) re-judges their registry, a scope of one', () => {
+    const event = change();
+    event.detail.repositories.push(another('repository-2'), another('repository-3'));
+    expect(reached(event)).toEqual(['EcrScanResourceChange']);
+    const trigger = parseRefreshEvent(event) as unknown as { kind: string; scope: Record<string, string> };
+    expect(trigger).toMatchObject({ kind: 'refresh-repository' });
+    expect(trigger.scope).toEqual({ registryId: event.account, region: event.region });
+  });
+
+  test('of no repository is a no-op', () => {
+    const event = change();
+    event.detail.repositories = [];
+    expect(parseRefreshEvent(event).kind).toBe('ignore');
+  });
+
+  test('of another action is not subscribed, and is a no-op if it is handed over anyway', () => {
+    const event = change();
+    event.detail['action-type'] = 'SOME_FUTURE_ACTION';
+    expect(reached(event)).toEqual([]);
+    expect(parseRefreshEvent(event).kind).toBe('ignore');
+  });
+
+  test('naming a repository that ECR could not have is refused', () => {
+    const event = change();
+    event.detail.repositories = [another('Not A Repository')];
+    expect(() => parseRefreshEvent(event)).toThrow(InvalidEventError);
+  });
+});
+
+describe('an Inspector2 Scan of something other than an ECR image (issue 11, item 5)', () => {
+  const others = ['inspector2-scan-ec2.json', 'inspector2-scan-lambda.json', 'inspector2-scan-ami.json'];
+
+  test.each(others)('%s, handed to Plan anyway (refresh --event), is a no-op, not a failure', (name) => {
+    expect(parseRefreshEvent(events.get(name))).toMatchObject({
+      kind: 'ignore',
+      reason: 'an Inspector2 Scan of a resource that is not an ECR image',
+    });
+  });
+
+  test('an Inspector2 Scan of an ECR image that is malformed still fails with InvalidEvent', () => {
+    const event = structuredClone(events.get('inspector2-scan-ecr.json')) as Event & { detail: Event };
+    event.detail['image-digest'] = 'sha256:not-a-digest';
+    expect(reached(event)).toEqual(['Inspector2Scan']);
+    expect(() => parseRefreshEvent(event)).toThrow(InvalidEventError);
+  });
+
+  test('an Inspector2 Scan with no detail at all fails with InvalidEvent', () => {
+    const { detail: _detail, ...event } = events.get('inspector2-scan-ec2.json') as Event;
+    expect(() => parseRefreshEvent(event)).toThrow(InvalidEventError);
+  });
+});
 
 describe('an Inspector2 finding whose resource region is "N/A" (issue 11, item 9)', () => {
   const example = () =>

@@ -1,6 +1,7 @@
 /**
- * `ecr-admission refresh` on files: a good event runs the workflow's ASL file; an event the workflow
- * refuses is one line naming the file and what is wrong (exit 2), checked once, by the Plan task.
+ * `ecr-admission refresh` on files: a good event runs the workflow's ASL file; a well-formed event about
+ * something else is a no-op (exit 0); an event the workflow refuses is one line naming the file and what
+ * is wrong (exit 2), checked once, by the Plan task.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,18 @@ describe('refresh --event', () => {
     const result = await runCli(['refresh', '--event', file, ...EXAMPLE_ARGS]);
 
     expectOneLineError(result, file, ...fragments);
+  });
+
+  it("ends an Inspector2 Scan of an EC2 instance (AWS's example) as a no-op: exit 0, nothing written", async () => {
+    const result = await runCli([
+      'refresh',
+      '--event',
+      'test/fixtures/events/aws/documented/inspector2-scan-ec2.json',
+      ...EXAMPLE_ARGS,
+    ]);
+
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(result.stdout)).toEqual([]);
   });
 
   it('runs a good event through the workflow and prints what it wrote', async () => {

@@ -36,7 +36,15 @@ function scan(completedAt: string, counts: Record<string, number>) {
 }
 
 function snapshot(
-  options: { mutability?: string; cleanScanAt?: string; cleanCritical?: number } = {},
+  options: {
+    mutability?: string;
+    cleanScanAt?: string;
+    cleanCritical?: number;
+    /** What ECR reports for the clean image's scan instead of a COMPLETE one (a rescan that failed). */
+    cleanScan?: { imageScanStatus: { status: string; description?: string } };
+    /** The repository's effective scan frequency (MANUAL: no scan on push). */
+    scanFrequency?: string;
+  } = {},
 ): RawSnapshot {
   return {
     registries: [
@@ -53,17 +61,19 @@ function snapshot(
             },
             scanningConfiguration: {
               repositoryName: 'team/app',
-              scanOnPush: true,
-              scanFrequency: 'SCAN_ON_PUSH',
+              scanOnPush: (options.scanFrequency ?? 'SCAN_ON_PUSH') !== 'MANUAL',
+              scanFrequency: options.scanFrequency ?? 'SCAN_ON_PUSH',
             },
             images: [
               {
                 imageDigest: CLEAN,
                 imageTags: ['1.0.0'],
                 imagePushedAt: '2026-11-20T09:00:00Z',
-                scan: scan(options.cleanScanAt ?? '2026-11-20T10:00:00Z', {
-                  CRITICAL: options.cleanCritical ?? 0,
-                }),
+                scan:
+                  options.cleanScan ??
+                  scan(options.cleanScanAt ?? '2026-11-20T10:00:00Z', {
+                    CRITICAL: options.cleanCritical ?? 0,
+                  }),
               },
               {
                 imageDigest: VULNERABLE,
@@ -369,6 +379,78 @@ describe('the refresh workflow', () => {
       { registryId: OWN, region: REGION, repositoryName: 'team/app', digest: CLEAN },
     ]);
     expect([...found.values()][0]?.facts.image.scan?.completedAt).toBe('2026-11-26T10:00:00.000Z');
+  });
+
+  it('judges an image again when its rescan FAILED: the earlier compliant verdict does not stay cached', async () => {
+    const { run, store } = await setup(() => new Date());
+    const first = await run(scanEvent(CLEAN));
+    expect(first.records[0]?.verdict?.allowed).toBe(true);
+    ecr.setSnapshot(
+      snapshot({
+        cleanScan: { imageScanStatus: { status: 'FAILED', description: 'UnsupportedImageError' } },
+      }),
+    );
+
+    const result = await run({
+      ...scanEvent(CLEAN),
+      detail: { ...scanEvent(CLEAN).detail, 'scan-status': 'FAILED' },
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.records.map((r) => [r.action, r.verdict?.allowed])).toEqual([['written', false]]);
+    const found = await store.getMany([
+      { registryId: OWN, region: REGION, repositoryName: 'team/app', digest: CLEAN },
+    ]);
+    const entry = [...found.values()][0];
+    expect(entry?.facts.image.scan?.status).toBe('FAILED');
+    expect(entry?.verdict?.violations.map((v) => v.code)).toEqual(['UNSCANNED']);
+  });
+
+  it('ends an Inspector2 Scan of an EC2 instance, a Lambda function or an AMI as a successful no-op', async () => {
+    const { run } = await setup();
+    for (const name of [
+      'inspector2-scan-ec2.json',
+      'inspector2-scan-lambda.json',
+      'inspector2-scan-ami.json',
+    ]) {
+      const result = await run(JSON.parse(readFileSync(join(FIXTURES, 'documented', name), 'utf8')));
+
+      expect({ name, status: result.status, records: result.records }).toEqual({
+        name,
+        status: 'SUCCEEDED',
+        records: [],
+      });
+    }
+  });
+
+  it('re-reads every cached image of a repository whose scan frequency changed (ECR Scan Resource Change)', async () => {
+    const { run } = await setup(() => new Date());
+    await run(scanEvent(CLEAN));
+    await run(scanEvent(VULNERABLE, ['2.0.0']));
+    const change = JSON.parse(
+      readFileSync(join(FIXTURES, 'documented', 'ecr-scan-resource-change.json'), 'utf8'),
+    ) as { detail: { repositories: Record<string, string>[] } };
+    const [repository] = change.detail.repositories;
+    ecr.setSnapshot(snapshot({ scanFrequency: 'MANUAL' }));
+
+    const result = await run({
+      ...change,
+      account: OWN,
+      region: REGION,
+      detail: { ...change.detail, repositories: [{ ...repository, 'repository-name': 'team/app' }] },
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.records.map((r) => [r.action, r.digest]).sort()).toEqual(
+      [
+        ['written', CLEAN],
+        ['written', VULNERABLE],
+      ].sort(),
+    );
+    expect(result.records.map((r) => r.verdict?.violations.map((v) => v.code))).toEqual([
+      expect.arrayContaining(['SCAN_ON_PUSH_DISABLED']),
+      expect.arrayContaining(['SCAN_ON_PUSH_DISABLED']),
+    ]);
   });
 
   it('re-reads every cached image of a repository whose tag mutability changed', async () => {
