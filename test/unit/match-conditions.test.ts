@@ -74,6 +74,12 @@ function clone<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+function judgedKind(kind: string): GroupKind {
+  const found = JUDGED_KINDS.find((k) => k.kind === kind);
+  if (!found) throw new Error(`${kind} is not judged`);
+  return found;
+}
+
 const kindName = ({ group, kind }: GroupKind) => (group ? `${group}/${kind}` : kind);
 
 /** The pod spec of an object, found by the code's own path for its kind. */
@@ -129,6 +135,19 @@ describe('the webhooks declare matchConditions the apiserver accepts', () => {
   test('the compile check is not a formality: it refuses a field kubernetes.AdmissionRequest lacks', () => {
     expect(compile(MATCH_CONDITIONS, "request.subresource == ''")).toHaveProperty('error');
     expect(compile(MATCH_CONDITIONS, 'request.operation == 1')).toHaveProperty('error');
+  });
+
+  test('the evaluator raises on a field the request leaves out, as the apiserver does, and has() guards it', () => {
+    const doc = update(workload('Pod', IMAGES), workload('Pod', IMAGES));
+    expect(evaluateOnRequest(MATCH_CONDITIONS, "request.subResource == ''", doc.request)).toHaveProperty(
+      'error',
+    );
+    expect(
+      evaluateOnRequest(MATCH_CONDITIONS, 'object.spec.volumes.size() == 0', doc.request),
+    ).toHaveProperty('error');
+    expect(evaluateOnRequest(MATCH_CONDITIONS, 'has(object.spec.volumes)', doc.request)).toEqual({
+      value: false,
+    });
   });
 
   test('nothing is excluded by who asks: the conditions never read the user or the authorizer', () => {
@@ -219,7 +238,7 @@ describe.each(JUDGED_KINDS.map((groupKind) => [kindName(groupKind), groupKind] a
 );
 
 describe('pods/ephemeralcontainers', () => {
-  const pod = GroupKindOf('Pod');
+  const pod = judgedKind('Pod');
 
   test('an UPDATE adding an ephemeral container is sent, and one that keeps them is skipped', () => {
     const { before, after } = withEdit(pod, { containers: [`${ECR}/team/app:1`] }, (o) =>
@@ -236,12 +255,6 @@ describe('pods/ephemeralcontainers', () => {
     expect(judgedImages(kept)).toHaveLength(0);
   });
 });
-
-function GroupKindOf(kind: string): GroupKind {
-  const found = JUDGED_KINDS.find((k) => k.kind === kind);
-  if (!found) throw new Error(`${kind} is not judged`);
-  return found;
-}
 
 describe('the example reviews in examples/reviews/', () => {
   const dir = join(REPO_ROOT, 'examples/reviews');
@@ -270,19 +283,23 @@ describe('the example reviews in examples/reviews/', () => {
     },
   );
 
-  test('the same UPDATE is routed the same whoever sends it (no user is let past)', () => {
-    const { before, after } = withEdit(GroupKindOf('Deployment'), IMAGES, (o) => {
+  test('an UPDATE is routed the same whoever sends it: no user, group or controller is let past', () => {
+    const deployment = judgedKind('Deployment');
+    const kept = withEdit(deployment, IMAGES, (o) => {
       o.metadata = { ...(o.metadata as JsonObject), finalizers: ['x'] };
     });
-    const doc = update(before, after);
+    const changed = withEdit(deployment, IMAGES, (o) => {
+      ((specOf(deployment, o).containers as JsonObject[])[0] as JsonObject).image = 'busybox';
+    });
     for (const userInfo of [
       { username: 'system:serviceaccount:kube-system:job-controller', groups: ['system:serviceaccounts'] },
       { username: 'alice', groups: ['ecr-admission:break-glass', 'system:authenticated'] },
+      { username: 'admin', groups: ['system:masters', 'system:authenticated'] },
       { username: 'system:node:ip-10-0-0-1', groups: ['system:nodes'] },
     ]) {
-      expect(route(VALIDATING.matchConditions, { ...doc, request: { ...doc.request, userInfo } })).toBe(
-        'skipped',
-      );
+      const as = (doc: AdmissionReviewDocument) => ({ ...doc, request: { ...doc.request, userInfo } });
+      expect(route(VALIDATING.matchConditions, as(update(kept.before, kept.after)))).toBe('skipped');
+      expect(route(VALIDATING.matchConditions, as(update(changed.before, changed.after)))).toBe('sent');
     }
   });
 });
