@@ -282,7 +282,9 @@ describe('the example reviews in examples/reviews/', () => {
       expect(route(VALIDATING.matchConditions, sent)).toBe('sent');
     },
   );
+});
 
+describe('who asks', () => {
   test('an UPDATE is routed the same whoever sends it: no user, group or controller is let past', () => {
     const deployment = judgedKind('Deployment');
     const kept = withEdit(deployment, IMAGES, (o) => {
