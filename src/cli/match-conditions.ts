@@ -15,7 +15,7 @@
  * there, and reading a missing field is an error, which under `failurePolicy: Fail` refuses the
  * request (under Ignore, skips the webhook): so every field is tested with `has()` before it is read.
  * The server has decoded a built-in kind into its Go type before admission, so every step of the path
- * is an object and every image a string when present. `request.kind` is always present;
+ * is an object and every image a string when present; only a list without `omitempty` can be null. `request.kind` is always present;
  * `request.subResource` is not (left out when empty), so it is not read: a `pods/ephemeralcontainers`
  * UPDATE compares the same lists as any Pod UPDATE. Nothing is excluded by who asks.
  */
@@ -34,12 +34,15 @@ function hasPath(root: string, path: readonly string[]): string[] {
 }
 
 /**
- * The list's images are exactly the old ones: it is absent now, or both lists give every container an
- * image and name the same images in order (a container without one is always judged).
+ * The list's images are exactly the old ones: it is absent now, or both are lists (`containers`, which
+ * Kubernetes never omits, can be null) that give every container an image and name the same images in
+ * order (a container without one is always judged).
  */
 function sameImages(list: string, oldList: string): string {
   return `(!has(${list}) || ${[
     `has(${oldList})`,
+    `type(${list}) == list`,
+    `type(${oldList}) == list`,
     `${list}.all(c, has(c.image))`,
     `${oldList}.all(c, has(c.image))`,
     `${list}.map(c, c.image) == ${oldList}.map(c, c.image)`,

@@ -227,6 +227,14 @@ describe.each(JUDGED_KINDS.map((groupKind) => [kindName(groupKind), groupKind] a
       expect(judgedImages(doc)).not.toHaveLength(0);
     });
 
+    test('an UPDATE that writes containers as null (Kubernetes never omits the field) is sent, not an error', () => {
+      const { before, after } = withEdit(groupKind, IMAGES, (o) => {
+        specOf(groupKind, o).containers = null;
+      });
+      expect(route(VALIDATING.matchConditions, update(before, after))).toBe('sent');
+      expect(route(VALIDATING.matchConditions, update(after, before))).toBe('sent');
+    });
+
     test('an UPDATE whose old object lacks the pod spec, or that carries no old object, is sent', () => {
       const after = workload(kind, IMAGES);
       const [first] = podSpecPath(groupKind) ?? [];
@@ -339,15 +347,25 @@ describe('generated UPDATEs (property)', () => {
       old: podImages,
       subResource: fc.constantFrom(undefined, 'ephemeralcontainers'),
       labels: fc.boolean(),
+      /** A container list written as null, in the old object, the new one or both. */
+      nulled: fc.option(
+        fc.record({
+          field: fc.constantFrom(...CONTAINER_FIELDS),
+          side: fc.constantFrom('old', 'new', 'both'),
+        }),
+        { nil: undefined },
+      ),
     })
     .chain((r) => editedImages(r.old).map((now) => ({ ...r, now })));
 
   test('a skipped UPDATE is one in which the webhook would judge no image; none raises an error', () => {
     fc.assert(
-      fc.property(request, ({ groupKind, old, now, subResource, labels }) => {
+      fc.property(request, ({ groupKind, old, now, subResource, labels, nulled }) => {
         const kind = groupKind.kind as WorkloadKind;
         const before = workload(kind, old);
         const after = workload(kind, now, labels ? { name: 'renamed' } : {});
+        if (nulled && nulled.side !== 'new') specOf(groupKind, before)[nulled.field] = null;
+        if (nulled && nulled.side !== 'old') specOf(groupKind, after)[nulled.field] = null;
         const doc = update(before, after, kind === 'Pod' && subResource ? { subResource } : {});
         for (const webhook of WEBHOOKS) {
           const routing = route(webhook.matchConditions, doc);
