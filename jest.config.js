@@ -11,37 +11,48 @@ const swc = {
     transform: { legacyDecorator: true },
   },
 };
-const transform = { '^.+\\.ts$': ['@swc/jest', swc] };
+// @marcbachmann/cel-js (the CEL evaluator the webhook's matchConditions are tested with) ships ES
+// modules only: compiled to CommonJS like the sources.
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', swc],
+  '/node_modules/@marcbachmann/cel-js/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
+};
+const transformIgnorePatterns = ['/node_modules/(?!@marcbachmann/cel-js/)'];
 module.exports = {
   projects: [
     {
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       testEnvironment: 'node',
     },
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       testEnvironment: 'node',
     },
     {
       displayName: 'fault',
       testMatch: ['<rootDir>/test/fault/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       testEnvironment: 'node',
     },
     {
       displayName: 'cdk',
       testMatch: ['<rootDir>/test/cdk/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       testEnvironment: 'node',
     },
     {
       displayName: 'contract',
       testMatch: ['<rootDir>/test/contract/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       testEnvironment: 'node',
     },
   ],

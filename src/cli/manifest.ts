@@ -1,16 +1,17 @@
 /**
  * `ecr-admission manifest`: the webhook configurations for a deployed endpoint, whose base URL is the
  * stack's `WebhookUrl` output. The ValidatingWebhookConfiguration sends every object that embeds a
- * PodSpec (the kinds the webhook judges) and ephemeral containers, on CREATE and UPDATE, to
- * `BASE/validate`; the MutatingWebhookConfiguration sends what the policy's `pinDigests` pins to
- * `BASE/mutate` (docs/adr/0005-pin-digests-on-pods.md).
+ * PodSpec (the kinds the webhook judges) and ephemeral containers, on CREATE and on an UPDATE that may
+ * change an image (./match-conditions.ts), to `BASE/validate`; the MutatingWebhookConfiguration sends
+ * what the policy's `pinDigests` pins to `BASE/mutate` (docs/adr/0005-pin-digests-on-pods.md).
  */
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { readText } from '../adapters/files';
 import { FileError, UsageError } from '../domain/errors';
-import { JUDGED_KINDS } from '../domain/workload';
+import { type GroupKind, JUDGED_KINDS } from '../domain/workload';
 import { loadPolicy } from '../wiring/cli';
+import { imageMatchConditions } from './match-conditions';
 
 export const CONFIGURATION_NAME = 'ecr-admission';
 export const WEBHOOK_NAME = 'images.ecr-admission.io';
@@ -54,7 +55,7 @@ export function endpointUrl(base: string, endpoint: 'validate' | 'mutate' = 'val
 }
 
 /** The webhook rules: one per API group, each kind by its resource name (Pod also by its subresource). */
-function rules(kinds = JUDGED_KINDS): Record<string, unknown>[] {
+function rules(kinds: readonly GroupKind[] = JUDGED_KINDS): Record<string, unknown>[] {
   const groups = new Map<string, string[]>();
   for (const { group, kind } of kinds) {
     const resource = `${kind.toLowerCase()}s`;
@@ -110,6 +111,7 @@ export function webhookConfiguration(options: WebhookOptions): Record<string, un
         name: WEBHOOK_NAME,
         clientConfig,
         rules: rules(),
+        matchConditions: imageMatchConditions(JUDGED_KINDS),
         failurePolicy: options.failurePolicy ?? 'Fail',
         ...rest,
       },
@@ -136,6 +138,7 @@ export function mutatingWebhookConfiguration(
         name: PIN_WEBHOOK_NAME,
         clientConfig,
         rules: rules(kinds),
+        matchConditions: imageMatchConditions(kinds),
         failurePolicy: 'Ignore',
         reinvocationPolicy: 'IfNeeded',
         ...rest,

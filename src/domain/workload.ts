@@ -33,7 +33,8 @@ const POD_SPEC_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
   ['extensions/DaemonSet', ['spec', 'template', 'spec']],
 ]);
 
-const CONTAINER_FIELDS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+/** The container lists of a PodSpec whose images are judged. */
+export const CONTAINER_FIELDS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 /** The kinds this webhook judges, for the webhook configuration's rules. */
 export const JUDGED_KINDS: readonly GroupKind[] = [...POD_SPEC_PATHS.keys()]
@@ -42,6 +43,11 @@ export const JUDGED_KINDS: readonly GroupKind[] = [...POD_SPEC_PATHS.keys()]
     const [group = '', kind = ''] = key.split('/');
     return { group, kind };
   });
+
+/** Where a kind keeps its PodSpec (`['spec', 'template', 'spec']`), or undefined for other kinds. */
+export function podSpecPath(groupKind: GroupKind): readonly string[] | undefined {
+  return POD_SPEC_PATHS.get(`${groupKind.group}/${groupKind.kind}`);
+}
 
 export function groupFromApiVersion(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
@@ -62,7 +68,7 @@ export type Extraction =
  * containers (the others already run). A malformed PodSpec is reported, never thrown.
  */
 export function extractImages(groupKind: GroupKind, object: unknown, subresource = ''): Extraction {
-  const specPath = POD_SPEC_PATHS.get(`${groupKind.group}/${groupKind.kind}`);
+  const specPath = podSpecPath(groupKind);
   if (!specPath) return { kind: 'not-applicable' };
   if (groupKind.kind === 'Pod' && subresource !== '' && subresource !== 'ephemeralcontainers') {
     return { kind: 'not-applicable' };

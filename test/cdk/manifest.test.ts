@@ -14,6 +14,7 @@ import {
 } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { parseAllDocuments } from 'yaml';
 import { OPT_OUT_LABEL } from '../../src/cli/manifest';
+import { imageMatchConditions } from '../../src/cli/match-conditions';
 import { JUDGED_KINDS } from '../../src/domain/workload';
 import { expectOneLineError, REPO_ROOT, requireBuiltCli, runCli } from '../helpers/cli';
 
@@ -94,6 +95,19 @@ describe('ecr-admission manifest', () => {
       expect(rule.operations).toEqual(['CREATE', 'UPDATE']);
       expect(rule.apiVersions).toEqual(['v1']);
     }
+  });
+
+  test('sends an UPDATE only when it may change an image: matchConditions on both webhooks, for the kinds each sends', async () => {
+    // What the expressions decide is evaluated in test/unit/match-conditions.test.ts.
+    const { all } = await generate('--pin-digests', 'pods');
+    const [validating, mutating] = all.map((doc) => (doc.webhooks as Webhook[])[0] as Webhook);
+    expect(validating?.matchConditions).toEqual(imageMatchConditions(JUDGED_KINDS));
+    expect(mutating?.matchConditions).toEqual(
+      imageMatchConditions(JUDGED_KINDS.filter((k) => k.kind === 'Pod')),
+    );
+    expect(mutating?.matchConditions).toEqual([
+      expect.objectContaining({ name: 'images-may-change-at-spec' }),
+    ]);
   });
 
   test('declares no side effects, both review versions, a short timeout, Equivalent matching and Fail by default', async () => {
