@@ -23,9 +23,11 @@ import { Construct } from 'constructs';
 import {
   DETAIL_TYPE,
   EVENT_SOURCE,
+  IMAGE_ACTION_TYPES,
   IMAGE_SCAN_END_STATUSES,
   INSPECTOR_ECR_SCAN_FIELDS,
   POLICY_CHANGED,
+  REPLICATE,
   SCAN_FREQUENCY_CHANGE,
   SETTING_CHANGE_CALLS,
 } from '../../src/contracts/events';
@@ -63,7 +65,13 @@ export const EVENT_PATTERNS = {
   EcrImageAction: {
     source: [EVENT_SOURCE.ecr],
     detailType: [DETAIL_TYPE.imageAction],
-    detail: { result: ['SUCCESS'], 'action-type': ['PUSH', 'DELETE'] },
+    detail: { result: ['SUCCESS'], 'action-type': [...IMAGE_ACTION_TYPES] },
+  },
+  EcrReplicationAction: {
+    source: [EVENT_SOURCE.ecr],
+    detailType: [DETAIL_TYPE.replicationAction],
+    // A replica arrived in this region: judge it here before anyone deploys it.
+    detail: { result: ['SUCCESS'], 'action-type': [REPLICATE] },
   },
   Inspector2Finding: {
     source: [EVENT_SOURCE.inspector2],

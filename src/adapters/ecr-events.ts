@@ -10,9 +10,11 @@ import * as z from 'zod';
 import {
   DETAIL_TYPE,
   EVENT_SOURCE,
+  IMAGE_ACTION_TYPES,
   INSPECTOR_ECR_SCAN_FIELDS,
   POLICY_CHANGED,
   REGISTRY_SETTING_CALLS,
+  REPLICATE,
   REPOSITORY_DELETE_CALL,
   REPOSITORY_SETTING_CALLS,
   SCAN_FREQUENCY_CHANGE,
@@ -110,8 +112,21 @@ const scanResourceChangeEvent = z.object({
 const actionEvent = z.object({
   ...envelope,
   detail: z.object({
-    'action-type': z.enum(['PUSH', 'DELETE']),
+    'action-type': z.enum(IMAGE_ACTION_TYPES),
     result: z.enum(['SUCCESS', 'FAILURE']),
+    'repository-name': repositoryName,
+    'image-digest': digest,
+    'image-tag': tag.optional(),
+    /** UPDATE_STORAGE_CLASS: ARCHIVE or STANDARD. */
+    'target-storage-class': z.string().optional(),
+  }),
+});
+
+const replicationEvent = z.object({
+  ...envelope,
+  detail: z.object({
+    'action-type': z.string(),
+    result: z.string(),
     'repository-name': repositoryName,
     'image-digest': digest,
     'image-tag': tag.optional(),
@@ -272,9 +287,40 @@ function parseTrigger(event: unknown): TriggerBody {
         digest: e.detail['image-digest'],
         tags: e.detail['image-tag'] ? [e.detail['image-tag']] : [],
       };
-      return e.detail['action-type'] === 'PUSH'
-        ? { kind: 'refresh-image', image, reason: 'ECR Image Action PUSH', eventTime: e.time }
-        : { kind: 'delete-image', image, eventTime: e.time };
+      switch (e.detail['action-type']) {
+        case 'PUSH':
+          return { kind: 'refresh-image', image, reason: 'ECR Image Action PUSH', eventTime: e.time };
+        case 'UPDATE_STORAGE_CLASS':
+          // Archived: its entries go (it cannot be pulled); restored: judged again.
+          return {
+            kind: 'refresh-image',
+            image,
+            reason: `ECR Image Action UPDATE_STORAGE_CLASS ${e.detail['target-storage-class'] ?? ''}`.trim(),
+            eventTime: e.time,
+          };
+        default:
+          return { kind: 'delete-image', image, eventTime: e.time };
+      }
+    }
+    case `${EVENT_SOURCE.ecr} / ${DETAIL_TYPE.replicationAction}`: {
+      const e = parse(replicationEvent, event, DETAIL_TYPE.replicationAction);
+      const action = e.detail['action-type'];
+      if (action !== REPLICATE || e.detail.result !== 'SUCCESS') {
+        return { kind: 'ignore', reason: `replication ${action} ${e.detail.result}`, eventTime: e.time };
+      }
+      // Delivered in the destination's account and region: the replica is judged where it is.
+      return {
+        kind: 'refresh-image',
+        image: {
+          registryId: e.account,
+          region: e.region,
+          repositoryName: e.detail['repository-name'],
+          digest: e.detail['image-digest'],
+          tags: e.detail['image-tag'] ? [e.detail['image-tag']] : [],
+        },
+        reason: `${DETAIL_TYPE.replicationAction} ${REPLICATE}`,
+        eventTime: e.time,
+      };
     }
     case `${EVENT_SOURCE.inspector2} / ${DETAIL_TYPE.inspectorFinding}`: {
       const e = parse(findingEvent, event, 'Inspector2 Finding');

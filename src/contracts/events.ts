@@ -12,6 +12,7 @@ export const EVENT_SOURCE = {
 export const DETAIL_TYPE = {
   imageScan: 'ECR Image Scan',
   imageAction: 'ECR Image Action',
+  replicationAction: 'ECR Replication Action',
   scanResourceChange: 'ECR Scan Resource Change',
   inspectorScan: 'Inspector2 Scan',
   inspectorFinding: 'Inspector2 Finding',
@@ -31,6 +32,15 @@ export const IMAGE_SCAN_END_STATUSES = ['COMPLETE', 'FAILED'] as const;
  * a scan event that has neither.
  */
 export const INSPECTOR_ECR_SCAN_FIELDS = ['repository-name', 'image-digest'] as const;
+
+/**
+ * The `action-type`s of an `ECR Image Action` the workflow takes: a push, a delete, and a move between
+ * storage classes (archived images cannot be pulled; a restored one can again).
+ */
+export const IMAGE_ACTION_TYPES = ['PUSH', 'DELETE', 'UPDATE_STORAGE_CLASS'] as const;
+
+/** The `action-type` of an `ECR Replication Action` that put a replica in the event's region. */
+export const REPLICATE = 'REPLICATE';
 
 /** The `action-type` of an `ECR Scan Resource Change`: repositories whose scan frequency changed. */
 export const SCAN_FREQUENCY_CHANGE = 'SCAN_FREQUENCY_CHANGE';

@@ -108,6 +108,7 @@ describe('EventBridge rules', () => {
         'EcrImageAction',
         'EcrImageScan',
         'EcrScanResourceChange',
+        'EcrReplicationAction',
         'EcrSettingChange',
         'Inspector2Finding',
         'Inspector2Scan',

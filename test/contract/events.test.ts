@@ -27,9 +27,11 @@ const REACHES: Record<string, string | null> = {
   'cloudtrail-put-registry-scanning-configuration.json': 'EcrSettingChange',
   'ecr-image-action-push.json': 'EcrImageAction',
   'ecr-image-action-delete.json': 'EcrImageAction',
-  'ecr-image-action-archive.json': null,
+  // Archived images cannot be pulled, restored ones can (issue 16).
+  'ecr-image-action-archive.json': 'EcrImageAction',
   'ecr-image-scan.json': 'EcrImageScan',
-  'ecr-replication-action.json': null,
+  // A replica in this region is judged here before anyone deploys it (issue 16).
+  'ecr-replication-action.json': 'EcrReplicationAction',
   // Scan-frequency changes, delivered without CloudTrail (issue 11, item 11).
   'ecr-scan-resource-change.json': 'EcrScanResourceChange',
   'inspector2-finding-ecr.json': 'Inspector2Finding',
@@ -226,5 +228,49 @@ describe('an Inspector2 finding whose resource region is "N/A" (issue 11, item 9
     const resource = event.detail.resources[0] as { id: string };
     resource.id = resource.id.replace(/^(arn:aws:ecr:)[^:]+/, '$1mars-central-1');
     expect(() => parseRefreshEvent(event)).toThrow(/detail\.resources\[\]\.id: the ARN's region/);
+  });
+});
+
+describe('archived and replicated images (issue 16)', () => {
+  test('an image moved to the archive is judged again, so that its cached entries go', () => {
+    const event = events.get('ecr-image-action-archive.json') as Event & { detail: Event };
+    expect(parseRefreshEvent(event)).toMatchObject({
+      kind: 'refresh-image',
+      reason: 'ECR Image Action UPDATE_STORAGE_CLASS ARCHIVE',
+      image: { repositoryName: 'ubuntu', digest: event.detail['image-digest'], region: 'us-east-1' },
+    });
+  });
+
+  test('an image restored to the standard class is judged again', () => {
+    const event = structuredClone(events.get('ecr-image-action-archive.json')) as Event & { detail: Event };
+    event.detail['target-storage-class'] = 'STANDARD';
+    expect(parseRefreshEvent(event)).toMatchObject({
+      kind: 'refresh-image',
+      reason: 'ECR Image Action UPDATE_STORAGE_CLASS STANDARD',
+    });
+  });
+
+  test("a replica is judged in the destination's account and region, with its tag", () => {
+    const event = events.get('ecr-replication-action.json') as Event & { detail: Event };
+    expect(parseRefreshEvent(event)).toEqual({
+      kind: 'refresh-image',
+      eventId: event.id,
+      eventTime: event.time,
+      reason: 'ECR Replication Action REPLICATE',
+      image: {
+        registryId: '123456789012',
+        region: 'us-east-1',
+        repositoryName: 'docker-hub/alpine',
+        digest: event.detail['image-digest'],
+        tags: ['3.17.2'],
+      },
+    });
+  });
+
+  test('a failed replication reaches nothing, and is ignored if handed over anyway', () => {
+    const event = structuredClone(events.get('ecr-replication-action.json')) as Event & { detail: Event };
+    event.detail.result = 'FAILURE';
+    expect(reached(event)).toEqual([]);
+    expect(parseRefreshEvent(event)).toMatchObject({ kind: 'ignore' });
   });
 });

@@ -44,6 +44,8 @@ function snapshot(
     cleanScan?: { imageScanStatus: { status: string; description?: string } };
     /** The repository's effective scan frequency (MANUAL: no scan on push). */
     scanFrequency?: string;
+    /** The clean image's `imageStatus` (ARCHIVED: moved to the archive). */
+    cleanStatus?: string;
   } = {},
 ): RawSnapshot {
   return {
@@ -69,6 +71,7 @@ function snapshot(
                 imageDigest: CLEAN,
                 imageTags: ['1.0.0'],
                 imagePushedAt: '2026-11-20T09:00:00Z',
+                ...(options.cleanStatus && { imageStatus: options.cleanStatus }),
                 scan:
                   options.cleanScan ??
                   scan(options.cleanScanAt ?? '2026-11-20T10:00:00Z', {
@@ -340,6 +343,54 @@ describe('the refresh workflow', () => {
       { ...repo, tag: '2.0.0' },
     ]);
     expect([...found.keys()]).toEqual([lookupKey({ ...repo, tag: '2.0.0' })]);
+  });
+
+  it('removes an archived image on its UPDATE_STORAGE_CLASS event, and caches it again once restored', async () => {
+    // The store stamps a deletion with the real clock (as in production), so the reads here use it too.
+    const { run, store } = await setup(() => new Date());
+    const repo = { registryId: OWN, region: REGION, repositoryName: 'team/app' };
+    const storageClass = (target: string) =>
+      event('documented/ecr-image-action-archive.json', {
+        'repository-name': 'team/app',
+        'image-digest': CLEAN,
+        'target-storage-class': target,
+      });
+    await run(scanEvent(CLEAN));
+
+    ecr.setSnapshot(snapshot({ cleanStatus: 'ARCHIVED' }));
+    const archived = await run(storageClass('ARCHIVE'));
+    const whileArchived = await store.getMany([{ ...repo, digest: CLEAN }]);
+    // A restored image is scanned again, as a pushed one is (its earlier findings are gone).
+    ecr.setSnapshot(snapshot({ cleanScanAt: new Date().toISOString() }));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const restored = await run(storageClass('STANDARD'));
+    const afterRestore = await store.getMany([{ ...repo, digest: CLEAN }]);
+
+    expect(archived.status).toBe('SUCCEEDED');
+    expect(archived.records.map((r) => [r.action, r.reason])).toEqual([['deleted', 'image-not-active']]);
+    expect(whileArchived.size).toBe(0);
+    expect(restored.records.map((r) => r.action)).toEqual(['written']);
+    expect(afterRestore.size).toBe(1);
+  });
+
+  it('judges a replica in its own region on its ECR Replication Action', async () => {
+    const { run } = await setup();
+
+    const result = await run(
+      event('documented/ecr-replication-action.json', {
+        'repository-name': 'team/app',
+        'image-digest': VULNERABLE,
+        'image-tag': '2.0.0',
+      }),
+    );
+
+    expect(result.records).toEqual([
+      expect.objectContaining({
+        action: 'written',
+        digest: VULNERABLE,
+        verdict: expect.objectContaining({ allowed: false }),
+      }),
+    ]);
   });
 
   it('changes nothing on a duplicate event', async () => {
