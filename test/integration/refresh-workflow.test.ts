@@ -381,6 +381,7 @@ describe('the refresh workflow', () => {
       cloudTrail('PutImageTagMutability', { repositoryName: 'team/app', imageTagMutability: 'MUTABLE' }),
     );
 
+    expect(result.error).toBeUndefined();
     expect(result.status).toBe('SUCCEEDED');
     expect(result.records.map((r) => r.digest).sort()).toEqual([CLEAN, VULNERABLE]);
     expect(result.records.every((r) => r.action === 'written')).toBe(true);
