@@ -7,7 +7,6 @@
 import type { CachedImage, DecisionStore, ListPage, PutOutcome } from '../../src/domain/decision-store';
 import { lookupKey } from '../../src/domain/decision-store';
 import type {
-  CatalogPage,
   EcrCatalog,
   Facts,
   FactsLookup,
