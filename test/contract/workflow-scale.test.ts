@@ -8,6 +8,7 @@
 import type { ListRequest, ListResult } from '../../src/application/refresh-service';
 import { RefreshService } from '../../src/application/refresh-service';
 import { PAGES_BUDGET } from '../../src/contracts/workflow';
+import { StoreUnavailableError } from '../../src/domain/errors';
 import { parsePolicy } from '../../src/domain/policy';
 import {
   HISTORY_EVENT_LIMIT,
@@ -127,5 +128,42 @@ describe('the refresh workflow at scale', () => {
 
   test('whatever fails, an execution of the pages state machine stays under half of the history limit', () => {
     expect(worstListingExecutionEvents()).toBeLessThan(HISTORY_EVENT_LIMIT / 2);
+  });
+});
+
+describe('a pages execution that fails', () => {
+  test('fails the local run, though the event-driven execution that started it succeeded (fire and forget)', async () => {
+    const registry = new SyntheticRegistry({
+      registryId: OWN,
+      region: REGION,
+      repositories: 3,
+      imagesPerRepository: 1,
+      tagsPerImage: () => 1,
+      missing: () => 0,
+      expiring: () => 0,
+      now: NOW,
+    });
+    const store = {
+      ...registry.store,
+      listImages: async () => {
+        throw new StoreUnavailableError('the table did not answer');
+      },
+    };
+    const service = new RefreshService({
+      policy: parsePolicy({}),
+      facts: registry,
+      catalog: registry.catalog,
+      store,
+      region: REGION,
+      ownAccountId: OWN,
+      now: () => NOW,
+    });
+
+    const run = await runWorkflowLocally(service, reconcile, { retryIntervalMs: 1 });
+
+    expect(run.executions).toBe(2);
+    expect(run.output).toBeDefined();
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.name).toBe('StoreUnavailableError');
   });
 });
