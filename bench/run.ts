@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every figure of docs/performance.md, printed as a table with its target and whether
- * it is met, and written to bench/results/latest.json. `--only core,calls,rollout,cold-start,server,faults,cli,findings`
+ * it is met, and written to bench/results/latest.json. `--only core,calls,rollout,cold-start,server,faults,cli,findings,workflow`
  * runs a subset. Benchmarks are not tests: they print figures and exit 0 even when a target is missed
  * (exit 1 only when a benchmark cannot run).
  */
@@ -18,6 +18,7 @@ import { type Figure, formatTable } from './lib/figures';
 import { REPO_ROOT } from './lib/workloads';
 import { rolloutBurstFigures } from './rollout-burst';
 import { serverFigures } from './server';
+import { workflowScaleFigures } from './workflow-scale';
 
 const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   core: admissionCoreFigures,
@@ -28,6 +29,7 @@ const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   faults: faultRecoveryFigures,
   cli: cliStartupFigures,
   findings: largeFindingsFigures,
+  workflow: workflowScaleFigures,
 };
 
 const USES_LOCAL_AWS = new Set(['calls', 'rollout']);

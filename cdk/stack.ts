@@ -56,6 +56,7 @@ export class EcrAdmissionStack extends Stack {
       api: this.endpoint.api,
       accessLogs: this.endpoint.accessLogs,
       stateMachine: this.refresh.stateMachine,
+      pagesStateMachine: this.refresh.pagesStateMachine,
       deadLetters: this.refresh.deadLetters,
       latencyAlarmMs: settings.latencyAlarmMs,
     });

@@ -40,6 +40,8 @@ export interface OperationsProps {
   /** The API's access log (JSON, with `status`): throttled requests are counted from it. */
   readonly accessLogs: ILogGroup;
   readonly stateMachine: StateMachine;
+  /** The paged work's state machine: its failures are the workflow's failures too. */
+  readonly pagesStateMachine: StateMachine;
   readonly deadLetters: Queue;
   readonly latencyAlarmMs: number;
 }
@@ -123,13 +125,18 @@ export class Operations extends Construct {
     });
     const functionThrottles = admissionFunction.metricThrottles({ period: PERIOD, statistic: 'Sum' });
     const workflowFailures = new MathExpression({
-      expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+      expression:
+        'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0) + ' +
+        'FILL(pagesFailed, 0) + FILL(pagesTimedOut, 0) + FILL(pagesAborted, 0)',
       label: 'Failed, timed out or aborted runs',
       period: PERIOD,
       usingMetrics: {
         failed: stateMachine.metricFailed({ period: PERIOD }),
         timedOut: stateMachine.metricTimedOut({ period: PERIOD }),
         aborted: stateMachine.metricAborted({ period: PERIOD }),
+        pagesFailed: props.pagesStateMachine.metricFailed({ period: PERIOD }),
+        pagesTimedOut: props.pagesStateMachine.metricTimedOut({ period: PERIOD }),
+        pagesAborted: props.pagesStateMachine.metricAborted({ period: PERIOD }),
       },
     });
     const deadLetterDepth = deadLetters.metricApproximateNumberOfMessagesVisible({

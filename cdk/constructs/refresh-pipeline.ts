@@ -3,12 +3,13 @@
  * the EventBridge rules that start it (each with its own pattern, retries and a dead-letter queue), the
  * reconciliation schedule, and the policy-change announcement that re-judges the cache after a deploy.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Arn, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -32,7 +33,13 @@ import {
   SETTING_CHANGE_CALLS,
 } from '../../src/contracts/events';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../src/contracts/metrics';
-import { ASL_FILE, REFRESH_TASKS, type RefreshTask } from '../../src/contracts/workflow';
+import {
+  ASL_FILE,
+  PAGES_ASL_FILE,
+  PAGES_STATE_MACHINE_PLACEHOLDER,
+  REFRESH_TASKS,
+  type RefreshTask,
+} from '../../src/contracts/workflow';
 import { FUNCTION_ACTIONS } from '../../src/wiring/permissions';
 import type { DeployedPolicy } from '../policy-source';
 import type { DeploySettings } from '../settings';
@@ -42,6 +49,15 @@ import { functionRole } from './function-role';
 
 export const DEFAULT_REFRESH_ENTRY = 'src/handlers/refresh.ts';
 export const DEFAULT_DEFINITION_FILE = ASL_FILE;
+export const DEFAULT_PAGES_DEFINITION_FILE = PAGES_ASL_FILE;
+
+/** The tasks whose placeholder a definition file holds: its state machine invokes those functions only. */
+function tasksIn(definitionFile: string): RefreshTask[] {
+  const text = readFileSync(definitionFile, 'utf8');
+  return (Object.keys(REFRESH_TASKS) as RefreshTask[]).filter((task) =>
+    text.includes(`\${${REFRESH_TASKS[task].placeholder}}`),
+  );
+}
 
 /** The events that start the workflow, one rule each (the schedule is a rule of its own). */
 export const EVENT_PATTERNS = {
@@ -103,10 +119,14 @@ export interface RefreshPipelineProps {
   /** The handlers' file, relative to the repository root or absolute. */
   readonly handlerEntry?: string;
   readonly definitionFile?: string;
+  readonly pagesDefinitionFile?: string;
 }
 
 export class RefreshPipeline extends Construct {
+  /** Started by the events: handles one image, or hands paged work to `pagesStateMachine`. */
   readonly stateMachine: StateMachine;
+  /** The paged work, each execution bounded, continuing in a new execution of itself. */
+  readonly pagesStateMachine: StateMachine;
   readonly functions: Record<RefreshTask, NodejsFunction>;
   readonly deadLetters: Queue;
   readonly idempotencyTable: Table;
@@ -167,43 +187,32 @@ export class RefreshPipeline extends Construct {
       ]),
     ) as Record<RefreshTask, NodejsFunction>;
 
-    const definitionFile = resolve(REPO_ROOT, props.definitionFile ?? DEFAULT_DEFINITION_FILE);
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromFile(definitionFile),
-      // The Map states' MaxConcurrency (4) belongs to the orchestration, in the ASL file itself.
-      definitionSubstitutions: Object.fromEntries(
-        Object.entries(this.functions).map(([task, fn]) => [
-          REFRESH_TASKS[task as RefreshTask].placeholder,
-          fn.functionArn,
-        ]),
-      ),
-      // Every state transition is logged, without the facts it carries.
-      logs: {
-        destination: new LogGroup(this, 'StateMachineLogs', {
-          retention: props.logRetention,
-          removalPolicy: props.logRemovalPolicy,
+    // The paged work first: the event-driven state machine starts its executions.
+    const pagesFile = resolve(REPO_ROOT, props.pagesDefinitionFile ?? DEFAULT_PAGES_DEFINITION_FILE);
+    this.pagesStateMachine = this.workflowMachine('PagesStateMachine', pagesFile, props, {});
+    // Past its budget an execution starts the next one of the same state machine ($$.StateMachine.Id).
+    // A policy of its own: in the role's default policy, the ARN would make the state machine depend on itself.
+    new Policy(this, 'PagesContinue', {
+      roles: [this.pagesStateMachine.role],
+      statements: [
+        new PolicyStatement({
+          actions: ['states:StartExecution'],
+          resources: [this.pagesStateMachine.stateMachineArn],
         }),
-        level: LogLevel.ALL,
-        includeExecutionData: false,
-      },
-      tracingEnabled: true,
-      // The execution timeout is the ASL file's TimeoutSeconds: CDK's `timeout` applies only to
-      // definitions built from chains, not to one read from a file.
+      ],
     });
-    // The definition invokes each function by its unqualified ARN: no versions or aliases (`:*`).
+
+    const definitionFile = resolve(REPO_ROOT, props.definitionFile ?? DEFAULT_DEFINITION_FILE);
+    this.stateMachine = this.workflowMachine('StateMachine', definitionFile, props, {
+      [PAGES_STATE_MACHINE_PLACEHOLDER]: this.pagesStateMachine.stateMachineArn,
+    });
+    // Fire and forget (states:startExecution, not .sync): no EventBridge rule for Step Functions to manage.
     this.stateMachine.addToRolePolicy(
       new PolicyStatement({
-        actions: ['lambda:InvokeFunction'],
-        resources: Object.values(this.functions).map((fn) => fn.functionArn),
+        actions: ['states:StartExecution'],
+        resources: [this.pagesStateMachine.stateMachineArn],
       }),
     );
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Granted by CDK for X-Ray tracing (xray:PutTraceSegments and friends) and CloudWatch Logs vended ' +
-        'log delivery (logs:CreateLogDelivery and friends), neither of which supports resource-level permissions.',
-    });
 
     this.deadLetters = new Queue(this, 'DeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -238,6 +247,51 @@ export class RefreshPipeline extends Construct {
     for (const rule of Object.values(this.rules)) rule.addTarget(target);
 
     this.announcePolicy(props.policy, props.logRetention, props.logRemovalPolicy);
+  }
+
+  /** A state machine from an ASL file, invoking the functions whose placeholders the file holds. */
+  private workflowMachine(
+    id: string,
+    definitionFile: string,
+    props: RefreshPipelineProps,
+    substitutions: Record<string, string>,
+  ): StateMachine {
+    const invoked = tasksIn(definitionFile).map((task) => [task, this.functions[task]] as const);
+    const machine = new StateMachine(this, id, {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromFile(definitionFile),
+      // The Map states' MaxConcurrency (4) and the pages budget belong to the orchestration, in the ASL file.
+      definitionSubstitutions: {
+        ...Object.fromEntries(invoked.map(([task, fn]) => [REFRESH_TASKS[task].placeholder, fn.functionArn])),
+        ...substitutions,
+      },
+      // Every state transition is logged, without the facts it carries.
+      logs: {
+        destination: new LogGroup(this, `${id}Logs`, {
+          retention: props.logRetention,
+          removalPolicy: props.logRemovalPolicy,
+        }),
+        level: LogLevel.ALL,
+        includeExecutionData: false,
+      },
+      tracingEnabled: true,
+      // The execution timeout is the ASL file's TimeoutSeconds: CDK's `timeout` applies only to
+      // definitions built from chains, not to one read from a file.
+    });
+    // The definition invokes each function by its unqualified ARN: no versions or aliases (`:*`).
+    machine.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: invoked.map(([, fn]) => fn.functionArn),
+      }),
+    );
+    Validations.of(machine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Granted by CDK for X-Ray tracing (xray:PutTraceSegments and friends) and CloudWatch Logs vended ' +
+        'log delivery (logs:CreateLogDelivery and friends), neither of which supports resource-level permissions.',
+    });
+    return machine;
   }
 
   /**
@@ -277,6 +331,7 @@ export class RefreshPipeline extends Construct {
     announce.node.addDependency(
       this.rules.PolicyChanged,
       this.stateMachine,
+      this.pagesStateMachine,
       ...Object.values(this.functions),
     );
 

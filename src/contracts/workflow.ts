@@ -1,10 +1,36 @@
 /**
- * The refresh workflow's tasks: each Task state of statemachine/refresh-decision.asl.json, the
+ * The refresh workflow's tasks: each Lambda Task state of the two ASL files in statemachine/, the
  * `${...}` placeholder CDK fills with its function's ARN, and the export of src/handlers/refresh.ts
  * that runs it. One table: CDK, the handlers and the local runner all derive from it, and a test holds
- * the ASL file's placeholders and the handlers' exports to exactly this.
+ * the ASL files' placeholders and the handlers' exports to exactly this.
  */
 export const ASL_FILE = 'statemachine/refresh-decision.asl.json';
+
+/**
+ * The paged work (listing the cache or the registry, re-judging), started by ASL_FILE's `StartListing`
+ * and `StartRejudging` tasks; each of its executions is bounded and continues in a new one.
+ */
+export const PAGES_ASL_FILE = 'statemachine/refresh-pages.asl.json';
+
+/** The placeholder of ASL_FILE that CDK fills with the pages state machine's ARN. */
+export const PAGES_STATE_MACHINE_PLACEHOLDER = 'PagesStateMachineArn';
+
+/** Step Functions' optimized integration that starts an execution and returns at once. */
+export const START_EXECUTION_RESOURCE = 'arn:aws:states:::states:startExecution';
+
+/**
+ * What one execution of the pages state machine may do before it hands the next page to a new one
+ * (the thresholds of its `MoreTargets` and `MoreRejudge` choices; a test holds the file to these).
+ * Sized so that the worst case, every target failing after every retry, stays under half of Step
+ * Functions' 25,000 history events (src/wiring/execution-history.ts).
+ */
+export const PAGES_BUDGET = {
+  /** Pages listed before the budget check stops the loop (one more page is listed by the check). */
+  listPages: 100,
+  /** Targets handed to the Maps before the check (the last page may add up to a page more). */
+  listTargets: 100,
+  rejudgePages: 300,
+} as const;
 
 export const REFRESH_TASKS = {
   Plan: { placeholder: 'PlanFunctionArn', handler: 'plan' },
@@ -19,3 +45,7 @@ export type RefreshTask = keyof typeof REFRESH_TASKS;
 export type RefreshHandlerName = (typeof REFRESH_TASKS)[RefreshTask]['handler'];
 
 export const REFRESH_TASK_NAMES = Object.keys(REFRESH_TASKS) as RefreshTask[];
+
+/** The workflow's state machines, by the file each is defined in. */
+export const WORKFLOW_FILES = { refresh: ASL_FILE, pages: PAGES_ASL_FILE } as const;
+export type WorkflowMachine = keyof typeof WORKFLOW_FILES;

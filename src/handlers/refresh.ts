@@ -98,7 +98,12 @@ export const deleteImage = task(async (target: RefreshTarget) => {
 
 export const listTargets = task((request: ListRequest) => service.listTargets(request));
 
-export const rejudge = task((request: { cursor?: string }) => service.rejudge(request));
+/** The records go to the log; the state machine keeps only a count and the cursor (its payload limit). */
+export const rejudge = task(async (request: { cursor?: string }) => {
+  const page = await service.rejudge(request);
+  for (const record of page.records) logger.info('rejudged', { keys: record.keys, digest: record.digest });
+  return { rejudged: page.records.length, ...(page.cursor && { cursor: page.cursor }) };
+});
 
 export const recordFailure = task(
   async (input: RefreshTarget & { error?: { Error?: string; Cause?: string } }) => {

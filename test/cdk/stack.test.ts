@@ -34,6 +34,15 @@ function only(type: string, props: Record<string, unknown> = {}): [string, Resou
   return found[0] as [string, Resources[string]];
 }
 
+/** The event-driven state machine (it runs the Plan task), or the pages state machine it starts. */
+function machine(which: 'refresh' | 'pages' = 'refresh'): [string, Resources[string]] {
+  const found = Object.entries(template.findResources('AWS::StepFunctions::StateMachine') as Resources);
+  expect(found).toHaveLength(2);
+  const isRefresh = (m: Resources[string]) =>
+    'PlanFunctionArn' in (m.Properties.DefinitionSubstitutions ?? {});
+  return found.find(([, m]) => isRefresh(m) === (which === 'refresh')) as [string, Resources[string]];
+}
+
 const admissionFunction = () => only('AWS::Lambda::Function', { Handler: 'index.handler', Timeout: 5 });
 const decisionTable = () =>
   only('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] });
@@ -243,11 +252,10 @@ describe('IAM', () => {
 
   test('every refresh task has a role of its own: only Refresh and ListTargets read ECR, only Refresh records idempotency', () => {
     const functions = template.findResources('AWS::Lambda::Function') as Resources;
-    const [, machine] = only('AWS::StepFunctions::StateMachine');
-    const substitutions = machine.Properties.DefinitionSubstitutions as Record<
-      string,
-      { 'Fn::GetAtt': [string, string] }
-    >;
+    const substitutions = {
+      ...machine('refresh')[1].Properties.DefinitionSubstitutions,
+      ...machine('pages')[1].Properties.DefinitionSubstitutions,
+    } as Record<string, { 'Fn::GetAtt': [string, string] }>;
     const [idempotencyId] = only('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     });
@@ -276,19 +284,54 @@ describe('IAM', () => {
     ]);
   });
 
-  test('the state machine may invoke exactly the six task functions, by their unqualified ARNs', () => {
-    const [, machine] = only('AWS::StepFunctions::StateMachine');
-    const role = machine.Properties.RoleArn['Fn::GetAtt'][0];
-    const invoke = statements().filter(
-      (s) => JSON.stringify(s.roles).includes(role) && JSON.stringify(s.Action).includes('lambda:'),
+  test.each([
+    ['refresh', ['Plan', 'Refresh', 'Delete', 'RecordFailure']],
+    ['pages', ['Refresh', 'Delete', 'ListTargets', 'Rejudge', 'RecordFailure']],
+  ] as const)(
+    'the %s state machine may invoke exactly the functions of its tasks (%s), by their unqualified ARNs',
+    (which, tasks) => {
+      const [, found] = machine(which);
+      const role = found.Properties.RoleArn['Fn::GetAtt'][0];
+      const invoke = statements().filter(
+        (s) => JSON.stringify(s.roles).includes(role) && JSON.stringify(s.Action).includes('lambda:'),
+      );
+      expect(invoke).toHaveLength(1);
+      expect(invoke[0]?.Action).toBe('lambda:InvokeFunction');
+      const arns = ((invoke[0]?.Resource ?? []) as { 'Fn::GetAtt': [string, string] }[]).map(
+        (r) => r['Fn::GetAtt'],
+      );
+      const substitutions = found.Properties.DefinitionSubstitutions as Record<
+        string,
+        { 'Fn::GetAtt': [string] }
+      >;
+      expect(arns.map(([id]) => id).sort()).toEqual(
+        tasks.map((task) => substitutions[REFRESH_TASKS[task].placeholder]?.['Fn::GetAtt'][0]).sort(),
+      );
+      for (const [, attribute] of arns) expect(attribute).toBe('Arn');
+    },
+  );
+
+  test('the refresh state machine may start the pages state machine, and the pages state machine itself: nothing else', () => {
+    const [refreshId, refresh] = machine('refresh');
+    const [pagesId, pages] = machine('pages');
+    const starts = (found: Resources[string]) =>
+      statements()
+        .filter(
+          (s) =>
+            JSON.stringify(s.roles).includes(found.Properties.RoleArn['Fn::GetAtt'][0]) &&
+            JSON.stringify(s.Action).includes('states:'),
+        )
+        .map((s) => ({ Action: s.Action, Resource: s.Resource }));
+    expect(starts(refresh)).toEqual([{ Action: 'states:StartExecution', Resource: { Ref: pagesId } }]);
+    expect(starts(pages)).toEqual([{ Action: 'states:StartExecution', Resource: { Ref: pagesId } }]);
+    expect(refresh.Properties.DefinitionSubstitutions.PagesStateMachineArn).toEqual({ Ref: pagesId });
+    // Only the EventBridge rules' role starts the event-driven one.
+    const startingRefresh = statements().filter(
+      (s) => JSON.stringify(s.Resource) === JSON.stringify({ Ref: refreshId }),
     );
-    expect(invoke).toHaveLength(1);
-    expect(invoke[0]?.Action).toBe('lambda:InvokeFunction');
-    const arns = ((invoke[0]?.Resource ?? []) as { 'Fn::GetAtt': [string, string] }[]).map(
-      (r) => r['Fn::GetAtt'],
-    );
-    expect(arns).toHaveLength(6);
-    for (const [, attribute] of arns) expect(attribute).toBe('Arn');
+    expect(startingRefresh.map((s) => JSON.stringify(s.roles))).toEqual([
+      expect.stringMatching(/EventsRole/),
+    ]);
   });
 });
 
@@ -385,17 +428,18 @@ describe('the webhook API', () => {
 
 describe('the refresh workflow', () => {
   test('fills every placeholder of the ASL file, each task with the function running its export', () => {
-    const asl = readFileSync(join(REPO_ROOT, 'statemachine/refresh-decision.asl.json'), 'utf8');
-    const placeholders = new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
-    const [, machine] = only('AWS::StepFunctions::StateMachine');
-    const substitutions = machine.Properties.DefinitionSubstitutions as Record<string, unknown>;
-    expect(Object.keys(substitutions).sort()).toEqual(
-      Object.values(REFRESH_TASKS)
-        .map(({ placeholder }) => placeholder)
-        .sort(),
-    );
-    for (const placeholder of placeholders) expect(Object.keys(substitutions)).toContain(placeholder);
     const functions = template.findResources('AWS::Lambda::Function') as Resources;
+    const substitutions: Record<string, unknown> = {};
+    for (const [which, file] of [
+      ['refresh', 'statemachine/refresh-decision.asl.json'],
+      ['pages', 'statemachine/refresh-pages.asl.json'],
+    ] as const) {
+      const asl = readFileSync(join(REPO_ROOT, file), 'utf8');
+      const placeholders = new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+      const filled = machine(which)[1].Properties.DefinitionSubstitutions as Record<string, unknown>;
+      expect(Object.keys(filled).sort()).toEqual([...placeholders].sort());
+      Object.assign(substitutions, filled);
+    }
     for (const [task, { placeholder, handler }] of Object.entries(REFRESH_TASKS)) {
       const [id] = (substitutions[placeholder] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
       expect({ task, handler: functions[id]?.Properties.Handler }).toEqual({
@@ -405,34 +449,36 @@ describe('the refresh workflow', () => {
     }
   });
 
-  test('is loaded from the file, logs every transition without execution data, and is traced', () => {
-    const [, machine] = only('AWS::StepFunctions::StateMachine');
-    expect(machine.Properties).toMatchObject({
-      DefinitionS3Location: expect.anything(),
-      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
-      TracingConfiguration: { Enabled: true },
-    });
-  });
+  test.each(['refresh', 'pages'] as const)(
+    '%s: is loaded from the file, logs every transition without execution data, and is traced',
+    (which) => {
+      expect(machine(which)[1].Properties).toMatchObject({
+        DefinitionS3Location: expect.anything(),
+        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+        TracingConfiguration: { Enabled: true },
+      });
+    },
+  );
 
   /** The definition as deployed: the asset uploaded for DefinitionS3Location. */
-  const deployedDefinition = (): { TimeoutSeconds?: number; States: Record<string, unknown> } => {
+  const deployedDefinitions = (): { TimeoutSeconds?: number; States: Record<string, unknown> }[] => {
     const definitions = readdirSync(synth.outdir)
       .filter((name) => name.startsWith('asset.') && name.endsWith('.json'))
       .map((name) => readFileSync(join(synth.outdir, name), 'utf8'))
       .filter((text) => text.includes('"StartAt"'));
-    expect(definitions).toHaveLength(1);
-    return JSON.parse(definitions[0] ?? '{}');
+    expect(definitions).toHaveLength(2);
+    return definitions.map((text) => JSON.parse(text));
   };
 
-  test('gives up after 2 hours: TimeoutSeconds is in the deployed definition (the CDK prop does not reach a file)', () => {
-    expect(deployedDefinition().TimeoutSeconds).toBe(7200);
+  test('gives up after 2 hours: TimeoutSeconds is in each deployed definition (the CDK prop does not reach a file)', () => {
+    expect(deployedDefinitions().map((d) => d.TimeoutSeconds)).toEqual([7200, 7200]);
   });
 
   test("every Lambda task retries the Lambda service exceptions of AWS's guidance, ClientExecutionTimeoutException included", () => {
     const tasks: { name: string; retried: string[] }[] = [];
     const visit = (states: Record<string, unknown>) => {
       for (const [name, state] of Object.entries(states) as [string, Record<string, unknown>][]) {
-        if (state.Type === 'Task') {
+        if (state.Type === 'Task' && !String(state.Resource).startsWith('arn:aws:states:::')) {
           const retry = (state.Retry ?? []) as { ErrorEquals: string[] }[];
           tasks.push({ name, retried: retry.flatMap((r) => r.ErrorEquals) });
         }
@@ -440,7 +486,7 @@ describe('the refresh workflow', () => {
         if (processor?.States) visit(processor.States);
       }
     };
-    visit(deployedDefinition().States);
+    for (const definition of deployedDefinitions()) visit(definition.States);
     expect(tasks.length).toBeGreaterThanOrEqual(Object.keys(REFRESH_TASKS).length);
     for (const task of tasks) {
       expect({ task: task.name, retried: task.retried }).toEqual({
@@ -463,7 +509,8 @@ describe('operations', () => {
   test('alarms on API 5xx rate, throttling (stage and function), API and function latency, admission errors, workflow failures and dead letters, all to one topic', () => {
     const [fnId] = admissionFunction();
     const [topicId] = only('AWS::SNS::Topic');
-    const [machineId] = only('AWS::StepFunctions::StateMachine');
+    const [machineId] = machine('refresh');
+    const [pagesId] = machine('pages');
     const found = alarms().map((alarm) => alarm.Properties);
     expect(found).toHaveLength(8);
     const stat = (metric: string, s: string) =>
@@ -502,7 +549,11 @@ describe('operations', () => {
         }),
         expect.objectContaining({
           Metrics: expect.arrayContaining([
-            expect.objectContaining({ Expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)' }),
+            expect.objectContaining({
+              Expression:
+                'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0) + ' +
+                'FILL(pagesFailed, 0) + FILL(pagesTimedOut, 0) + FILL(pagesAborted, 0)',
+            }),
             stat('ExecutionsFailed', 'Sum'),
             stat('ExecutionsTimedOut', 'Sum'),
             stat('ExecutionsAborted', 'Sum'),
@@ -517,6 +568,7 @@ describe('operations', () => {
       ]),
     );
     expect(JSON.stringify(found)).toContain(machineId);
+    expect(JSON.stringify(found)).toContain(pagesId);
     for (const alarm of alarms()) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 

@@ -58,11 +58,11 @@ function deploy(policyText?: string): Deployed {
     ofType('AWS::DynamoDB::Table').find(([, r]) =>
       JSON.stringify(r.Properties?.KeySchema).includes(`"AttributeName":"${key}"`),
     )?.[0] as string;
-  const [machine] = ofType('AWS::StepFunctions::StateMachine').map(([, r]) => r);
-  const substitutions = machine?.Properties?.DefinitionSubstitutions as Record<
-    string,
-    { 'Fn::GetAtt': [string] }
-  >;
+  // The two state machines between them fill every task's placeholder.
+  const substitutions = Object.assign(
+    {},
+    ...ofType('AWS::StepFunctions::StateMachine').map(([, r]) => r.Properties?.DefinitionSubstitutions),
+  ) as Record<string, { 'Fn::GetAtt': [string] }>;
   const admission = ofType('AWS::Lambda::Function').find(
     ([, r]) => r.Properties?.Handler === 'index.handler',
   )?.[0] as string;
@@ -245,6 +245,77 @@ describe('enhanced scanning', () => {
         await expect(simulate(statements, action, action.startsWith('ecr') ? repository : '*')).resolves.toBe(
           'ImplicitlyDenied',
         );
+      }
+    },
+  );
+});
+
+describe("the workflow's state machines", () => {
+  const { resources } = deploy();
+  const machines = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
+  const byFile = (placeholder: string) => {
+    const found = machines.find(
+      ([, r]) => placeholder in ((r.Properties?.DefinitionSubstitutions as object) ?? {}),
+    );
+    if (!found) throw new Error(`no state machine fills ${placeholder}`);
+    const [id, machine] = found;
+    const roleArn = String(machine.Properties?.RoleArn);
+    const roleId = roleArn.slice(roleArn.lastIndexOf('/') + 1);
+    const statements = Object.values(resources)
+      .filter(
+        (r) =>
+          r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles) === JSON.stringify([roleId]),
+      )
+      .flatMap(
+        (r) => (r.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [],
+      );
+    const invoked = Object.values(
+      machine.Properties?.DefinitionSubstitutions as Record<string, string>,
+    ).filter((arn) => arn.includes(':lambda:'));
+    return { arn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${id}`, statements, invoked };
+  };
+  const refresh = byFile('PlanFunctionArn');
+  const pages = byFile('ListTargetsFunctionArn');
+  const functionArns = Object.entries(resources)
+    .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+    .map(([id]) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`);
+
+  test.each([
+    ['the event-driven one', 'starts the pages state machine', refresh, 'pages', 'Allowed'],
+    ['the event-driven one', 'may not start itself', refresh, 'refresh', 'ImplicitlyDenied'],
+    ['the pages one', 'starts its own next execution', pages, 'pages', 'Allowed'],
+    ['the pages one', 'may not start the event-driven one', pages, 'refresh', 'ImplicitlyDenied'],
+  ] as const)('%s %s (states:StartExecution)', async (_, _why, machine, target, expected) => {
+    const arn = target === 'pages' ? pages.arn : refresh.arn;
+    await expect(simulate(machine.statements, 'states:StartExecution', arn)).resolves.toBe(expected);
+  });
+
+  test.each([
+    ['the event-driven one', refresh],
+    ['the pages one', pages],
+  ])('%s invokes exactly the functions its definition names', async (_, machine) => {
+    expect(machine.invoked.length).toBeGreaterThan(0);
+    for (const fn of functionArns) {
+      await expect(simulate(machine.statements, 'lambda:InvokeFunction', fn)).resolves.toBe(
+        machine.invoked.includes(fn) ? 'Allowed' : 'ImplicitlyDenied',
+      );
+    }
+  });
+
+  test.each([
+    ['the event-driven one', refresh],
+    ['the pages one', pages],
+  ])(
+    '%s holds no .sync grant: executions are started fire-and-forget, with no managed rule',
+    async (_, machine) => {
+      const rule = `arn:aws:events:${REGION}:${ACCOUNT}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`;
+      for (const action of ['events:PutTargets', 'events:PutRule', 'events:DescribeRule']) {
+        await expect(simulate(machine.statements, action, rule)).resolves.toBe('ImplicitlyDenied');
+      }
+      for (const action of ['states:DescribeExecution', 'states:StopExecution']) {
+        await expect(
+          simulate(machine.statements, action, `${pages.arn.replace(':stateMachine:', ':execution:')}:x`),
+        ).resolves.toBe('ImplicitlyDenied');
       }
     },
   );

@@ -111,6 +111,14 @@ describe('the refresh Lambda handlers', () => {
     expect(ecr.totalEcrCalls()).toBeGreaterThan(0);
   });
 
+  it('hands the state machine a count and the cursor from Rejudge, never the records (its payload limit)', async () => {
+    const handlers = load({ TABLE_NAME: 'decisions', OWN_ACCOUNT_ID: OWN });
+
+    const page = await handlers.rejudge({}, lambdaContext());
+
+    expect(page).toEqual({ rejudged: expect.any(Number) });
+  });
+
   it('refuses an unknown event with an error whose name the state machine catches', async () => {
     const handlers = load({ TABLE_NAME: 'decisions' });
 

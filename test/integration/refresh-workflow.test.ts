@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import aslValidator from 'asl-validator';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
+import { ASL_FILE, PAGES_ASL_FILE } from '../../src/contracts/workflow';
 import { lookupKey } from '../../src/domain/decision-store';
 import { parsePolicy } from '../../src/domain/policy';
 import { parseAdmissionReview } from '../../src/http/admission-review';
@@ -194,11 +195,14 @@ describe('the refresh workflow', () => {
     return { tableName, service, store, run };
   }
 
-  it('has a definition that asl-validator accepts, placeholders and all', () => {
-    const raw = JSON.parse(readFileSync(aslPath(), 'utf8'));
+  it.each([
+    ['refresh', ASL_FILE],
+    ['pages', PAGES_ASL_FILE],
+  ] as const)('has a %s definition that asl-validator accepts, placeholders and all', (machine, file) => {
+    const raw = JSON.parse(readFileSync(aslPath(file), 'utf8'));
 
     expect(aslValidator(raw).errors).toEqual([]);
-    expect(aslValidator(loadDefinition()).isValid).toBe(true);
+    expect(aslValidator(loadDefinition({}, machine)).errors).toEqual([]);
   });
 
   it('writes, on a scan event, the same verdict the admission path computes for the image', async () => {
@@ -514,6 +518,7 @@ describe('the refresh workflow', () => {
       cloudTrail('PutImageTagMutability', { repositoryName: 'team/app', imageTagMutability: 'MUTABLE' }),
     );
 
+    expect(result.error).toBeUndefined();
     expect(result.status).toBe('SUCCEEDED');
     expect(result.records.map((r) => r.digest).sort()).toEqual([CLEAN, VULNERABLE]);
     expect(result.records.every((r) => r.action === 'written')).toBe(true);

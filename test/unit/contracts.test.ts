@@ -5,22 +5,44 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ASL_FILE, REFRESH_TASKS } from '../../src/contracts/workflow';
+import {
+  ASL_FILE,
+  PAGES_ASL_FILE,
+  PAGES_BUDGET,
+  PAGES_STATE_MACHINE_PLACEHOLDER,
+  REFRESH_TASKS,
+  START_EXECUTION_RESOURCE,
+} from '../../src/contracts/workflow';
 import * as errors from '../../src/domain/errors';
-import { taskStates } from '../../src/wiring/local-workflow';
+import { startStates, taskStates } from '../../src/wiring/local-workflow';
 import { coldStart } from '../helpers/lambda';
 
 const ROOT = resolve(__dirname, '../..');
-const aslText = readFileSync(join(ROOT, ASL_FILE), 'utf8');
+const refreshText = readFileSync(join(ROOT, ASL_FILE), 'utf8');
+const pagesText = readFileSync(join(ROOT, PAGES_ASL_FILE), 'utf8');
+const aslText = refreshText + pagesText;
 
 describe('the refresh workflow task table', () => {
-  test("the ASL file's placeholders are exactly the table's", () => {
+  test("the ASL files' placeholders are exactly the table's, and the pages state machine's", () => {
     const placeholders = new Set([...aslText.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
     expect([...placeholders].sort()).toEqual(
-      Object.values(REFRESH_TASKS)
-        .map((t) => t.placeholder)
-        .sort(),
+      [...Object.values(REFRESH_TASKS).map((t) => t.placeholder), PAGES_STATE_MACHINE_PLACEHOLDER].sort(),
     );
+  });
+
+  test("the pages state machine's budget is PAGES_BUDGET", () => {
+    const { States } = JSON.parse(pagesText);
+    const thresholds = (choice: { Choices: unknown[] }) =>
+      [
+        ...JSON.stringify(choice.Choices).matchAll(
+          /"Variable":"\$\.spent\.(\w+)","NumericGreaterThanEquals":(\d+)/g,
+        ),
+      ].map((m) => [m[1], Number(m[2])]);
+    expect(thresholds(States.MoreTargets)).toEqual([
+      ['pages', PAGES_BUDGET.listPages],
+      ['targets', PAGES_BUDGET.listTargets],
+    ]);
+    expect(thresholds(States.MoreRejudge)).toEqual([['pages', PAGES_BUDGET.rejudgePages]]);
   });
 
   test("the refresh handlers' exports are exactly the table's handlers", () => {
@@ -38,25 +60,40 @@ describe('the refresh workflow task table', () => {
     );
   });
 
-  test('every Task state of the ASL file runs a task of the table', () => {
+  test.each(['refresh', 'pages'])(
+    'every Task state of the %s ASL file runs a task of the table or starts the pages state machine',
+    (machine) => {
+      const { loadDefinition } = require('../../src/wiring/local-workflow');
+      const definition = loadDefinition({}, machine);
+      const taskStateNames: string[] = [];
+      const visit = (
+        states: Record<
+          string,
+          { Type: string; Iterator?: { States: never }; ItemProcessor?: { States: never } }
+        >,
+      ) => {
+        for (const [name, state] of Object.entries(states)) {
+          if (state.Type === 'Task') taskStateNames.push(name);
+          const nested = state.ItemProcessor?.States ?? state.Iterator?.States;
+          if (nested) visit(nested);
+        }
+      };
+      visit(definition.States);
+      expect([...taskStates(definition).keys(), ...startStates(definition)].sort()).toEqual(
+        taskStateNames.sort(),
+      );
+      const started = JSON.stringify(definition).match(/arn:aws:states:::[\w:.]+/g) ?? [];
+      expect(new Set(started)).toEqual(new Set([START_EXECUTION_RESOURCE]));
+    },
+  );
+
+  test('every task of the table runs in one of the two ASL files', () => {
     const { loadDefinition } = require('../../src/wiring/local-workflow');
-    const definition = loadDefinition();
-    const taskStateNames: string[] = [];
-    const visit = (
-      states: Record<
-        string,
-        { Type: string; Iterator?: { States: never }; ItemProcessor?: { States: never } }
-      >,
-    ) => {
-      for (const [name, state] of Object.entries(states)) {
-        if (state.Type === 'Task') taskStateNames.push(name);
-        const nested = state.ItemProcessor?.States ?? state.Iterator?.States;
-        if (nested) visit(nested);
-      }
-    };
-    visit(definition.States);
-    expect([...taskStates(definition).keys()].sort()).toEqual(taskStateNames.sort());
-    expect(new Set(taskStates(definition).values())).toEqual(new Set(Object.keys(REFRESH_TASKS)));
+    const tasks = new Set([
+      ...taskStates(loadDefinition({}, 'refresh')).values(),
+      ...taskStates(loadDefinition({}, 'pages')).values(),
+    ]);
+    expect(tasks).toEqual(new Set(Object.keys(REFRESH_TASKS)));
   });
 });
 
@@ -66,7 +103,10 @@ describe('the errors the workflow matches by name', () => {
       [...(m[1] as string).matchAll(/"([^"]+)"/g)].map((n) => n[1] as string),
     ),
   );
-  const ours = [...matched].filter((name) => !name.startsWith('States.') && !name.startsWith('Lambda.'));
+  const ours = [...matched].filter(
+    (name) =>
+      !name.startsWith('States.') && !name.startsWith('Lambda.') && !name.startsWith('StepFunctions.'),
+  );
 
   test('are all errors of the error module, retried or invalid-event', () => {
     expect(ours.sort()).toEqual(
