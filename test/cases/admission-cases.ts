@@ -1978,6 +1978,50 @@ const riskRules: AdmissionCase[] = [
     expect: allowed(),
   },
   {
+    name: 'Under countOnly each platform image of an index is judged alone: a fixable CRITICAL in arm64 denies, naming the platform.',
+    snapshot: multiRepo(
+      ...multiArch('multi', {
+        tags: ['2.0'],
+        platforms: {
+          'linux/amd64': enhancedScan({
+            enhancedFindings: [detailedFinding('CVE-2026-8101', 'CRITICAL', { fixAvailable: 'NO' })],
+          }),
+          'linux/arm64': enhancedScan({
+            enhancedFindings: [detailedFinding('CVE-2026-8102', 'CRITICAL', FIXABLE)],
+          }),
+        },
+      }),
+    ),
+    policy: { rules: { countOnly: { fixAvailable: ['YES'] } } },
+    review: pod(MULTI),
+    expect: denied(['SEVERITY_LIMIT_EXCEEDED'], {
+      messageIncludes: ['linux/arm64: vulnerability findings above', 'CVE-2026-8102 CRITICAL, fix available'],
+      messageExcludes: ['CVE-2026-8101'],
+    }),
+  },
+  {
+    name: 'Under countOnly in warn mode a counted finding becomes a warning and the image is admitted.',
+    snapshot: riskRepo(FIXABLE),
+    policy: { mode: 'warn', rules: { countOnly: { fixAvailable: ['YES'] } } },
+    review: pod(APP),
+    expect: {
+      allowed: true,
+      codes: ['SEVERITY_LIMIT_EXCEEDED'],
+      warningsInclude: ['[SEVERITY_LIMIT_EXCEEDED]'],
+    },
+  },
+  {
+    name: 'An exempt image is admitted without judging whatever countOnly and scopes say.',
+    snapshot: riskRepo(FIXABLE),
+    policy: {
+      images: { exempt: [`${HOST}/team/app*`] },
+      rules: { countOnly: { fixAvailable: ['YES'] } },
+      scopes: [{ namespaces: ['shop'], rules: { maxSeverityCounts: { LOW: 0 } } }],
+    },
+    review: pod(APP),
+    expect: allowed(),
+  },
+  {
     name: 'The first scope whose namespaces match applies, not a later one.',
     snapshot: criticalRepo(),
     policy: {
