@@ -126,6 +126,8 @@ export function decide(input: DecideInput): Decision {
     ].join(',');
   }
   if (exemptImages.length > 0) audit.exempt = String(exemptImages.length);
+  const counted = countedFindings(violations);
+  if (counted) audit.findings = counted;
 
   const warned = denied ? [] : violations.map((v) => shortWarning(v.code, v.image, firstClause(v.message)));
   const warnings = [...new Set([...warned, ...imageWarnings])];
@@ -145,6 +147,31 @@ export function decide(input: DecideInput): Decision {
     cacheHits: hits,
     cacheMisses: misses,
   };
+}
+
+/** How many counted findings the audit annotation names (the rest are counted: `+N more`). */
+export const MAX_AUDIT_FINDINGS = 10;
+
+/**
+ * The counted findings of severity violations, in short, for the audit log: `CVE-2026-1111(CRITICAL,
+ * fix,exploit)`, most severe first, each id once, bounded.
+ */
+function countedFindings(violations: readonly Violation[]): string | undefined {
+  const seen = new Set<string>();
+  const all = violations
+    .flatMap((v) => v.findings ?? [])
+    .filter((f) => f.counted && !seen.has(f.id) && Boolean(seen.add(f.id)));
+  if (all.length === 0) return undefined;
+  const named = all.slice(0, MAX_AUDIT_FINDINGS).map((f) => {
+    const marks = [
+      f.severity,
+      ...(f.fixAvailable === 'YES' ? ['fix'] : []),
+      ...(f.exploitAvailable === 'YES' ? ['exploit'] : []),
+    ];
+    return `${f.id}(${marks.join(',')})`;
+  });
+  const more = all.length - named.length;
+  return `${named.join(',')}${more > 0 ? ` +${more} more` : ''}`;
 }
 
 /** The part of a message before its advice (`...; fix it`), for a short warning. */

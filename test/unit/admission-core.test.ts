@@ -536,3 +536,39 @@ describe('runCase', () => {
     await expect(runCase(wrong, snapshotFacts(REGISTRY))).rejects.toThrow();
   });
 });
+
+describe('the audit annotation of counted findings', () => {
+  const many = Array.from({ length: 12 }, (_, i) =>
+    finding(`CVE-2026-${9000 + i}`, i < 2 ? 'CRITICAL' : 'HIGH'),
+  );
+  const facts = snapshotFacts(
+    snapshot(
+      registry(
+        {},
+        repository('team/app', {}, image('app-1.0', { tags: ['1.0'], scan: basicScan({ findings: many }) })),
+      ),
+    ),
+  );
+
+  test('names the counted findings in short, most severe first, bounded', async () => {
+    const { ask } = setup({ facts, policy: { rules: { maxSeverityCounts: { HIGH: 0 } } } });
+
+    const { response } = await ask(podReview({ containers: [APP] }));
+
+    expect(response.response.auditAnnotations?.findings).toBe(
+      `${[
+        'CVE-2026-9000(CRITICAL)',
+        'CVE-2026-9001(CRITICAL)',
+        ...Array.from({ length: 8 }, (_, i) => `CVE-2026-${9002 + i}(HIGH)`),
+      ].join(',')} +2 more`,
+    );
+  });
+
+  test('is absent when no finding breaks a limit', async () => {
+    const { ask } = setup({ facts, policy: { rules: { maxSeverityCounts: { CRITICAL: null } } } });
+
+    const { response } = await ask(podReview({ containers: [APP] }));
+
+    expect(response.response.auditAnnotations?.findings).toBeUndefined();
+  });
+});
