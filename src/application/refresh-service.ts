@@ -5,7 +5,13 @@
  * through the same decision store, conditionally.
  */
 import { type CachedImage, type DecisionStore, lookupKey } from '../domain/decision-store';
-import type { EcrCatalog, Facts, FactsSource, RepositoryKey } from '../domain/facts';
+import {
+  carryFirstObserved,
+  type EcrCatalog,
+  type Facts,
+  type FactsSource,
+  type RepositoryKey,
+} from '../domain/facts';
 import { ecrDigestReference } from '../domain/image-ref';
 import { type Policy, policyHash } from '../domain/policy';
 import type { ImageTarget, RefreshTrigger, RepositoryScope } from '../domain/refresh';
@@ -174,9 +180,14 @@ export class RefreshService {
       const deleted = await this.deleteImage(target);
       return { ...deleted, reason: lookup.status };
     }
-    const verdict = this.judge(lookup.facts);
-    const { written } = await this.options.store.put({ facts: lookup.facts, verdict });
-    return this.record(written.length > 0 ? 'written' : 'unchanged', lookup.facts, written, verdict);
+    // A finding keeps the first-observed time the cache already holds for it (a rescan does not restart
+    // its grace period).
+    const key = lookupKey({ ...target, digest: target.digest });
+    const previous = (await this.options.store.getMany([{ ...target, digest: target.digest }])).get(key);
+    const facts = previous ? carryFirstObserved(lookup.facts, previous.facts) : lookup.facts;
+    const verdict = this.judge(facts);
+    const { written } = await this.options.store.put({ facts, verdict });
+    return this.record(written.length > 0 ? 'written' : 'unchanged', facts, written, verdict);
   }
 
   /** The cached image indexes of the target's repository that list the target as a platform image. */

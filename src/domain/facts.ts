@@ -51,7 +51,7 @@ export interface Finding {
   readonly version?: string;
   /** The version that fixes it, where ECR says. */
   readonly fixedInVersion?: string;
-  /** ISO time: enhanced `firstObservedAt`; basic: the scan's completion time. */
+  /** ISO time: enhanced `firstObservedAt`; basic: the scan's completion time, carried across rescans. */
   readonly firstObservedAt?: string;
 }
 
@@ -170,4 +170,42 @@ export function parseIndexManifest(text: string): IndexEntry[] | undefined {
     entries.push({ digest, platform: `${os}/${arch}${variant}` });
   }
   return entries;
+}
+
+/**
+ * Facts read again keep the first-observed time an earlier read of the same image gave each finding
+ * (the earliest of the two): a basic finding's only first-observed time is its scan's completion, which
+ * a rescan moves forward, so without this a grace period (`countOnly.minAgeDays`) would start again at
+ * every rescan. Findings the earlier read did not have keep their own.
+ */
+export function carryFirstObserved(next: Facts, previous: Facts): Facts {
+  if (next.image.digest !== previous.image.digest) return next;
+  const carry = (scan: ScanFacts | undefined, before: ScanFacts | undefined): ScanFacts | undefined => {
+    if (!scan || !before) return scan;
+    const first = new Map<string, string>();
+    for (const f of before.findings) {
+      const known = first.get(f.id);
+      if (f.firstObservedAt && (!known || f.firstObservedAt < known)) first.set(f.id, f.firstObservedAt);
+    }
+    if (first.size === 0) return scan;
+    return {
+      ...scan,
+      findings: scan.findings.map((f) => {
+        const earlier = first.get(f.id);
+        return earlier && (!f.firstObservedAt || earlier < f.firstObservedAt)
+          ? { ...f, firstObservedAt: earlier }
+          : f;
+      }),
+    };
+  };
+  const platforms = next.image.platforms?.map((p) => {
+    const before = previous.image.platforms?.find((q) => q.digest === p.digest);
+    const scan = carry(p.scan, before?.scan);
+    return scan ? { ...p, scan } : p;
+  });
+  const scan = carry(next.image.scan, previous.image.scan);
+  return {
+    ...next,
+    image: { ...next.image, ...(scan && { scan }), ...(platforms && { platforms }) },
+  };
 }

@@ -1,0 +1,86 @@
+/**
+ * A rescan does not restart a finding's grace period: facts read again keep the first-observed time the
+ * cache already holds (issue 14: a basic finding's first-observed time is when this project first saw it).
+ */
+import { MemoryDecisionStore } from '../../src/adapters/memory-store';
+import { RefreshService } from '../../src/application/refresh-service';
+import { lookupKey } from '../../src/domain/decision-store';
+import { carryFirstObserved, type Facts, type FactsSource, type Finding } from '../../src/domain/facts';
+import { parsePolicy } from '../../src/domain/policy';
+
+const REPO = { registryId: '111122223333', region: 'us-east-1', repositoryName: 'team/app' };
+const DIGEST = `sha256:${'c'.repeat(64)}`;
+
+function facts(findings: Finding[], completedAt: string, digest = DIGEST): Facts {
+  return {
+    repository: {
+      ...REPO,
+      imageTagMutability: 'IMMUTABLE',
+      tagMutabilityExclusionFilters: [],
+      legacyScanOnPush: false,
+      repositoryScanning: { scanOnPush: true, scanFrequency: 'SCAN_ON_PUSH' },
+    },
+    image: {
+      digest,
+      tags: ['1.0'],
+      scan: { status: 'COMPLETE', completedAt, severityCounts: {}, findings },
+    },
+    gatheredAt: completedAt,
+  };
+}
+
+const basic = (id: string, at: string): Finding => ({ id, severity: 'HIGH', firstObservedAt: at });
+
+describe('carryFirstObserved', () => {
+  test('keeps the earlier first-observed time of a finding both reads have, and a new finding its own', () => {
+    const before = facts([basic('CVE-1', '2026-11-01T00:00:00Z')], '2026-11-01T00:00:00Z');
+    const after = facts(
+      [basic('CVE-1', '2026-11-20T00:00:00Z'), basic('CVE-2', '2026-11-20T00:00:00Z')],
+      '2026-11-20T00:00:00Z',
+    );
+
+    const carried = carryFirstObserved(after, before);
+
+    expect(carried.image.scan?.findings.map((f) => [f.id, f.firstObservedAt])).toEqual([
+      ['CVE-1', '2026-11-01T00:00:00Z'],
+      ['CVE-2', '2026-11-20T00:00:00Z'],
+    ]);
+    expect(carried.image.scan?.completedAt).toBe('2026-11-20T00:00:00Z');
+  });
+
+  test('carries nothing from another image', () => {
+    const before = facts(
+      [basic('CVE-1', '2026-11-01T00:00:00Z')],
+      '2026-11-01T00:00:00Z',
+      `sha256:${'d'.repeat(64)}`,
+    );
+    const after = facts([basic('CVE-1', '2026-11-20T00:00:00Z')], '2026-11-20T00:00:00Z');
+
+    expect(carryFirstObserved(after, before)).toBe(after);
+  });
+});
+
+test('the refresh workflow keeps a finding first observed at the first scan across a rescan', async () => {
+  let current = facts([basic('CVE-1', '2026-11-01T00:00:00Z')], '2026-11-01T00:00:00Z');
+  const source: FactsSource = { lookup: async () => ({ status: 'found', facts: current }) };
+  const store = new MemoryDecisionStore();
+  const service = new RefreshService({
+    policy: parsePolicy({}),
+    facts: source,
+    catalog: { listRepositories: async () => ({ items: [] }), listImages: async () => ({ items: [] }) },
+    store,
+    region: 'us-east-1',
+    now: () => new Date('2026-11-27T12:00:00Z'),
+  });
+  const target = { ...REPO, digest: DIGEST, tags: ['1.0'], eventTime: '2026-11-20T00:00:00Z', eventId: 'e' };
+
+  await service.refresh(target);
+  current = facts([basic('CVE-1', '2026-11-20T00:00:00Z')], '2026-11-20T00:00:00Z');
+  await service.refresh(target);
+
+  const cached = (await store.getMany([{ ...REPO, digest: DIGEST }])).get(
+    lookupKey({ ...REPO, digest: DIGEST }),
+  );
+  expect(cached?.facts.image.scan?.completedAt).toBe('2026-11-20T00:00:00Z');
+  expect(cached?.facts.image.scan?.findings[0]?.firstObservedAt).toBe('2026-11-01T00:00:00Z');
+});
