@@ -226,6 +226,8 @@ export class DynamoDecisionStore implements DecisionStore {
     ];
     const largest = Math.max(...items.map(itemBytes));
     if (largest > ITEM_LIMIT_BYTES) {
+      // What the cache holds of the image is older than these facts: it must not answer for them.
+      await this.deleteImage(repository, image.digest, image.tags);
       throw new EntryTooLargeError(
         `the facts of ${image.digest} take ${largest} bytes compressed, more than DynamoDB's ${ITEM_LIMIT_BYTES}-byte item limit: not cached`,
       );
@@ -432,6 +434,17 @@ export class DynamoDecisionStore implements DecisionStore {
 
   async updateVerdict(entry: CachedImage, verdict: StoredVerdict): Promise<boolean> {
     const keys = entryKeys(entry.facts);
+    const encoded = encodeJson(verdict);
+    const bytes = itemBytes({
+      facts: encodeJson({ ...entry.facts, layout: FACTS_LAYOUT }),
+      verdict: encoded,
+    });
+    // The item's other attributes take well under a kilobyte.
+    if (bytes + 1024 > ITEM_LIMIT_BYTES) {
+      throw new EntryTooLargeError(
+        `the verdict of ${entry.facts.image.digest} does not fit its item beside the facts (${bytes} bytes): not stored`,
+      );
+    }
     const results = await Promise.all(
       [keys.digest, ...keys.tags.map((t) => t.key)].map(async (key) => {
         try {
@@ -443,7 +456,7 @@ export class DynamoDecisionStore implements DecisionStore {
               // Only while the entry still holds the facts that were judged.
               ConditionExpression: 'digest = :digest AND gatheredAt = :gatheredAt',
               ExpressionAttributeValues: {
-                ':verdict': encodeJson(verdict),
+                ':verdict': encoded,
                 ':digest': { S: entry.facts.image.digest },
                 ':gatheredAt': { S: entry.facts.gatheredAt },
               },

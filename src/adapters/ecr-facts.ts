@@ -195,10 +195,12 @@ export class EcrFactsSource implements FactsSource {
           this.reads.scanFindings(key, entry.digest, signal),
         ]);
         const scanFacts = toScanFacts(scan);
+        const inactive = child?.imageStatus !== undefined && child.imageStatus !== 'ACTIVE';
         return {
           platform: entry.platform,
           digest: entry.digest,
           found: child !== undefined,
+          ...(inactive && { imageStatus: child.imageStatus }),
           ...(scanFacts && { scan: scanFacts }),
         };
       }),

@@ -21,7 +21,7 @@ import {
   failureCause,
   LookupLimitError,
 } from '../domain/errors';
-import type { FactsLookup, FactsSource, ImageLookup } from '../domain/facts';
+import { carryFirstObserved, type FactsLookup, type FactsSource, type ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
 import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
 import { type Policy, policyFor } from '../domain/policy';
@@ -72,6 +72,8 @@ export class AdmissionService {
   readonly policy: Policy;
   private readonly facts: FactsSource;
   private readonly store: DecisionCache;
+  /** Whether live facts take first-observed times from the cache (a policy with a grace period). */
+  private readonly carriesHistory: boolean;
   private readonly now: () => Date;
   private readonly deadlineMs: number;
   private readonly onFailure: (what: string, error: unknown) => void;
@@ -93,6 +95,30 @@ export class AdmissionService {
     this.maxLookupsPerReview = options.maxLookupsPerReview ?? ADMISSION_DEFAULTS.maxLookupsPerReview;
     this.maxLookupsInFlight = options.maxLookupsInFlight ?? ADMISSION_DEFAULTS.maxLookupsInFlight;
     this.onFailure = options.onFailure ?? (() => {});
+    this.carriesHistory = [options.policy, ...options.policy.match.scopes.map((s) => s.policy)].some(
+      (p) => p.rules.countOnly?.minAgeDays !== undefined,
+    );
+  }
+
+  /**
+   * Under a grace period (`countOnly.minAgeDays`), facts read live keep the first-observed times the
+   * cache holds for the same image (its digest entry; a lookup by a new tag finds it), as the workflow's
+   * do: a rescan does not make a finding young again. A cache that cannot say leaves the facts as read.
+   */
+  private async withHistory(result: FactsLookup): Promise<FactsLookup> {
+    if (result.status !== 'found') return result;
+    const { repository, image } = result.facts;
+    const digest = {
+      registryId: repository.registryId,
+      region: repository.region,
+      repositoryName: repository.repositoryName,
+      digest: image.digest,
+    };
+    const previous = await this.store
+      .getMany([digest])
+      .then((found) => found.get(lookupKey(digest)))
+      .catch(() => undefined);
+    return previous ? { status: 'found', facts: carryFirstObserved(result.facts, previous.facts) } : result;
   }
 
   async review(request: AdmissionRequest): Promise<Decision> {
@@ -306,7 +332,9 @@ export class AdmissionService {
     const controller = new AbortController();
     this.running++;
     const shared: SharedLookup = {
-      promise: this.facts.lookup(lookup, controller.signal),
+      promise: this.facts
+        .lookup(lookup, controller.signal)
+        .then((result) => (this.carriesHistory ? this.withHistory(result) : result)),
       controller,
       waiters: 0,
       settled: false,

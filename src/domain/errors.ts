@@ -66,9 +66,10 @@ export class StoreUnavailableError extends EcrAdmissionError {
 }
 
 /**
- * An image's facts that do not fit one decision cache item, even compressed. Permanent: the same facts
- * will never fit, so it is logged and counted, never retried as if transient; the image is answered
- * from ECR on each admission instead.
+ * An image's facts (or its stored verdict) that do not fit one decision cache item, even compressed.
+ * Permanent: the same facts will never fit, so it is logged and counted, never retried as if transient.
+ * What the cache held of the image is removed first, so the image is answered from ECR on each
+ * admission instead of from older facts.
  */
 export class EntryTooLargeError extends EcrAdmissionError {
   override readonly name = 'EntryTooLargeError';

@@ -73,6 +73,8 @@ export interface PlatformImageFacts {
   readonly digest: string;
   /** False when the index lists an image the repository does not hold. */
   readonly found: boolean;
+  /** Set when the platform image cannot be pulled: `ARCHIVED`, or `ACTIVATING` while ECR restores it. */
+  readonly imageStatus?: string;
   readonly scan?: ScanFacts;
 }
 

@@ -102,7 +102,7 @@ export function judgeReference(
     return { kind: 'exempt', reason: 'image exempt by policy' };
   if (!ref.ecr) {
     if (!policy.rules.requireEcr) return { kind: 'exempt', reason: 'ECR not required by policy' };
-    if (ref.registry === PUBLIC_ECR_HOST) {
+    if (ref.registry.toLowerCase() === PUBLIC_ECR_HOST) {
       if (policy.images.allowPublicEcr) return { kind: 'exempt', reason: 'ECR Public allowed by policy' };
       return {
         kind: 'verdict',
@@ -221,6 +221,16 @@ export function judgeFacts(facts: Facts, ref: ImageReference, policy: Policy, no
           image,
           platform: child.platform,
           message: `${child.platform}: the index lists ${child.digest}, which is not in the repository`,
+        });
+        continue;
+      }
+      if (child.imageStatus) {
+        // A node of that platform could not pull it: archived (or being restored), whatever its scan says.
+        violations.push({
+          code: 'IMAGE_ARCHIVED',
+          image,
+          platform: child.platform,
+          message: `${child.platform}: ${notActiveMessage({ digest: child.digest, imageStatus: child.imageStatus }, ref)}`,
         });
         continue;
       }
@@ -614,9 +624,15 @@ function countAt(scan: ScanFacts, rules: Rules, now: Date, image: string, warnin
     }
   }
   // Counted by ECR, never listed: unknown, so they count (an exception names a listed finding).
-  const reportedCounts = reported ? scan.severityCounts : {};
-  for (const [severity, count] of Object.entries(reportedCounts)) {
-    const key = normaliseSeverity(severity);
+  // ECR's keys totalled per severity as judged first (UNTRIAGED and UNDEFINED are both UNDEFINED).
+  const reportedCounts = new Map<Severity, number>();
+  if (reported) {
+    for (const [severity, count] of Object.entries(scan.severityCounts)) {
+      const key = normaliseSeverity(severity);
+      reportedCounts.set(key, (reportedCounts.get(key) ?? 0) + count);
+    }
+  }
+  for (const [key, count] of reportedCounts) {
     const unlisted = count - (listed.get(key) ?? 0);
     if (unlisted > 0) counts.set(key, (counts.get(key) ?? 0) + unlisted);
   }

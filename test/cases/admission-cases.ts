@@ -443,6 +443,24 @@ const sampleBugs: AdmissionCase[] = [
     expect: denied(['IMAGE_ARCHIVED'], { messageIncludes: ['is archived and cannot be pulled'] }),
   },
   {
+    name: 'An image index whose arm64 image is archived is denied for that platform, whatever its scan says.',
+    snapshot: own(
+      repository(
+        'team/multi',
+        {},
+        ...multiArch('multi', {
+          tags: ['2.0'],
+          platforms: { 'linux/amd64': basicScan(), 'linux/arm64': basicScan() },
+          archived: ['linux/arm64'],
+        }),
+      ),
+    ),
+    review: pod(at('team/multi', '2.0')),
+    expect: denied(['IMAGE_ARCHIVED'], {
+      messageIncludes: ['linux/arm64: image', 'is archived and cannot be pulled; restore it'],
+    }),
+  },
+  {
     name: 'An image being restored from the archive is denied until it is active, saying so.',
     snapshot: own(appRepo({}, image('app-old', { tags: ['0.9'], imageStatus: 'ACTIVATING' }))),
     review: pod(at('team/app', '0.9')),

@@ -348,6 +348,8 @@ export interface MultiArchOptions {
   platforms: Record<string, JsonObject | null>;
   /** Platforms the index lists whose images are not in the repository. */
   missing?: string[];
+  /** Platforms whose images are archived in ECR (`imageStatus` ARCHIVED). */
+  archived?: string[];
   /** The index's media type: OCI index (default) or Docker manifest list. */
   mediaType?: string;
   /** Whether the index carries a BuildKit attestation manifest (default true). */
@@ -401,7 +403,11 @@ export function multiArch(name: string, options: MultiArchOptions): ImageEntry[]
   const children = platforms
     .filter((platform) => !missing.has(platform))
     .map((platform) =>
-      image(`${name}@${platform}`, { scan: options.platforms[platform] ?? null, mediaType: childType }),
+      image(`${name}@${platform}`, {
+        scan: options.platforms[platform] ?? null,
+        mediaType: childType,
+        ...(options.archived?.includes(platform) && { imageStatus: 'ARCHIVED' as const }),
+      }),
     );
   const attestations =
     attestation && first !== undefined

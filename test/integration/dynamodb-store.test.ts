@@ -245,9 +245,10 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
       expect(found.get(lookupKey({ ...REPO, digest: digestOf(1) }))?.facts).toEqual(entry);
     });
 
-    it('refuses facts that do not fit one item even compressed with a permanent error, writing nothing', async () => {
+    it('refuses facts that do not fit one item even compressed with a permanent error, and drops the older entry', async () => {
       const store = await newStore();
-      const big = facts();
+      await store.put({ facts: facts() });
+      const big = facts({ gatheredAt: LATER });
       // Ids with no pattern to compress: 30,000 random 32-character ids.
       const random = manyFindings(30_000, () => `GHSA-${randomBytes(16).toString('hex')}`);
       const entry = { ...big, image: { ...big.image, scan: scanOf(random) } };
@@ -257,7 +258,13 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
 
       await expect(attempt).rejects.toBeInstanceOf(EntryTooLargeError);
       await expect(attempt).rejects.toThrow(/more than DynamoDB's 409600-byte item limit: not cached/);
-      expect(proxy.calls.get('PutItem')).toBeUndefined();
+      // Only tombstones are written: the smaller, older facts no longer answer for the image.
+      expect(
+        await store.getMany([
+          { ...REPO, digest: digestOf(1) },
+          { ...REPO, tag: '1.0.0' },
+        ]),
+      ).toEqual(new Map());
     });
 
     it('stores ordinary facts as plain text', async () => {

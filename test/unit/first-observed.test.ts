@@ -3,10 +3,11 @@
  * cache already holds (issue 14: a basic finding's first-observed time is when this project first saw it).
  */
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
+import { AdmissionService } from '../../src/application/admission-service';
 import { RefreshService } from '../../src/application/refresh-service';
 import { lookupKey } from '../../src/domain/decision-store';
 import { carryFirstObserved, type Facts, type FactsSource, type Finding } from '../../src/domain/facts';
-import { parsePolicy } from '../../src/domain/policy';
+import { type PolicyDocument, parsePolicy } from '../../src/domain/policy';
 
 const REPO = { registryId: '111122223333', region: 'us-east-1', repositoryName: 'team/app' };
 const DIGEST = `sha256:${'c'.repeat(64)}`;
@@ -83,4 +84,44 @@ test('the refresh workflow keeps a finding first observed at the first scan acro
   );
   expect(cached?.facts.image.scan?.completedAt).toBe('2026-11-20T00:00:00Z');
   expect(cached?.facts.image.scan?.findings[0]?.firstObservedAt).toBe('2026-11-01T00:00:00Z');
+});
+
+test('an admission that misses by a new tag judges live facts with the first-observed times the cache holds', async () => {
+  const old = facts([basic('CVE-1', '2026-11-01T00:00:00Z')], '2026-11-01T00:00:00Z');
+  const rescanned = {
+    ...facts([basic('CVE-1', '2026-11-26T00:00:00Z')], '2026-11-26T00:00:00Z'),
+    image: {
+      ...facts([basic('CVE-1', '2026-11-26T00:00:00Z')], '2026-11-26T00:00:00Z').image,
+      tags: ['1.0', 'stable'],
+    },
+  };
+  const store = new MemoryDecisionStore();
+  await store.put({ facts: old });
+  const source: FactsSource = { lookup: async () => ({ status: 'found', facts: rescanned }) };
+  const review = (policy: PolicyDocument) =>
+    new AdmissionService({
+      policy: parsePolicy(policy),
+      facts: source,
+      store,
+      now: () => new Date('2026-11-27T12:00:00Z'),
+    }).review({
+      uid: 'u',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'shop',
+      name: 'p',
+      operation: 'CREATE',
+      object: {
+        spec: {
+          containers: [{ name: 'a', image: `111122223333.dkr.ecr.us-east-1.amazonaws.com/team/app:stable` }],
+        },
+      },
+      dryRun: false,
+    } as never);
+
+  const graced = await review({ rules: { maxSeverityCounts: { HIGH: 0 }, countOnly: { minAgeDays: 14 } } });
+
+  // Known since 2026-11-01 (26 days), not since the rescan of 2026-11-26: it counts.
+  expect(graced.allowed).toBe(false);
+  expect(graced.message).toContain('CVE-1 HIGH, known 26 days');
 });
