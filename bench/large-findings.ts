@@ -11,6 +11,7 @@ import type { Facts, FactsSource, Finding, ImageLookup } from '../src/domain/fac
 import { parsePolicy } from '../src/domain/policy';
 import { handleWebhookRequest } from '../src/http/webhook';
 import { createAdmissionService } from '../src/wiring/admission';
+import { manyFindings } from '../test/helpers/many-findings';
 import { assertBench, type Figure, figure, formatTable, median } from './lib/figures';
 import { NOW, podReviewBody } from './lib/workloads';
 
@@ -18,23 +19,6 @@ const HOST = '111122223333.dkr.ecr.us-east-1.amazonaws.com';
 const IMAGE = `${HOST}/team/big:1.0`;
 const RUNS = 5;
 const REVIEWS = 5_000;
-const PACKAGES = ['openssl', 'glibc', 'zlib', 'curl', 'libxml2', 'python3.11', 'nodejs', 'ncurses'];
-
-/** Findings with every detail Inspector gives, MEDIUM and LOW (under the limits), ids as varied as CVEs. */
-function findings(count: number, prefix = ''): Finding[] {
-  return Array.from({ length: count }, (_, i) => ({
-    id: `CVE-20${20 + (i % 6)}-${prefix}${10_000 + ((i * 7919) % 89_999)}`,
-    severity: i % 2 ? 'MEDIUM' : 'LOW',
-    score: ((i * 37) % 70) / 10,
-    fixAvailable: ['YES', 'NO', 'PARTIAL'][i % 3] as string,
-    exploitAvailable: i % 5 ? 'NO' : 'YES',
-    package: PACKAGES[i % PACKAGES.length] as string,
-    version: `${i % 4}.${i % 9}.${i % 13}-r${i % 3}`,
-    ...(i % 3 !== 1 && { fixedInVersion: `${i % 4}.${i % 9}.${(i % 13) + 1}` }),
-    firstObservedAt: new Date(Date.UTC(2026, 0, 1) + (i % 300) * 86_400_000).toISOString(),
-  }));
-}
-
 function factsWith(list: Finding[], platforms?: Facts['image']['platforms']): Facts {
   return {
     repository: {
@@ -99,14 +83,19 @@ function itemKilobytes(facts: Facts): number {
 
 export async function largeFindingsFigures(): Promise<Figure[]> {
   const none = factsWith([]);
-  const many = factsWith(findings(20_000));
+  const many = factsWith(manyFindings(20_000));
   const index = factsWith(
     [],
     ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x'].map((platform, p) => ({
       platform,
       digest: `sha256:${String(p).repeat(64)}`,
       found: true,
-      scan: { status: 'ACTIVE', completedAt: NOW, severityCounts: {}, findings: findings(5_000, String(p)) },
+      scan: {
+        status: 'ACTIVE',
+        completedAt: NOW,
+        severityCounts: {},
+        findings: manyFindings(5_000, (i) => `CVE-2026-${p}${10_000 + ((i * 7919) % 89_999)}`),
+      },
     })),
   );
   const figures: Figure[] = [];

@@ -7,8 +7,6 @@
  * execution, gives what 20,000 repositories do. The largest payload does not grow with the registry:
  * a state holds at most one page of targets and one page of ECR's repositories.
  */
-import { RefreshService } from '../src/application/refresh-service';
-import { parsePolicy } from '../src/domain/policy';
 import {
   HISTORY_EVENT_LIMIT,
   historyEvents,
@@ -17,52 +15,19 @@ import {
   worstListingExecutionEvents,
 } from '../src/wiring/execution-history';
 import { runWorkflowLocally } from '../src/wiring/local-workflow';
-import { SyntheticRegistry } from '../test/helpers/synthetic-registry';
+import { RECONCILE_EVENT, refreshServiceOver, scaleScenario } from '../test/helpers/synthetic-registry';
 import { assertBench, type Figure, figure } from './lib/figures';
 
-const OWN = '111122223333';
-const REGION = 'us-east-1';
-const NOW = new Date('2026-11-27T12:00:00Z');
 const MEASURED_REPOSITORIES = 1_500;
 const TARGET_REPOSITORIES = 20_000;
 const IMAGES = 100;
 const PAGE = 100;
 const HALF_HISTORY = `< ${HISTORY_EVENT_LIMIT / 2}`;
 
-const reconcileEvent = {
-  version: '0',
-  id: 'a7f1c2de-0000-4000-8000-000000000002',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: OWN,
-  time: NOW.toISOString(),
-  region: REGION,
-  resources: [],
-  detail: {},
-};
-
 /** A local reconciliation of a synthetic registry; one repository holds a page of 20-tag images to refresh. */
 async function measured() {
-  const registry = new SyntheticRegistry({
-    registryId: OWN,
-    region: REGION,
-    repositories: MEASURED_REPOSITORIES,
-    imagesPerRepository: IMAGES,
-    tagsPerImage: (repository) => (repository === 0 ? 20 : 1),
-    missing: (repository) => (repository === 0 ? IMAGES : repository % 10 === 0 ? 1 : 0),
-    expiring: (repository) => (repository !== 0 && repository % 10 === 0 ? 1 : 0),
-    now: NOW,
-  });
-  const service = new RefreshService({
-    policy: parsePolicy({}),
-    facts: registry,
-    catalog: registry.catalog,
-    store: registry.store,
-    region: REGION,
-    ownAccountId: OWN,
-    now: () => NOW,
-  });
-  const run = await runWorkflowLocally(service, reconcileEvent, { trace: true });
+  const service = refreshServiceOver(scaleScenario(MEASURED_REPOSITORIES, IMAGES));
+  const run = await runWorkflowLocally(service, RECONCILE_EVENT, { trace: true });
   assertBench(run.status === 'SUCCEEDED', `the local reconciliation failed: ${run.error?.message}`);
   return {
     executions: run.executions,

@@ -41,9 +41,8 @@ export interface FailureCause {
   readonly limit?: number;
 }
 
-/** ECR could not answer (throttling, timeouts, access denied). Transient: never cached. */
-export class FactsUnavailableError extends EcrAdmissionError {
-  override readonly name = 'FactsUnavailableError';
+/** A service that could not answer, with why (its cause class). Transient: nothing is cached for it. */
+abstract class UnavailableError extends EcrAdmissionError {
   readonly reason: FailureReason;
   readonly action?: string;
   constructor(message: string, options?: { cause?: unknown; failure?: FailureCause }) {
@@ -53,16 +52,14 @@ export class FactsUnavailableError extends EcrAdmissionError {
   }
 }
 
+/** ECR could not answer (throttling, timeouts, access denied). Transient: never cached. */
+export class FactsUnavailableError extends UnavailableError {
+  override readonly name = 'FactsUnavailableError';
+}
+
 /** The decision cache could not be read or written. Transient. */
-export class StoreUnavailableError extends EcrAdmissionError {
+export class StoreUnavailableError extends UnavailableError {
   override readonly name = 'StoreUnavailableError';
-  readonly reason: FailureReason;
-  readonly action?: string;
-  constructor(message: string, options?: { cause?: unknown; failure?: FailureCause }) {
-    super(message, options);
-    this.reason = options?.failure?.reason ?? 'unavailable';
-    if (options?.failure?.action) this.action = options.failure.action;
-  }
 }
 
 /**
@@ -149,7 +146,7 @@ export class LookupLimitError extends EcrAdmissionError {
 
 /** The cause class of any error: ours carry it, a passed deadline is a timeout, anything else is unknown. */
 export function failureCause(error: unknown): FailureCause {
-  if (error instanceof FactsUnavailableError || error instanceof StoreUnavailableError) {
+  if (error instanceof UnavailableError) {
     return { reason: error.reason, ...(error.action && { action: error.action }) };
   }
   if (error instanceof DeadlineExceededError) return { reason: 'timed-out' };

@@ -1803,6 +1803,16 @@ const FIXABLE = {
   package: { name: 'openssl', version: '3.0.13', fixedInVersion: '3.0.15' },
 } as const;
 
+/** team/app:1.0 with one HIGH finding: passes the default limits, not a scope's `HIGH: 0`. */
+const highRepo = () =>
+  own(
+    repository(
+      'team/app',
+      {},
+      image('app-1.0', { tags: ['1.0'], scan: basicScan({ findings: [finding('CVE-2026-2001', 'HIGH')] }) }),
+    ),
+  );
+
 const riskRules: AdmissionCase[] = [
   {
     name: 'A fixable CRITICAL finding under countOnly fixAvailable YES is denied, named with its fix and age.',
@@ -1935,32 +1945,14 @@ const riskRules: AdmissionCase[] = [
   },
   {
     name: 'A scope for production namespaces tightens one limit and keeps the top-level ones.',
-    snapshot: own(
-      repository(
-        'team/app',
-        {},
-        image('app-1.0', {
-          tags: ['1.0'],
-          scan: basicScan({ findings: [finding('CVE-2026-2001', 'HIGH')] }),
-        }),
-      ),
-    ),
+    snapshot: highRepo(),
     policy: { scopes: [{ namespaces: ['prod-*'], rules: { maxSeverityCounts: { HIGH: 0 } } }] },
     review: podReview({ containers: [APP] }, { namespace: 'prod-eu' }),
     expect: denied(['SEVERITY_LIMIT_EXCEEDED'], { messageIncludes: ['1 HIGH (limit 0)'] }),
   },
   {
     name: 'Outside the scope the top-level limits apply and the HIGH finding passes.',
-    snapshot: own(
-      repository(
-        'team/app',
-        {},
-        image('app-1.0', {
-          tags: ['1.0'],
-          scan: basicScan({ findings: [finding('CVE-2026-2001', 'HIGH')] }),
-        }),
-      ),
-    ),
+    snapshot: highRepo(),
     policy: { scopes: [{ namespaces: ['prod-*'], rules: { maxSeverityCounts: { HIGH: 0 } } }] },
     review: podReview({ containers: [APP] }, { namespace: 'shop' }),
     expect: allowed(),

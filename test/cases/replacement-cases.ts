@@ -4,7 +4,7 @@
  * pure rule, the in-process store and the DynamoDB store: what a key holds after `stored` and then
  * `next` are written.
  */
-import type { Facts } from '../../src/domain/facts';
+import type { Facts, Finding } from '../../src/domain/facts';
 
 export const REPO = { registryId: '111122223333', region: 'us-east-1', repositoryName: 'team/app' };
 
@@ -20,6 +20,8 @@ export interface FactsOverrides {
   readonly gatheredAt?: string;
   readonly pushedAt?: string;
   readonly critical?: number;
+  /** The scan's listed findings (default none). */
+  readonly findings?: Finding[];
 }
 
 export function facts(overrides: FactsOverrides = {}): Facts {
@@ -41,7 +43,7 @@ export function facts(overrides: FactsOverrides = {}): Facts {
             status: 'COMPLETE',
             completedAt: overrides.scanAt ?? '2026-11-20T10:00:00.000Z',
             severityCounts: { CRITICAL: overrides.critical ?? 0 },
-            findings: [],
+            findings: overrides.findings ?? [],
           }
         : { status: 'SCAN_ELIGIBILITY_EXPIRED', severityCounts: {}, findings: [] },
     },

@@ -6,10 +6,8 @@
  * state transitions, execution by execution.
  */
 import type { ListRequest, ListResult } from '../../src/application/refresh-service';
-import { RefreshService } from '../../src/application/refresh-service';
 import { PAGES_BUDGET } from '../../src/contracts/workflow';
 import { StoreUnavailableError } from '../../src/domain/errors';
-import { parsePolicy } from '../../src/domain/policy';
 import {
   HISTORY_EVENT_LIMIT,
   historyEvents,
@@ -18,50 +16,22 @@ import {
   worstListingExecutionEvents,
 } from '../../src/wiring/execution-history';
 import { runWorkflowLocally } from '../../src/wiring/local-workflow';
-import { SyntheticRegistry } from '../helpers/synthetic-registry';
+import {
+  RECONCILE_EVENT,
+  refreshServiceOver,
+  SCALE_REGISTRY,
+  SyntheticRegistry,
+  scaleScenario,
+} from '../helpers/synthetic-registry';
 
 jest.setTimeout(120_000);
 
-const OWN = '111122223333';
-const REGION = 'us-east-1';
-const NOW = new Date('2026-11-27T12:00:00Z');
 const REPOSITORIES = 1_200;
 const IMAGES = 100;
 
-const reconcile = {
-  version: '0',
-  id: 'a7f1c2de-0000-4000-8000-000000000001',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: OWN,
-  time: NOW.toISOString(),
-  region: REGION,
-  resources: [`arn:aws:events:${REGION}:${OWN}:rule/ecr-admission-reconcile`],
-  detail: {},
-};
-
 describe('the refresh workflow at scale', () => {
-  // Repository 0: a page of 100 images of 20 tags each, none cached (the largest page of targets);
-  // every tenth repository: one image missing and one close to expiry; the rest cached and fresh.
-  const registry = new SyntheticRegistry({
-    registryId: OWN,
-    region: REGION,
-    repositories: REPOSITORIES,
-    imagesPerRepository: IMAGES,
-    tagsPerImage: (repository) => (repository === 0 ? 20 : 1),
-    missing: (repository) => (repository === 0 ? IMAGES : repository % 10 === 0 ? 1 : 0),
-    expiring: (repository) => (repository !== 0 && repository % 10 === 0 ? 1 : 0),
-    now: NOW,
-  });
-  const service = new RefreshService({
-    policy: parsePolicy({}),
-    facts: registry,
-    catalog: registry.catalog,
-    store: registry.store,
-    region: REGION,
-    ownAccountId: OWN,
-    now: () => NOW,
-  });
+  const registry = scaleScenario(REPOSITORIES, IMAGES);
+  const service = refreshServiceOver(registry);
   // The targets of each page, in the order the workflow lists them.
   const pageTargets: number[] = [];
   const list = service.listTargets.bind(service);
@@ -75,7 +45,7 @@ describe('the refresh workflow at scale', () => {
 
   beforeAll(async () => {
     const started = Date.now();
-    run = await runWorkflowLocally(service, reconcile, { trace: true });
+    run = await runWorkflowLocally(service, RECONCILE_EVENT, { trace: true });
     seconds = (Date.now() - started) / 1000;
   });
 
@@ -134,32 +104,21 @@ describe('the refresh workflow at scale', () => {
 describe('a pages execution that fails', () => {
   test('fails the local run, though the event-driven execution that started it succeeded (fire and forget)', async () => {
     const registry = new SyntheticRegistry({
-      registryId: OWN,
-      region: REGION,
+      ...SCALE_REGISTRY,
       repositories: 3,
       imagesPerRepository: 1,
       tagsPerImage: () => 1,
       missing: () => 0,
       expiring: () => 0,
-      now: NOW,
     });
-    const store = {
+    const service = refreshServiceOver(registry, {
       ...registry.store,
       listImages: async () => {
         throw new StoreUnavailableError('the table did not answer');
       },
-    };
-    const service = new RefreshService({
-      policy: parsePolicy({}),
-      facts: registry,
-      catalog: registry.catalog,
-      store,
-      region: REGION,
-      ownAccountId: OWN,
-      now: () => NOW,
     });
 
-    const run = await runWorkflowLocally(service, reconcile, { retryIntervalMs: 1 });
+    const run = await runWorkflowLocally(service, RECONCILE_EVENT, { retryIntervalMs: 1 });
 
     expect(run.executions).toBe(2);
     expect(run.output).toBeDefined();

@@ -4,6 +4,7 @@
  * hundreds of thousands of entries (MemoryDecisionStore sorts its entries on every page: right for a
  * server, far too slow here). Images are numbered; the cache's state of each is a rule of its number.
  */
+import { RefreshService } from '../../src/application/refresh-service';
 import type { CachedImage, DecisionStore, ListPage, PutOutcome } from '../../src/domain/decision-store';
 import { lookupKey } from '../../src/domain/decision-store';
 import type {
@@ -14,6 +15,7 @@ import type {
   ImageLookup,
   RepositoryKey,
 } from '../../src/domain/facts';
+import { parsePolicy } from '../../src/domain/policy';
 import type { RepositoryScope } from '../../src/domain/refresh';
 
 export interface SyntheticRegistryOptions {
@@ -179,3 +181,57 @@ export class SyntheticRegistry implements FactsSource {
     return { entries, ...(position < end && { cursor: String(position) }) };
   }
 }
+
+/** Where the scale scenario's registry is, and its clock. */
+export const SCALE_REGISTRY = {
+  registryId: '111122223333',
+  region: 'us-east-1',
+  now: new Date('2026-11-27T12:00:00Z'),
+} as const;
+
+/**
+ * The registry the scale test and the bench reconcile: repository 0 holds a page of images of 20 tags
+ * each, none cached (the largest page of targets); every tenth repository has one image missing and one
+ * close to expiry; the rest are cached and fresh.
+ */
+export function scaleScenario(repositories: number, imagesPerRepository: number): SyntheticRegistry {
+  return new SyntheticRegistry({
+    ...SCALE_REGISTRY,
+    repositories,
+    imagesPerRepository,
+    tagsPerImage: (repository) => (repository === 0 ? 20 : 1),
+    missing: (repository) => (repository === 0 ? imagesPerRepository : repository % 10 === 0 ? 1 : 0),
+    expiring: (repository) => (repository !== 0 && repository % 10 === 0 ? 1 : 0),
+  });
+}
+
+/** The refresh service over a synthetic registry (its store unless another is given), as deployed. */
+export function refreshServiceOver(
+  registry: SyntheticRegistry,
+  store: DecisionStore = registry.store,
+): RefreshService {
+  return new RefreshService({
+    policy: parsePolicy({}),
+    facts: registry,
+    catalog: registry.catalog,
+    store,
+    region: SCALE_REGISTRY.region,
+    ownAccountId: SCALE_REGISTRY.registryId,
+    now: () => SCALE_REGISTRY.now,
+  });
+}
+
+/** The reconciliation schedule's event for the scale registry. */
+export const RECONCILE_EVENT = {
+  version: '0',
+  id: 'a7f1c2de-0000-4000-8000-000000000001',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: SCALE_REGISTRY.registryId,
+  time: SCALE_REGISTRY.now.toISOString(),
+  region: SCALE_REGISTRY.region,
+  resources: [
+    `arn:aws:events:${SCALE_REGISTRY.region}:${SCALE_REGISTRY.registryId}:rule/ecr-admission-reconcile`,
+  ],
+  detail: {},
+};

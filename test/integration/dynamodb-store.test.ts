@@ -11,6 +11,7 @@ import {
 } from '../../src/adapters/dynamodb-store';
 import { factsContent, lookupKey, scanTime } from '../../src/domain/decision-store';
 import { EntryTooLargeError } from '../../src/domain/errors';
+import type { Finding } from '../../src/domain/facts';
 import { expectStoreFollows } from '../cases/replacement';
 import { digestOf, facts, REPLACEMENT_CASES, REPO } from '../cases/replacement-cases';
 import {
@@ -21,6 +22,7 @@ import {
   startDynamoLocal,
   TEST_CREDENTIALS,
 } from '../helpers/dynamodb-local';
+import { manyFindings } from '../helpers/many-findings';
 
 jest.setTimeout(60_000);
 
@@ -183,25 +185,7 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
   });
 
   describe('an image with very many findings', () => {
-    const PACKAGES = ['openssl', 'glibc', 'zlib', 'curl', 'libxml2', 'python3.11', 'nodejs', 'ncurses'];
-    const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'];
-    /** Findings with every detail ECR gives, ids as varied as CVE numbers are. */
-    const manyFindings = (
-      count: number,
-      id: (i: number) => string = (i) => `CVE-20${20 + (i % 6)}-${10_000 + ((i * 7919) % 89_999)}`,
-    ) =>
-      Array.from({ length: count }, (_, i) => ({
-        id: id(i),
-        severity: SEVERITIES[(i * 31) % 4] as string,
-        score: ((i * 37) % 100) / 10,
-        fixAvailable: ['YES', 'NO', 'PARTIAL'][i % 3] as string,
-        exploitAvailable: i % 5 ? 'NO' : 'YES',
-        package: PACKAGES[i % PACKAGES.length] as string,
-        version: `${i % 4}.${i % 9}.${i % 13}-r${i % 3}`,
-        ...(i % 3 !== 1 && { fixedInVersion: `${i % 4}.${i % 9}.${(i % 13) + 1}` }),
-        firstObservedAt: new Date(Date.UTC(2026, 0, 1) + (i % 300) * 86_400_000).toISOString(),
-      }));
-    const scanOf = (findings: ReturnType<typeof manyFindings>) => ({
+    const scanOf = (findings: Finding[]) => ({
       status: 'ACTIVE',
       completedAt: '2026-11-20T10:00:00.000Z',
       severityCounts: {},

@@ -8,27 +8,13 @@ import { RefreshService } from '../../src/application/refresh-service';
 import { lookupKey } from '../../src/domain/decision-store';
 import { carryFirstObserved, type Facts, type FactsSource, type Finding } from '../../src/domain/facts';
 import { type PolicyDocument, parsePolicy } from '../../src/domain/policy';
+import { facts as base, digestOf, REPO } from '../cases/replacement-cases';
 
-const REPO = { registryId: '111122223333', region: 'us-east-1', repositoryName: 'team/app' };
-const DIGEST = `sha256:${'c'.repeat(64)}`;
+const DIGEST = digestOf(12);
 
-function facts(findings: Finding[], completedAt: string, digest = DIGEST): Facts {
-  return {
-    repository: {
-      ...REPO,
-      imageTagMutability: 'IMMUTABLE',
-      tagMutabilityExclusionFilters: [],
-      legacyScanOnPush: false,
-      repositoryScanning: { scanOnPush: true, scanFrequency: 'SCAN_ON_PUSH' },
-    },
-    image: {
-      digest,
-      tags: ['1.0'],
-      scan: { status: 'COMPLETE', completedAt, severityCounts: {}, findings },
-    },
-    gatheredAt: completedAt,
-  };
-}
+/** The image's facts as a scan completed at `at` lists them (read at that moment). */
+const facts = (findings: Finding[], at: string, digest = DIGEST, tags = ['1.0']): Facts =>
+  base({ findings, scanAt: at, gatheredAt: at, digest, tags });
 
 const basic = (id: string, at: string): Finding => ({ id, severity: 'HIGH', firstObservedAt: at });
 
@@ -50,11 +36,7 @@ describe('carryFirstObserved', () => {
   });
 
   test('carries nothing from another image', () => {
-    const before = facts(
-      [basic('CVE-1', '2026-11-01T00:00:00Z')],
-      '2026-11-01T00:00:00Z',
-      `sha256:${'d'.repeat(64)}`,
-    );
+    const before = facts([basic('CVE-1', '2026-11-01T00:00:00Z')], '2026-11-01T00:00:00Z', digestOf(13));
     const after = facts([basic('CVE-1', '2026-11-20T00:00:00Z')], '2026-11-20T00:00:00Z');
 
     expect(carryFirstObserved(after, before)).toBe(after);
@@ -88,13 +70,10 @@ test('the refresh workflow keeps a finding first observed at the first scan acro
 
 test('an admission that misses by a new tag judges live facts with the first-observed times the cache holds', async () => {
   const old = facts([basic('CVE-1', '2026-11-01T00:00:00Z')], '2026-11-01T00:00:00Z');
-  const rescanned = {
-    ...facts([basic('CVE-1', '2026-11-26T00:00:00Z')], '2026-11-26T00:00:00Z'),
-    image: {
-      ...facts([basic('CVE-1', '2026-11-26T00:00:00Z')], '2026-11-26T00:00:00Z').image,
-      tags: ['1.0', 'stable'],
-    },
-  };
+  const rescanned = facts([basic('CVE-1', '2026-11-26T00:00:00Z')], '2026-11-26T00:00:00Z', DIGEST, [
+    '1.0',
+    'stable',
+  ]);
   const store = new MemoryDecisionStore();
   await store.put({ facts: old });
   const source: FactsSource = { lookup: async () => ({ status: 'found', facts: rescanned }) };
