@@ -60,6 +60,10 @@ const settingsSchema = z
     warmCacheTtlSeconds: bounded(SETTINGS.warmCacheTtlSeconds),
     /** How long a cache entry lives when nothing refreshes it. */
     cacheTtlSeconds: bounded(SETTINGS.cacheTtlSeconds),
+    /** How long an admitted inventory record lives after its last admission (default 30 days). */
+    inventoryTtlSeconds: bounded(SETTINGS.inventoryTtlSeconds),
+    /** A repeated admission rewrites its inventory record only when older than this (default 1 h). */
+    inventoryRefreshSeconds: bounded(SETTINGS.inventoryRefreshSeconds),
     reconcileEveryHours: z.coerce.number().int().min(1).max(24).default(6),
     /** `private`: reachable only through the listed execute-api VPC endpoints (ADR 0002). */
     endpointType: z.enum(['regional', 'private']).default('regional'),

@@ -86,6 +86,8 @@ export class AdmissionEndpoint extends Construct {
         DEADLINE_MS: String(settings.deadlineMs),
         WARM_CACHE_TTL_SECONDS: String(settings.warmCacheTtlSeconds),
         CACHE_TTL_SECONDS: String(settings.cacheTtlSeconds),
+        INVENTORY_TTL_SECONDS: String(settings.inventoryTtlSeconds),
+        INVENTORY_REFRESH_SECONDS: String(settings.inventoryRefreshSeconds),
         OWN_ACCOUNT_ID: Aws.ACCOUNT_ID,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

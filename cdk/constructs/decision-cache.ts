@@ -1,13 +1,14 @@
 /**
  * The decision cache (item layout: docs/decision-cache.md): one on-demand table keyed by `pk`, with the
  * sparse `byRepository` index over digest entries that setting changes and reconciliation page
- * through, and `expiresAt` as the TTL attribute. Each function's role is granted exactly the table and
+ * through, the sparse `inventoryByDigest` index over the admitted inventory's records, and `expiresAt`
+ * as the TTL attribute. Each function's role is granted exactly the table and
  * index actions its code performs (cdk/constructs/function-role.ts).
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
+import { INVENTORY_INDEX, REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
 
 export interface DecisionCacheProps {
   /** RETAIN for production: the cache is rebuilt by events and reconciliation, but slowly. */
@@ -35,6 +36,13 @@ export class DecisionCache extends Construct {
       sortKey: { name: 'pk', type: AttributeType.STRING },
       projectionType: ProjectionType.INCLUDE,
       nonKeyAttributes: ['facts', 'verdict', 'expiresAt', 'kind'],
+    });
+    // Only inventory records carry `inventoryDigest`: the index holds them alone, whole.
+    this.table.addGlobalSecondaryIndex({
+      indexName: INVENTORY_INDEX,
+      partitionKey: { name: 'inventoryDigest', type: AttributeType.STRING },
+      sortKey: { name: 'pk', type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
     });
   }
 }

@@ -82,6 +82,8 @@ export interface AdmissionConfig extends CommonConfig {
   readonly cacheReadSharePercent: number;
   readonly maxLookupsPerReview: number;
   readonly maxLookupsInFlight: number;
+  /** The admitted inventory: the function records every admission in the decision table. */
+  readonly inventory: { readonly ttlSeconds: number; readonly refreshSeconds: number };
 }
 
 export function loadAdmissionConfig(env: Environment): AdmissionConfig {
@@ -93,6 +95,8 @@ export function loadAdmissionConfig(env: Environment): AdmissionConfig {
       [SETTINGS.cacheReadSharePercent.env]: integer(SETTINGS.cacheReadSharePercent),
       [SETTINGS.maxLookupsPerReview.env]: integer(SETTINGS.maxLookupsPerReview),
       [SETTINGS.maxLookupsInFlight.env]: integer(SETTINGS.maxLookupsInFlight),
+      [SETTINGS.inventoryTtlSeconds.env]: integer(SETTINGS.inventoryTtlSeconds),
+      [SETTINGS.inventoryRefreshSeconds.env]: integer(SETTINGS.inventoryRefreshSeconds),
     },
     env,
   );
@@ -104,6 +108,10 @@ export function loadAdmissionConfig(env: Environment): AdmissionConfig {
     cacheReadSharePercent: values.CACHE_READ_SHARE_PERCENT,
     maxLookupsPerReview: values.MAX_LOOKUPS_PER_REVIEW,
     maxLookupsInFlight: values.MAX_LOOKUPS_IN_FLIGHT,
+    inventory: {
+      ttlSeconds: values.INVENTORY_TTL_SECONDS,
+      refreshSeconds: values.INVENTORY_REFRESH_SECONDS,
+    },
   };
 }
 

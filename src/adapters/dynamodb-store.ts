@@ -33,6 +33,14 @@ import {
 } from '../domain/decision-store';
 import { EntryTooLargeError, StoreUnavailableError } from '../domain/errors';
 import type { Facts, ImageLookup, RepositoryKey } from '../domain/facts';
+import {
+  type AdmittedImage,
+  type InventoryPage,
+  type InventoryRecord,
+  type InventoryStore,
+  inventoryKey,
+  type RecordOutcome,
+} from '../domain/inventory';
 import type { RepositoryScope } from '../domain/refresh';
 import { boundedRequestHandler, type CallTimeouts } from './aws-http';
 
@@ -51,6 +59,10 @@ export const DECISION_TABLE_ACTIONS = {
   /** `listImages` splits by scope: a whole repository is read through the index, any other scope scans the table. */
   listImagesOfRepository: { index: ['dynamodb:Query'] },
   listImagesByScan: { table: ['dynamodb:Scan'] },
+  /** The admitted inventory: one conditional update per record due a write. */
+  recordAdmitted: { table: ['dynamodb:UpdateItem'] },
+  /** Through the inventory's own index (INVENTORY_INDEX); wired into no function yet. */
+  listInventory: { index: ['dynamodb:Query'] },
 } as const satisfies Record<Exclude<keyof DecisionStore, 'listImages'>, TableActions> &
   Record<string, TableActions>;
 
@@ -114,6 +126,8 @@ export interface DynamoStoreOptions {
   readonly client?: DynamoDBClient;
   /** How long an entry lives when nothing refreshes it (the table's TTL attribute is `expiresAt`). */
   readonly ttlSeconds?: number;
+  /** How long an admitted inventory record lives after its last admission. */
+  readonly inventoryTtlSeconds?: number;
   /** Attempts at keys that DynamoDB leaves unprocessed. */
   readonly maxBatchAttempts?: number;
   readonly now?: () => number;
@@ -132,12 +146,15 @@ export function decisionTableClient(timeouts: CallTimeouts = AWS_CALL_TIMEOUTS.d
 
 /** The sparse index over digest entries by repository (docs/decision-cache.md). */
 export const REPOSITORY_INDEX = 'byRepository';
+/** The sparse index over admitted inventory records by image digest (docs/decision-cache.md). */
+export const INVENTORY_INDEX = 'inventoryByDigest';
 const LIST_PAGE_SIZE = 100;
 
-export class DynamoDecisionStore implements DecisionStore {
+export class DynamoDecisionStore implements DecisionStore, InventoryStore {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly ttlSeconds: number;
+  private readonly inventoryTtlSeconds: number;
   private readonly maxAttempts: number;
   private readonly now: () => number;
 
@@ -145,6 +162,7 @@ export class DynamoDecisionStore implements DecisionStore {
     this.client = options.client ?? decisionTableClient();
     this.table = options.tableName;
     this.ttlSeconds = options.ttlSeconds ?? STORE_DEFAULTS.cacheTtlSeconds;
+    this.inventoryTtlSeconds = options.inventoryTtlSeconds ?? STORE_DEFAULTS.inventoryTtlSeconds;
     this.maxAttempts = options.maxBatchAttempts ?? 5;
     this.now = options.now ?? Date.now;
   }
@@ -367,9 +385,7 @@ export class DynamoDecisionStore implements DecisionStore {
   }
 
   async listImages(scope: RepositoryScope, cursor?: string): Promise<ListPage> {
-    const startKey = cursor
-      ? (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, AttributeValue>)
-      : undefined;
+    const startKey = cursor ? decodeCursor(cursor) : undefined;
     const names: Record<string, string> = {};
     const values: Record<string, AttributeValue> = {};
     let out: { Items?: Record<string, AttributeValue>[]; LastEvaluatedKey?: Record<string, AttributeValue> };
@@ -424,12 +440,7 @@ export class DynamoDecisionStore implements DecisionStore {
     }
     const nowSeconds = Math.floor(this.now() / 1000);
     const entries = (out.Items ?? []).flatMap((item) => decode(item, nowSeconds) ?? []);
-    return {
-      entries,
-      ...(out.LastEvaluatedKey && {
-        cursor: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url'),
-      }),
-    };
+    return { entries, ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }) };
   }
 
   async updateVerdict(entry: CachedImage, verdict: StoredVerdict): Promise<boolean> {
@@ -474,6 +485,108 @@ export class DynamoDecisionStore implements DecisionStore {
     );
     return results.some(Boolean);
   }
+
+  /**
+   * One conditional update: creates the record, or moves its last-admitted time (and its expiry) when
+   * it is older than the refresh interval; a record admitted more recently is left alone and its
+   * last-admitted time returned (ReturnValuesOnConditionCheckFailure), so the caller knows when to ask
+   * again. The first-admitted time is set once (`if_not_exists`).
+   */
+  async recordAdmitted(admitted: AdmittedImage, at: Date, refreshMs: number): Promise<RecordOutcome> {
+    const when = at.toISOString();
+    const fields: Record<string, AttributeValue> = {
+      kind: { S: 'inventory' },
+      inventoryDigest: { S: admitted.digest },
+      cluster: { S: admitted.cluster },
+      namespace: { S: admitted.namespace },
+      ownerKind: { S: admitted.owner.kind },
+      ownerName: { S: admitted.owner.name },
+      image: { S: admitted.image },
+      registryId: { S: admitted.registryId },
+      region: { S: admitted.region },
+      repositoryName: { S: admitted.repositoryName },
+      digest: { S: admitted.digest },
+      lastAdmittedAt: { S: when },
+      expiresAt: { N: String(Math.floor(at.getTime() / 1000) + this.inventoryTtlSeconds) },
+    };
+    const names = Object.keys(fields);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: inventoryKey(admitted) } },
+          UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}, #firstAdmittedAt = if_not_exists(#firstAdmittedAt, :lastAdmittedAt)`,
+          ConditionExpression: 'attribute_not_exists(#pk) OR #lastAdmittedAt < :staleBefore',
+          ExpressionAttributeNames: {
+            ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
+            '#firstAdmittedAt': 'firstAdmittedAt',
+            '#pk': 'pk',
+          },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(names.map((n) => [`:${n}`, fields[n] as AttributeValue])),
+            ':staleBefore': { S: new Date(at.getTime() - refreshMs).toISOString() },
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { written: true, lastAdmittedAt: when };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        return { written: false, lastAdmittedAt: error.Item?.lastAdmittedAt?.S ?? when };
+      }
+      throw new StoreUnavailableError('the admitted inventory could not be written', {
+        cause: error,
+        failure: classifyAwsError(error, 'dynamodb', 'UpdateItem'),
+      });
+    }
+  }
+
+  async listInventory(digest: string, cursor?: string): Promise<InventoryPage> {
+    let out: { Items?: Record<string, AttributeValue>[]; LastEvaluatedKey?: Record<string, AttributeValue> };
+    try {
+      out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: INVENTORY_INDEX,
+          KeyConditionExpression: '#inventoryDigest = :digest',
+          ExpressionAttributeNames: { '#inventoryDigest': 'inventoryDigest' },
+          ExpressionAttributeValues: { ':digest': { S: digest } },
+          Limit: LIST_PAGE_SIZE,
+          ...(cursor && { ExclusiveStartKey: decodeCursor(cursor) }),
+        }),
+      );
+    } catch (error) {
+      throw new StoreUnavailableError('the admitted inventory could not be listed', {
+        cause: error,
+        failure: classifyAwsError(error, 'dynamodb', 'Query'),
+      });
+    }
+    const nowSeconds = Math.floor(this.now() / 1000);
+    return {
+      records: (out.Items ?? []).flatMap((item) => decodeRecord(item, nowSeconds) ?? []),
+      ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }),
+    };
+  }
+}
+
+/** An inventory record as stored; an expired one (not yet removed by TTL) is gone already. */
+function decodeRecord(item: Record<string, AttributeValue>, nowSeconds: number): InventoryRecord | undefined {
+  const expiresAt = Number(item.expiresAt?.N ?? 0);
+  if (expiresAt <= nowSeconds) return undefined;
+  const text = (name: string) => item[name]?.S ?? '';
+  return {
+    cluster: text('cluster'),
+    namespace: text('namespace'),
+    owner: { kind: text('ownerKind'), name: text('ownerName') },
+    image: text('image'),
+    registryId: text('registryId'),
+    region: text('region'),
+    repositoryName: text('repositoryName'),
+    digest: text('digest'),
+    firstAdmittedAt: text('firstAdmittedAt'),
+    lastAdmittedAt: text('lastAdmittedAt'),
+    expiresAt,
+  };
 }
 
 function decode(item: Record<string, AttributeValue>, nowSeconds: number): CachedImage | undefined {
@@ -488,6 +601,15 @@ function decode(item: Record<string, AttributeValue>, nowSeconds: number): Cache
   } catch {
     return undefined;
   }
+}
+
+/** A listing's position, opaque to callers. */
+function encodeCursor(lastKey: Record<string, AttributeValue>): string {
+  return Buffer.from(JSON.stringify(lastKey)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Record<string, AttributeValue> {
+  return JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, AttributeValue>;
 }
 
 function sleep(ms: number): Promise<void> {

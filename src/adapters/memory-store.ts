@@ -17,7 +17,18 @@ import {
   type StoredVerdict,
   tombstoneStamp,
 } from '../domain/decision-store';
+import { STORE_DEFAULTS } from '../contracts/settings';
 import type { ImageLookup, RepositoryKey } from '../domain/facts';
+import {
+  type AdmittedImage,
+  INVENTORY_KEY_PREFIX,
+  type InventoryPage,
+  type InventoryRecord,
+  type InventoryStore,
+  inventoryKey,
+  isDue,
+  type RecordOutcome,
+} from '../domain/inventory';
 import type { RepositoryScope } from '../domain/refresh';
 
 export interface MemoryStoreOptions {
@@ -181,5 +192,72 @@ export class MemoryDecisionStore implements DecisionStore {
       }
     }
     return updated;
+  }
+}
+
+export interface MemoryInventoryOptions {
+  /** How long a record lives after its last admission. */
+  readonly ttlMs?: number;
+  readonly maxRecords?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * The admitted inventory in process, with the DynamoDB store's rules (a record is rewritten only when
+ * older than the refresh interval; expired records are gone): the fake for tests of the admission path.
+ */
+export class MemoryInventoryStore implements InventoryStore {
+  private readonly records = new Map<string, InventoryRecord>();
+  private readonly ttlMs: number;
+  private readonly maxRecords: number;
+  private readonly now: () => number;
+  /** Writes performed (records created or refreshed). */
+  writes = 0;
+
+  constructor(options: MemoryInventoryOptions = {}) {
+    this.ttlMs = options.ttlMs ?? STORE_DEFAULTS.inventoryTtlSeconds * 1000;
+    this.maxRecords = options.maxRecords ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  async recordAdmitted(admitted: AdmittedImage, at: Date, refreshMs: number): Promise<RecordOutcome> {
+    const key = inventoryKey(admitted);
+    const current = this.live(key);
+    if (current && !isDue(Date.parse(current.lastAdmittedAt), at, refreshMs)) {
+      return { written: false, lastAdmittedAt: current.lastAdmittedAt };
+    }
+    const when = at.toISOString();
+    this.records.delete(key);
+    this.records.set(key, {
+      ...admitted,
+      firstAdmittedAt: current?.firstAdmittedAt ?? when,
+      lastAdmittedAt: when,
+      expiresAt: Math.floor((at.getTime() + this.ttlMs) / 1000),
+    });
+    while (this.records.size > this.maxRecords) {
+      const oldest = this.records.keys().next().value;
+      if (oldest === undefined) break;
+      this.records.delete(oldest);
+    }
+    this.writes++;
+    return { written: true, lastAdmittedAt: when };
+  }
+
+  async listInventory(digest: string, cursor?: string): Promise<InventoryPage> {
+    const keys = [...this.records.keys()]
+      .filter((key) => key.startsWith(`${INVENTORY_KEY_PREFIX}${digest}/`) && this.live(key))
+      .sort();
+    const start = cursor ? keys.findIndex((key) => key > cursor) : 0;
+    const page = start < 0 ? [] : keys.slice(start, start + PAGE_SIZE);
+    const last = page.at(-1);
+    return {
+      records: page.map((key) => this.records.get(key) as InventoryRecord),
+      ...(last && start + PAGE_SIZE < keys.length && { cursor: last }),
+    };
+  }
+
+  private live(key: string): InventoryRecord | undefined {
+    const record = this.records.get(key);
+    return record && record.expiresAt * 1000 > this.now() ? record : undefined;
   }
 }

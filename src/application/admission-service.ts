@@ -2,7 +2,8 @@
  * The admission core: one implementation, used by the Lambda, the HTTPS server and the CLI. It reads the
  * decision cache once for all images of an object, gathers the facts of misses within a deadline
  * (concurrent misses for one image share one lookup), writes them through, and judges every image with
- * the current policy and clock.
+ * the current policy and clock. An admitted review is recorded in the admitted inventory, when one is
+ * wired (./inventory-recorder.ts).
  */
 
 import { ADMISSION_DEFAULTS } from '../contracts/settings';
@@ -12,8 +13,9 @@ import {
   type Decision,
   decide,
   type ImageJudgement,
+  ownerOf,
 } from '../domain/admission';
-import { type CachedImage, type DecisionCache, lookupKey } from '../domain/decision-store';
+import { type CachedImage, type DecisionCache, lookupKey, repositoryKeyOf } from '../domain/decision-store';
 import {
   DeadlineExceededError,
   describeCause,
@@ -23,11 +25,13 @@ import {
 } from '../domain/errors';
 import { carryFirstObserved, type FactsLookup, type FactsSource, type ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
+import { type AdmittedImage, DEFAULT_CLUSTER } from '../domain/inventory';
 import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
 import { type Policy, policyFor } from '../domain/policy';
 import { imagesInScope } from '../domain/scope';
 import { judgeLookup, judgeReference, shortWarning, type Verdict } from '../domain/verdict';
 import type { ImageAtPath } from '../domain/workload';
+import type { InventoryRecorder } from './inventory-recorder';
 
 export interface AdmissionServiceOptions {
   readonly policy: Policy;
@@ -44,6 +48,15 @@ export interface AdmissionServiceOptions {
   readonly maxLookupsInFlight?: number;
   /** Told of every failure that the failure mode answered (for logs and metrics; never shown to users). */
   readonly onFailure?: (what: string, error: unknown) => void;
+  /** Records what the webhook admits (absent: nothing is recorded, as for the CLI's `check` and `review`). */
+  readonly inventory?: InventoryRecorder;
+  /** Told of an inventory write that failed or ran out of time (the decision stands). */
+  readonly onInventoryFailure?: (error: unknown) => void;
+}
+
+/** Where a review comes from: the cluster named in the webhook's URL. */
+export interface ReviewContext {
+  readonly cluster?: string;
 }
 
 type Pending = { readonly ref: ImageReference; readonly lookup: ImageLookup };
@@ -77,6 +90,8 @@ export class AdmissionService {
   private readonly now: () => Date;
   private readonly deadlineMs: number;
   private readonly onFailure: (what: string, error: unknown) => void;
+  private readonly inventory: InventoryRecorder | undefined;
+  private readonly onInventoryFailure: (error: unknown) => void;
   private readonly cacheReadBudgetMs: number;
   private readonly maxLookupsPerReview: number;
   private readonly maxLookupsInFlight: number;
@@ -95,6 +110,8 @@ export class AdmissionService {
     this.maxLookupsPerReview = options.maxLookupsPerReview ?? ADMISSION_DEFAULTS.maxLookupsPerReview;
     this.maxLookupsInFlight = options.maxLookupsInFlight ?? ADMISSION_DEFAULTS.maxLookupsInFlight;
     this.onFailure = options.onFailure ?? (() => {});
+    this.inventory = options.inventory;
+    this.onInventoryFailure = options.onInventoryFailure ?? (() => {});
     this.carriesHistory = [options.policy, ...options.policy.match.scopes.map((s) => s.policy)].some(
       (p) => p.rules.countOnly?.minAgeDays !== undefined,
     );
@@ -121,7 +138,8 @@ export class AdmissionService {
     return previous ? { status: 'found', facts: carryFirstObserved(result.facts, previous.facts) } : result;
   }
 
-  async review(request: AdmissionRequest): Promise<Decision> {
+  async review(request: AdmissionRequest, context: ReviewContext = {}): Promise<Decision> {
+    const started = Date.now();
     const scope = imagesInScope(request, this.policy);
     if (scope.kind === 'untouched') return allowUntouched(scope.reason, { exempt: scope.exempt === true });
     // What applies in this namespace: a scope's rules, and exceptions scoped to it.
@@ -136,13 +154,32 @@ export class AdmissionService {
         ? mode === 'warn'
         : policy.mode === 'warn' ||
           (request.namespace !== '' && this.policy.match.warnNamespace(request.namespace));
-    return decide({
+    const decision = decide({
       kind: request.kind.kind,
       namespace: request.namespace,
       name: request.name,
       warnOnly,
       judgements,
     });
+    if (this.inventory && decision.allowed && !request.dryRun) {
+      await this.recordAdmitted(admittedImages(request, judgements, context), started);
+    }
+    return decision;
+  }
+
+  /**
+   * Writes the inventory records due a write, awaited (a Lambda runs nothing after its answer) within
+   * their own bound: the cache's share of the deadline, and what is left of the deadline. A write that
+   * fails or runs out of time is reported and never changes the decision.
+   */
+  private async recordAdmitted(admitted: readonly AdmittedImage[], started: number): Promise<void> {
+    if (!this.inventory || admitted.length === 0) return;
+    const budget = Math.min(this.cacheReadBudgetMs, started + this.deadlineMs - Date.now());
+    try {
+      await withDeadline(this.inventory.record(admitted, this.now()), budget);
+    } catch (error) {
+      this.onInventoryFailure(error);
+    }
   }
 
   /**
@@ -209,6 +246,9 @@ export class AdmissionService {
             image: raw,
             verdict: judgeLookup(facts.result, item.ref, policy, now),
             cache,
+            ...(facts.result.status === 'found' && {
+              judged: { ...repositoryKeyOf(facts.result.facts), digest: facts.result.facts.image.digest },
+            }),
           });
         } else {
           const failure = facts?.failure ?? { reason: 'timed-out' as const };
@@ -402,6 +442,35 @@ function rawImage(image: unknown): string {
   if (Array.isArray(image)) return '(a list)';
   if (typeof image === 'object') return '(an object)';
   return String(image);
+}
+
+/**
+ * The images an admission records (CREATE and UPDATE only reach here): those judged on facts, with the
+ * digest they were judged for. Exempt images, images answered by the failure mode and, on UPDATE, the
+ * images the update leaves unchanged (not judged) have no digest in hand and are not recorded.
+ */
+function admittedImages(
+  request: AdmissionRequest,
+  judgements: readonly ImageJudgement[],
+  context: ReviewContext,
+): AdmittedImage[] {
+  const owner = ownerOf(request);
+  return judgements.flatMap(({ image, judged }) =>
+    judged
+      ? [
+          {
+            cluster: context.cluster ?? DEFAULT_CLUSTER,
+            namespace: request.namespace,
+            owner,
+            image,
+            registryId: judged.registryId,
+            region: judged.region,
+            repositoryName: judged.repositoryName,
+            digest: judged.digest,
+          },
+        ]
+      : [],
+  );
 }
 
 function malformedObject(path: string, problem: string): ImageJudgement {

@@ -27,6 +27,15 @@ export const SETTINGS = {
   warmCacheMaxEntries: { env: 'WARM_CACHE_MAX_ENTRIES', min: 1, max: 1_000_000, default: 5_000 },
   /** How long a decision cache entry lives when nothing refreshes it. */
   cacheTtlSeconds: { env: 'CACHE_TTL_SECONDS', min: 3_600, max: 90 * 86_400, default: 7 * 86_400 },
+  /** How long an admitted inventory record lives after its last admission. */
+  inventoryTtlSeconds: {
+    env: 'INVENTORY_TTL_SECONDS',
+    min: 86_400,
+    max: 365 * 86_400,
+    default: 30 * 86_400,
+  },
+  /** A repeated admission rewrites its inventory record only when the record is older than this. */
+  inventoryRefreshSeconds: { env: 'INVENTORY_REFRESH_SECONDS', min: 60, max: 86_400, default: 3_600 },
 } as const satisfies Record<string, IntegerSetting>;
 
 export const ADMISSION_DEFAULTS = {
@@ -53,7 +62,16 @@ export const AWS_CALL_TIMEOUTS = {
 /** ECR clients kept per process (one per region and role): the least recently used is closed first. */
 export const MAX_ECR_CLIENTS = 16;
 
-export const STORE_DEFAULTS = { cacheTtlSeconds: SETTINGS.cacheTtlSeconds.default } as const;
+export const STORE_DEFAULTS = {
+  cacheTtlSeconds: SETTINGS.cacheTtlSeconds.default,
+  inventoryTtlSeconds: SETTINGS.inventoryTtlSeconds.default,
+} as const;
+
+export const INVENTORY_DEFAULTS = {
+  refreshSeconds: SETTINGS.inventoryRefreshSeconds.default,
+  /** Inventory records one process remembers having written (a repeat within the interval asks nothing). */
+  maxRemembered: 10_000,
+} as const;
 
 /** A long-running `serve` or CLI process without a table keeps facts in process this long. */
 export const IN_PROCESS_CACHE_TTL_SECONDS = 5 * 60;

@@ -5,6 +5,8 @@
  */
 
 import type { FailureCause } from './errors';
+import type { RepositoryKey } from './facts';
+import type { Owner } from './inventory';
 import { shortWarning, type Verdict, type Violation } from './verdict';
 import type { GroupKind } from './workload';
 
@@ -22,6 +24,16 @@ export interface AdmissionRequest {
   /** The object before an UPDATE. */
   readonly oldObject?: unknown;
   readonly dryRun: boolean;
+  /**
+   * What the object runs under, for the admitted inventory: a Pod's controlling owner, else the object
+   * itself (the default when absent).
+   */
+  readonly owner?: Owner;
+}
+
+/** The owner an admitted object's images are recorded under. */
+export function ownerOf(request: AdmissionRequest): Owner {
+  return request.owner ?? { kind: request.kind.kind, name: request.name };
 }
 
 /** How one image at one path was judged. */
@@ -34,6 +46,8 @@ export interface ImageJudgement {
   readonly cache: 'hit' | 'miss' | 'none';
   /** Set when the facts could not be had and the failure mode answered: why. */
   readonly unverified?: FailureCause;
+  /** Set when judged on facts: the repository and the digest the verdict was judged for. */
+  readonly judged?: RepositoryKey & { readonly digest: string };
 }
 
 /** An image the failure mode answered for, with the cause class. */

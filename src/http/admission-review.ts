@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import type { AdmissionRequest, Decision } from '../domain/admission';
 import { isRecord } from '../domain/aws-names';
 import { AdmissionReviewError } from '../domain/errors';
+import type { Owner } from '../domain/inventory';
 import type { Mutation } from '../domain/pinning';
 import { describeIssues } from '../domain/policy';
 
@@ -55,6 +56,30 @@ function objectName(object: unknown): string {
   return '';
 }
 
+/**
+ * What the object runs under (the admitted inventory): a Pod's controlling owner reference (the
+ * ReplicaSet of a Deployment's Pod, the Job of a CronJob's), else the object itself. An owner
+ * reference without a string kind and name is not one.
+ */
+function parseOwner(kind: string, name: string, object: unknown): Owner {
+  if (kind === 'Pod' && isRecord(object) && isRecord(object.metadata)) {
+    const references = object.metadata.ownerReferences;
+    const controller = Array.isArray(references)
+      ? references.find(
+          (ref): ref is { kind: string; name: string } =>
+            isRecord(ref) &&
+            ref.controller === true &&
+            typeof ref.kind === 'string' &&
+            ref.kind !== '' &&
+            typeof ref.name === 'string' &&
+            ref.name !== '',
+        )
+      : undefined;
+    if (controller) return { kind: controller.kind, name: controller.name };
+  }
+  return { kind, name };
+}
+
 /** Parses a review from a body (text or bytes) or an already decoded value. Throws AdmissionReviewError. */
 export function parseAdmissionReview(body: string | Buffer | unknown): ParsedReview {
   let value: unknown = body;
@@ -75,6 +100,7 @@ export function parseAdmissionReview(body: string | Buffer | unknown): ParsedRev
     throw new AdmissionReviewError(`invalid AdmissionReview: ${describeIssues(result.error).join('; ')}`);
   }
   const { apiVersion, request } = result.data;
+  const name = request.name || objectName(request.object);
   if ((request.operation === 'CREATE' || request.operation === 'UPDATE') && !isRecord(request.object)) {
     throw new AdmissionReviewError(
       `invalid AdmissionReview: request.object is required for ${request.operation}`,
@@ -87,11 +113,12 @@ export function parseAdmissionReview(body: string | Buffer | unknown): ParsedRev
       kind: { group: request.kind.group, kind: request.kind.kind },
       subresource: request.subResource ?? '',
       namespace: request.namespace ?? '',
-      name: request.name || objectName(request.object),
+      name,
       operation: request.operation,
       object: request.object,
       ...(isRecord(request.oldObject) && { oldObject: request.oldObject }),
       dryRun: request.dryRun ?? false,
+      owner: parseOwner(request.kind.kind, name, request.object),
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The webhook's HTTP surface, shared by the Lambda and the HTTPS server: `POST /validate` answers an
  * AdmissionReview, `POST /mutate` answers it with a digest-pinning patch, `GET /healthz` says the
- * process is up. A denial is an answer (200, allowed: false); a review that cannot be parsed is the caller's error (400, with a message naming what is wrong); a
+ * process is up. Both review paths take the cluster's name as a last segment (`/validate/prod-eu`),
+ * which the admitted inventory records; a bare path is the default cluster. A denial is an answer (200, allowed: false); a review that cannot be parsed is the caller's error (400, with a message naming what is wrong); a
  * failure of ours is a 500 that says nothing about internals.
  */
 
@@ -9,6 +10,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { AdmissionService } from '../application/admission-service';
 import type { AdmissionRequest, Decision } from '../domain/admission';
 import { AdmissionReviewError } from '../domain/errors';
+import { clusterNameProblem, DEFAULT_CLUSTER } from '../domain/inventory';
 import type { Mutation } from '../domain/pinning';
 import { formatAdmissionResponse, formatMutationResponse, parseAdmissionReview } from './admission-review';
 
@@ -55,10 +57,19 @@ export interface WebhookHooks {
   readonly onError?: (error: unknown) => void;
 }
 
+export interface WebhookOptions {
+  /** The cluster of a review posted to a bare path (`serve --cluster`); default `default`. */
+  readonly defaultCluster?: string;
+}
+
+/** `/validate`, `/mutate`, each optionally followed by `/{cluster}`. */
+const REVIEW_PATH = /^\/(validate|mutate)(?:\/([^/]+))?$/;
+
 export async function handleWebhookRequest(
   service: AdmissionService,
   request: HttpRequest,
   hooks: WebhookHooks = {},
+  options: WebhookOptions = {},
 ): Promise<HttpReply> {
   const path = request.path.split('?')[0]?.replace(/\/+$/, '') || '/';
   if (path === '/healthz') {
@@ -66,21 +77,27 @@ export async function handleWebhookRequest(
       ? reply(200, { status: 'ok' })
       : reply(405, { error: 'use GET for /healthz' });
   }
-  if (path !== '/validate' && path !== '/mutate') {
-    return reply(404, { error: `no such endpoint: ${path}; use POST /validate or POST /mutate` });
+  const route = REVIEW_PATH.exec(path);
+  if (!route) {
+    return reply(404, {
+      error: `no such endpoint: ${path}; use POST /validate or POST /mutate, optionally followed by /CLUSTER`,
+    });
   }
   if (request.method !== 'POST') return reply(405, { error: `use POST with an AdmissionReview for ${path}` });
+  const cluster = route[2] ?? options.defaultCluster ?? DEFAULT_CLUSTER;
+  const problem = clusterNameProblem(cluster);
+  if (problem) return reply(400, { error: `${problem} (the last segment of ${route[1]}/CLUSTER)` });
 
   const started = performance.now();
   try {
     const review = parseAdmissionReview(request.body ?? '');
     hooks.onReview?.(review.request);
-    if (path === '/mutate') {
+    if (route[1] === 'mutate') {
       const mutation = await service.mutate(review.request);
       hooks.onMutation?.(mutation, review.request, performance.now() - started);
       return reply(200, formatMutationResponse(review.apiVersion, review.request.uid, mutation));
     }
-    const decision = await service.review(review.request);
+    const decision = await service.review(review.request, { cluster });
     hooks.onDecision?.(decision, review.request, performance.now() - started);
     return reply(200, formatAdmissionResponse(review.apiVersion, review.request.uid, decision));
   } catch (error) {

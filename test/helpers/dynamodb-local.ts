@@ -60,7 +60,7 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
   };
 }
 
-/** Creates the decision table as the CDK stack does (key `pk`, TTL on `expiresAt`). */
+/** Creates the decision table as the CDK stack does (key `pk`, its two indexes, TTL on `expiresAt`). */
 export async function createDecisionTable(client: DynamoDBClient, name: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
@@ -68,6 +68,7 @@ export async function createDecisionTable(client: DynamoDBClient, name: string):
       AttributeDefinitions: [
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'repository', AttributeType: 'S' },
+        { AttributeName: 'inventoryDigest', AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
       GlobalSecondaryIndexes: [
@@ -81,6 +82,14 @@ export async function createDecisionTable(client: DynamoDBClient, name: string):
             ProjectionType: 'INCLUDE',
             NonKeyAttributes: ['facts', 'verdict', 'expiresAt', 'kind'],
           },
+        },
+        {
+          IndexName: 'inventoryByDigest',
+          KeySchema: [
+            { AttributeName: 'inventoryDigest', KeyType: 'HASH' },
+            { AttributeName: 'pk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
         },
       ],
       BillingMode: 'PAY_PER_REQUEST',
