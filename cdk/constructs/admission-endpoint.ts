@@ -1,7 +1,7 @@
 /**
  * The webhook endpoint: the admission function behind a REST API (why REST and not HTTP API:
  * docs/adr/0002-rest-api-for-the-webhook-endpoint.md). Only `POST /validate` and `POST /mutate`
- * answer; the EKS control plane sends no credentials, so what protects the endpoint is where it can be
+ * answer, each also as `/{cluster}` (the cluster's name, for the admitted inventory); the EKS control plane sends no credentials, so what protects the endpoint is where it can be
  * reached from, how fast it can be called, and what it says.
  */
 import { Aws, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
@@ -185,18 +185,26 @@ export class AdmissionEndpoint extends Construct {
       // No parameters are required; the API server adds `?timeout=`, which is allowed.
       validateRequestParameters: true,
     });
+    const reason =
+      'The EKS control plane calls admission webhooks without credentials (no IAM signature, token or ' +
+      'client certificate), so the method cannot require authorization; the resource policy, stage ' +
+      'throttling and optional WAF protect it instead (ADR 0002).';
     for (const path of WEBHOOK_PATHS) {
-      const method = this.api.root.addResource(path).addMethod('POST', integration, {
-        authorizationType: AuthorizationType.NONE,
-        requestValidator: validator,
-        requestModels: { 'application/json': reviewModel },
-      });
-      const reason =
-        'The EKS control plane calls admission webhooks without credentials (no IAM signature, token or ' +
-        'client certificate), so the method cannot require authorization; the resource policy, stage ' +
-        'throttling and optional WAF protect it instead (ADR 0002).';
-      Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
-      Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason });
+      const bare = this.api.root.addResource(path);
+      // The bare path is cluster `default`; `/{cluster}` names it (validated by the function: 400).
+      for (const [resource, parameters] of [
+        [bare, {}],
+        [bare.addResource('{cluster}'), { 'method.request.path.cluster': true }],
+      ] as const) {
+        const method = resource.addMethod('POST', integration, {
+          authorizationType: AuthorizationType.NONE,
+          requestValidator: validator,
+          requestModels: { 'application/json': reviewModel },
+          requestParameters: parameters,
+        });
+        Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
+        Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason });
+      }
     }
     this.api.addGatewayResponse('NotFound', {
       type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
@@ -259,7 +267,10 @@ function resourcePolicy(settings: DeploySettings): PolicyDocument {
       new PolicyStatement({
         principals: [new AnyPrincipal()],
         actions: ['execute-api:Invoke'],
-        resources: WEBHOOK_PATHS.map((path) => `execute-api:/*/POST/${path}`),
+        resources: WEBHOOK_PATHS.flatMap((path) => [
+          `execute-api:/*/POST/${path}`,
+          `execute-api:/*/POST/${path}/*`,
+        ]),
         ...(Object.keys(conditions).length > 0 && { conditions }),
       }),
     ],

@@ -3,12 +3,14 @@
  * stack's `WebhookUrl` output. The ValidatingWebhookConfiguration sends every object that embeds a
  * PodSpec (the kinds the webhook judges) and ephemeral containers, on CREATE and on an UPDATE that may
  * change an image (./match-conditions.ts), to `BASE/validate`; the MutatingWebhookConfiguration sends
- * what the policy's `pinDigests` pins to `BASE/mutate` (docs/adr/0005-pin-digests-on-pods.md).
+ * what the policy's `pinDigests` pins to `BASE/mutate` (docs/adr/0005-pin-digests-on-pods.md). With
+ * `--cluster NAME`, both URLs end in `/NAME`: the admitted inventory records it.
  */
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { readText } from '../adapters/files';
 import { FileError, UsageError } from '../domain/errors';
+import { clusterNameProblem } from '../domain/inventory';
 import { type GroupKind, JUDGED_KINDS } from '../domain/workload';
 import { loadPolicy } from '../wiring/cli';
 import { imageMatchConditions } from './match-conditions';
@@ -35,10 +37,19 @@ export interface WebhookOptions {
   readonly caPem?: string;
   /** Namespaces never sent to the webhooks, besides EXEMPT_NAMESPACES (the policy's exact names). */
   readonly exemptNamespaces?: readonly string[];
+  /** The cluster's name, appended to both URLs (`<base>/validate/<cluster>`); absent: the bare paths. */
+  readonly cluster?: string;
 }
 
-/** `BASE/<endpoint>`, for an https URL the API server accepts (no query, fragment or credentials). */
-export function endpointUrl(base: string, endpoint: 'validate' | 'mutate' = 'validate'): string {
+/**
+ * `BASE/<endpoint>[/<cluster>]`, for an https URL the API server accepts (no query, fragment or
+ * credentials).
+ */
+export function endpointUrl(
+  base: string,
+  endpoint: 'validate' | 'mutate' = 'validate',
+  cluster?: string,
+): string {
   let url: URL;
   try {
     url = new URL(base);
@@ -51,7 +62,7 @@ export function endpointUrl(base: string, endpoint: 'validate' | 'mutate' = 'val
   if (url.search || url.hash || base.includes('?') || base.includes('#')) {
     throw new UsageError('--url must not have a query or a fragment (the API server adds ?timeout=)');
   }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}/${endpoint}`;
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}/${endpoint}${cluster ? `/${cluster}` : ''}`;
 }
 
 /** The webhook rules: one per API group, each kind by its resource name (Pod also by its subresource). */
@@ -77,7 +88,7 @@ function rules(kinds: readonly GroupKind[] = JUDGED_KINDS): Record<string, unkno
 function commonWebhook(options: WebhookOptions, endpoint: 'validate' | 'mutate') {
   return {
     clientConfig: {
-      url: endpointUrl(options.baseUrl, endpoint),
+      url: endpointUrl(options.baseUrl, endpoint, options.cluster),
       ...(options.caPem !== undefined && { caBundle: Buffer.from(options.caPem).toString('base64') }),
     },
     matchPolicy: 'Equivalent',
@@ -91,8 +102,8 @@ function commonWebhook(options: WebhookOptions, endpoint: 'validate' | 'mutate')
         { key: OPT_OUT_LABEL, operator: 'DoesNotExist' },
       ],
     },
-    // Judging and pinning have no side effects, so dry-run requests are handled too.
-    sideEffects: 'None',
+    // A dry run records nothing in the admitted inventory (the only side effect), so dry runs are sent too.
+    sideEffects: 'NoneOnDryRun',
     timeoutSeconds: options.timeoutSeconds ?? 5,
     admissionReviewVersions: ['v1', 'v1beta1'],
   };
@@ -165,6 +176,7 @@ export async function manifest(args: string[]): Promise<number> {
       timeout: { type: 'string', default: '5' },
       'pin-digests': { type: 'string' },
       policy: { type: 'string' },
+      cluster: { type: 'string' },
     },
     strict: true,
   });
@@ -187,8 +199,11 @@ export async function manifest(args: string[]): Promise<number> {
       `--pin-digests must be pods, workloads or off (as the policy's pinDigests), not "${pinDigests}"`,
     );
   }
+  const problem = values.cluster === undefined ? undefined : clusterNameProblem(values.cluster);
+  if (problem) throw new UsageError(`--cluster: ${problem}`);
   const options: WebhookOptions = {
     baseUrl: values.url,
+    ...(values.cluster !== undefined && { cluster: values.cluster }),
     failurePolicy,
     timeoutSeconds,
     ...(values['ca-bundle'] !== undefined && { caPem: readCaBundle(values['ca-bundle']) }),

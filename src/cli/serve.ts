@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, unwatchFile, watchFile } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../domain/errors';
+import { clusterNameProblem, DEFAULT_CLUSTER } from '../domain/inventory';
 import { type RunningServer, startServer } from '../http/https-server';
 import { loadTls, makeSelfSignedTls, type ServerTls, writeCa } from '../http/tls';
 import { buildAdmissionService, type CoreOptions } from '../wiring/cli';
@@ -20,6 +21,8 @@ export interface ServeOptions extends CoreOptions {
   readonly tlsKey?: string;
   readonly tlsSan?: readonly string[];
   readonly caOut?: string;
+  /** The cluster of reviews posted to the bare paths (`/validate`, `/mutate`). */
+  readonly cluster?: string;
 }
 
 const RELOAD_POLL_MS = 1_000;
@@ -87,11 +90,19 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   if (options.tlsCert && options.tlsSan?.length) {
     throw new UsageError('--tls-san names the self-signed certificate; with --tls-cert, put them in yours');
   }
+  const cluster = options.cluster ?? DEFAULT_CLUSTER;
+  const problem = clusterNameProblem(cluster);
+  if (problem) throw new UsageError(`--cluster: ${problem}`);
   const observability = createServerObservability(process.stderr);
-  const service = buildAdmissionService(options, {
-    onFailure: observability.onFailure,
-    onEcrError: observability.onEcrError,
-  });
+  const service = buildAdmissionService(
+    options,
+    {
+      onFailure: observability.onFailure,
+      onEcrError: observability.onEcrError,
+      onInventoryFailure: observability.onInventoryFailure,
+    },
+    { recordsInventory: true },
+  );
   const tls: ServerTls =
     options.tlsCert && options.tlsKey
       ? loadTls(options.tlsCert, options.tlsKey)
@@ -112,6 +123,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
         port,
         host: options.host,
         hooks: observability.hooks,
+        webhook: { defaultCluster: cluster },
         metrics: observability.metrics,
         onError: (error) => observability.logger.error({ err: error }, 'internal error'),
       }),

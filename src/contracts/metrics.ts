@@ -24,6 +24,8 @@ export const METRIC = {
   ImagesPinned: 'ImagesPinned',
   /** Milliseconds from an event's time to the verdict written for it. */
   EventToVerdictLag: 'EventToVerdictLag',
+  /** Admitted inventory writes that failed or ran out of time (the decision stands). */
+  InventoryWriteFailures: 'InventoryWriteFailures',
   /** Images the refresh workflow could not refresh (nothing cached for them). */
   RefreshFailures: 'RefreshFailures',
 } as const;
@@ -42,7 +44,8 @@ export const LOG_METRIC = {
 /**
  * The Prometheus metrics of `ecr-admission serve` (`GET /metrics`). External names, as above; labels:
  * `decision` allowed | warned | denied | exempt; `cache` hit | miss | none (a request's images all
- * answered from the cache, at least one gathered live, none looked up); `cause` the failure class.
+ * answered from the cache, at least one gathered live, none looked up); `what` cache | facts |
+ * inventory (an admitted inventory write); `cause` the failure class.
  */
 export const PROMETHEUS_METRIC = {
   admissions: 'ecr_admission_admissions_total',

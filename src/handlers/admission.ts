@@ -28,6 +28,10 @@ const service = createAdmissionService({
     logger.warn('answered by the failure mode', { what, error: error as Error });
     metrics.addMetric(METRIC.FactsUnavailable, MetricUnit.Count, 1);
   },
+  onInventoryFailure: (error) => {
+    logger.warn('admitted inventory not recorded', { error: error as Error });
+    metrics.addMetric(METRIC.InventoryWriteFailures, MetricUnit.Count, 1);
+  },
   onEcrError: (operation, error) => {
     metrics.addMetric(METRIC.EcrErrors, MetricUnit.Count, 1);
     logger.warn('ECR call failed', { operation, errorName: (error as Error).name });

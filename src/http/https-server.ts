@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AdmissionService } from '../application/admission-service';
 import { MAX_REVIEW_BYTES } from './admission-review';
-import { handleWebhookRequest, type WebhookHooks } from './webhook';
+import { handleWebhookRequest, type WebhookHooks, type WebhookOptions } from './webhook';
 
 export interface ServerOptions {
   readonly service: AdmissionService;
@@ -20,6 +20,8 @@ export interface ServerOptions {
   readonly onError?: (error: unknown) => void;
   /** Told of each review answered (request logs, metrics). */
   readonly hooks?: WebhookHooks;
+  /** The cluster of reviews posted to the bare paths. */
+  readonly webhook?: WebhookOptions;
   /** `GET /metrics`: the metrics in the Prometheus text format. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
 }
@@ -142,6 +144,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           options.service,
           { method: req.method ?? 'GET', path: req.url ?? '/', body },
           { ...options.hooks, ...(options.onError && { onError: options.onError }) },
+          options.webhook,
         )
           .then((reply) => send(reply.statusCode, { ...reply.headers }, reply.body))
           .catch((error) => {

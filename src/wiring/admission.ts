@@ -1,7 +1,8 @@
 /**
  * Builds the admission service for every entry point (the Lambda, the command line, the HTTPS server):
  * facts from live ECR (the SDK loaded on the first miss) or a registry snapshot, and the decision cache
- * (DynamoDB behind a warm in-process layer, or in process only).
+ * (DynamoDB behind a warm in-process layer, or in process only), and the admitted inventory (in the
+ * same table) for the webhook's entry points.
  */
 import type { CallTimeouts } from '../adapters/aws-http';
 import type { DynamoDecisionStore } from '../adapters/dynamodb-store';
@@ -10,7 +11,8 @@ import { LazyEcrReads } from '../adapters/ecr-lazy';
 import { MemoryDecisionStore } from '../adapters/memory-store';
 import { TieredDecisionStore } from '../adapters/tiered-store';
 import { AdmissionService } from '../application/admission-service';
-import { ADMISSION_DEFAULTS, AWS_CALL_TIMEOUTS } from '../contracts/settings';
+import { InventoryRecorder } from '../application/inventory-recorder';
+import { ADMISSION_DEFAULTS, AWS_CALL_TIMEOUTS, INVENTORY_DEFAULTS } from '../contracts/settings';
 import type { DecisionStore } from '../domain/decision-store';
 import type { FactsSource } from '../domain/facts';
 import type { Policy } from '../domain/policy';
@@ -37,6 +39,12 @@ export interface AdmissionWiringOptions extends WiringOptions {
   readonly warmCacheTtlMs?: number;
   readonly warmCacheMaxEntries?: number;
   readonly onFailure?: (what: string, error: unknown) => void;
+  /**
+   * Record what is admitted in the table's admitted inventory (the Lambda; `serve --table`). Needs a
+   * table: without one, nothing is recorded. The CLI's `check` and `review` never record.
+   */
+  readonly inventory?: { readonly ttlSeconds?: number; readonly refreshSeconds?: number };
+  readonly onInventoryFailure?: (error: unknown) => void;
 }
 
 /** ECR's reads and listings on live ECR, the SDK loaded on first use. */
@@ -57,7 +65,7 @@ export function liveFactsSource(options: WiringOptions): FactsSource {
  * when a table is named, so that commands on an in-process cache start without it.
  */
 export function tableStore(
-  options: WiringOptions & { tableName: string },
+  options: WiringOptions & { tableName: string; inventoryTtlSeconds?: number },
   timeouts: CallTimeouts = AWS_CALL_TIMEOUTS.dynamodbRefresh,
 ): DynamoDecisionStore {
   const { DynamoDecisionStore, decisionTableClient } =
@@ -66,26 +74,39 @@ export function tableStore(
     tableName: options.tableName,
     client: decisionTableClient(timeouts),
     ...(options.cacheTtlSeconds && { ttlSeconds: options.cacheTtlSeconds }),
+    ...(options.inventoryTtlSeconds && { inventoryTtlSeconds: options.inventoryTtlSeconds }),
   });
 }
 
-/** The admission path's cache: a warm in-process layer, over DynamoDB when a table is named. */
-export function admissionStore(options: AdmissionWiringOptions): DecisionStore {
+/** The admission path's cache: a warm in-process layer, over the DynamoDB table when there is one. */
+export function admissionStore(options: AdmissionWiringOptions, table?: DynamoDecisionStore): DecisionStore {
   const warm = new MemoryDecisionStore({
     ttlMs: options.warmCacheTtlMs ?? ADMISSION_DEFAULTS.warmCacheTtlSeconds * 1000,
     maxEntries: options.warmCacheMaxEntries ?? ADMISSION_DEFAULTS.warmCacheMaxEntries,
   });
-  const { tableName } = options;
-  return tableName
-    ? new TieredDecisionStore(warm, tableStore({ ...options, tableName }, AWS_CALL_TIMEOUTS.dynamodb))
-    : warm;
+  return table ? new TieredDecisionStore(warm, table) : warm;
 }
 
 export function createAdmissionService(options: AdmissionWiringOptions): AdmissionService {
+  const { tableName, inventory } = options;
+  const table = tableName
+    ? tableStore(
+        { ...options, tableName, ...(inventory?.ttlSeconds && { inventoryTtlSeconds: inventory.ttlSeconds }) },
+        AWS_CALL_TIMEOUTS.dynamodb,
+      )
+    : undefined;
   return new AdmissionService({
     policy: options.policy,
     facts: options.facts ?? liveFactsSource(options),
-    store: admissionStore(options),
+    store: admissionStore(options, table),
+    ...(table &&
+      inventory && {
+        inventory: new InventoryRecorder({
+          store: table,
+          refreshMs: (inventory.refreshSeconds ?? INVENTORY_DEFAULTS.refreshSeconds) * 1000,
+        }),
+      }),
+    ...(options.onInventoryFailure && { onInventoryFailure: options.onInventoryFailure }),
     ...(options.now && { now: options.now }),
     ...(options.deadlineMs && { deadlineMs: options.deadlineMs }),
     ...(options.cacheReadSharePercent && { cacheReadSharePercent: options.cacheReadSharePercent }),

@@ -24,6 +24,12 @@ export interface CoreOptions {
 export interface CliHooks {
   readonly onFailure?: (what: string, error: unknown) => void;
   readonly onEcrError?: (operation: string, error: unknown) => void;
+  readonly onInventoryFailure?: (error: unknown) => void;
+}
+
+/** What only the webhook (`serve`) does: record what it admits in the table's admitted inventory. */
+export interface WebhookRole {
+  readonly recordsInventory: boolean;
 }
 
 export function parseNow(now: string | undefined): (() => Date) | undefined {
@@ -35,7 +41,11 @@ export function parseNow(now: string | undefined): (() => Date) | undefined {
   return () => fixed;
 }
 
-export function buildAdmissionService(options: CoreOptions, hooks: CliHooks = {}): AdmissionService {
+export function buildAdmissionService(
+  options: CoreOptions,
+  hooks: CliHooks = {},
+  role: WebhookRole = { recordsInventory: false },
+): AdmissionService {
   const now = parseNow(options.now);
   const policy = options.policy ? loadPolicyFile(options.policy) : DEFAULT_POLICY;
   const facts = options.snapshot ? new EcrFactsSource(loadSnapshotFile(options.snapshot), now) : undefined;
@@ -48,6 +58,9 @@ export function buildAdmissionService(options: CoreOptions, hooks: CliHooks = {}
       (options.table ? ADMISSION_DEFAULTS.warmCacheTtlSeconds : IN_PROCESS_CACHE_TTL_SECONDS) * 1000,
     ...(hooks.onFailure && { onFailure: hooks.onFailure }),
     ...(hooks.onEcrError && { onEcrError: hooks.onEcrError }),
+    ...(hooks.onInventoryFailure && { onInventoryFailure: hooks.onInventoryFailure }),
+    // Only in a table: an inventory in process would die with it, unread.
+    ...(role.recordsInventory && options.table && { inventory: {} }),
   });
 }
 

@@ -14,6 +14,7 @@ export interface ServerObservability {
   readonly logger: Logger;
   readonly hooks: WebhookHooks;
   readonly onFailure: (what: string, error: unknown) => void;
+  readonly onInventoryFailure: (error: unknown) => void;
   readonly onEcrError: (operation: string, error: unknown) => void;
   metrics(): Promise<{ contentType: string; body: string }>;
 }
@@ -55,7 +56,7 @@ export function createServerObservability(destination: DestinationStream): Serve
   });
   const failures = new Counter({
     name: PROMETHEUS_METRIC.failures,
-    help: 'Failures absorbed (cache) or answered by the failure mode (facts), by cause class',
+    help: 'Failures absorbed (cache, inventory) or answered by the failure mode (facts), by cause class',
     labelNames: ['what', 'cause'] as const,
     registers: [registry],
   });
@@ -135,6 +136,11 @@ export function createServerObservability(destination: DestinationStream): Serve
         { what, cause: cause.reason, ...(cause.action && { action: cause.action }), advice: said.advice },
         cache ? 'decision cache unavailable; facts gathered from ECR' : 'answered by the failure mode',
       );
+    },
+    onInventoryFailure: (error) => {
+      const cause = failureCause(error);
+      failures.inc({ what: 'inventory', cause: cause.reason });
+      logger.warn({ cause: cause.reason }, 'admitted inventory not recorded; the decision stands');
     },
     onEcrError: (operation, error) => {
       const cause = classifyAwsError(error, 'ecr', operation);

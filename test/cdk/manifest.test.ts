@@ -110,11 +110,11 @@ describe('ecr-admission manifest', () => {
     ]);
   });
 
-  test('declares no side effects, both review versions, a short timeout, Equivalent matching and Fail by default', async () => {
+  test('declares no side effects on dry runs, both review versions, a short timeout, Equivalent matching and Fail by default', async () => {
     const { webhook } = await generate();
     expect(webhook).toMatchObject({
       name: 'images.ecr-admission.io',
-      sideEffects: 'None',
+      sideEffects: 'NoneOnDryRun',
       admissionReviewVersions: ['v1', 'v1beta1'],
       timeoutSeconds: 5,
       matchPolicy: 'Equivalent',
@@ -167,6 +167,11 @@ describe('ecr-admission manifest', () => {
       ['Fail or Ignore', 'Sometimes'],
     ],
     ['a timeout the API server refuses', ['--url', BASE, '--timeout', '31'], ['--timeout', '31']],
+    [
+      'a cluster name that cannot be a path segment',
+      ['--url', BASE, '--cluster', 'prod/eu'],
+      ['--cluster', 'cluster name "prod/eu" is not valid'],
+    ],
   ])('refuses %s with one line on stderr and exit 2', async (_, args, fragments) => {
     expectOneLineError(await runCli(['manifest', ...args]), 'ecr-admission manifest:', ...fragments);
   });
@@ -188,12 +193,20 @@ describe('ecr-admission manifest, digest pinning', () => {
         clientConfig: { url: `${BASE}/mutate` },
         failurePolicy: 'Ignore',
         reinvocationPolicy: 'IfNeeded',
-        sideEffects: 'None',
+        sideEffects: 'NoneOnDryRun',
       });
       if (Array.isArray(resources)) expect(webhook.rules.map((r) => r.resources)).toEqual(resources);
       else expect(webhook.rules.flatMap((r) => r.resources)).toContain('deployments');
     },
   );
+
+  test('with --cluster NAME, both webhooks call BASE/validate/NAME and BASE/mutate/NAME', async () => {
+    const { all } = await generate('--cluster', 'prod-eu_1');
+    expect(all.map((doc) => ((doc.webhooks as Webhook[])[0] as Webhook).clientConfig.url)).toEqual([
+      `${BASE}/validate/prod-eu_1`,
+      `${BASE}/mutate/prod-eu_1`,
+    ]);
+  });
 
   test('the default pins Pods, and --pin-digests off prints the validating configuration alone', async () => {
     expect((await generate()).all.map((d) => d.kind)).toEqual([

@@ -23,3 +23,18 @@ describe('allowedSourceCidrs', () => {
     expect(() => parseSettings({ allowedSourceCidrs: [cidr] })).toThrow(/allowedSourceCidrs/);
   });
 });
+
+describe('the admitted inventory settings', () => {
+  it('default to records living 30 days after their last admission, rewritten at most hourly', () => {
+    expect(parseSettings({})).toMatchObject({ inventoryTtlSeconds: 30 * 86_400, inventoryRefreshSeconds: 3_600 });
+  });
+
+  it.each([
+    ['inventoryTtlSeconds', 3_600],
+    ['inventoryTtlSeconds', 366 * 86_400],
+    ['inventoryRefreshSeconds', 59],
+    ['inventoryRefreshSeconds', 86_401],
+  ] as const)('refuses %s %i at synth, naming the key', (key, value) => {
+    expect(() => parseSettings({ [key]: value })).toThrow(new RegExp(`context key ${key}`));
+  });
+});

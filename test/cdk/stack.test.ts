@@ -85,7 +85,7 @@ describe('the decision cache', () => {
     });
   });
 
-  test('has the byRepository index: repository and pk, projecting facts, verdict, expiresAt and kind', () => {
+  test('has the byRepository index (repository and pk, projecting facts, verdict, expiresAt and kind) and the inventoryByDigest index (inventoryDigest and pk, projecting all)', () => {
     const [, table] = decisionTable();
     expect(table.Properties.GlobalSecondaryIndexes).toEqual([
       {
@@ -98,6 +98,14 @@ describe('the decision cache', () => {
           ProjectionType: 'INCLUDE',
           NonKeyAttributes: ['facts', 'verdict', 'expiresAt', 'kind'],
         },
+      },
+      {
+        IndexName: 'inventoryByDigest',
+        KeySchema: [
+          { AttributeName: 'inventoryDigest', KeyType: 'HASH' },
+          { AttributeName: 'pk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
       },
     ]);
   });
@@ -146,6 +154,8 @@ describe('the functions', () => {
       DEADLINE_MS: '2500',
       WARM_CACHE_TTL_SECONDS: '30',
       CACHE_TTL_SECONDS: String(7 * 86_400),
+      INVENTORY_TTL_SECONDS: String(30 * 86_400),
+      INVENTORY_REFRESH_SECONDS: '3600',
       OWN_ACCOUNT_ID: { Ref: 'AWS::AccountId' },
       POWERTOOLS_SERVICE_NAME: 'ecr-admission',
       POWERTOOLS_METRICS_NAMESPACE: 'EcrAdmission',
@@ -336,7 +346,7 @@ describe('IAM', () => {
 });
 
 describe('the webhook API', () => {
-  test('is a regional REST API whose resource policy lets anyone invoke only POST /validate and /mutate', () => {
+  test('is a regional REST API whose resource policy lets anyone invoke only POST /validate and /mutate, bare or with a cluster', () => {
     const [, api] = only('AWS::ApiGateway::RestApi');
     expect(api.Properties.EndpointConfiguration).toEqual({ Types: ['REGIONAL'] });
     expect(api.Properties.Policy.Statement).toEqual([
@@ -344,18 +354,26 @@ describe('the webhook API', () => {
         Action: 'execute-api:Invoke',
         Effect: 'Allow',
         Principal: { AWS: '*' },
-        Resource: ['execute-api:/*/POST/mutate', 'execute-api:/*/POST/validate'],
+        Resource: [
+          'execute-api:/*/POST/mutate',
+          'execute-api:/*/POST/mutate/*',
+          'execute-api:/*/POST/validate',
+          'execute-api:/*/POST/validate/*',
+        ],
       },
     ]);
   });
 
-  test('answers only POST on /validate and /mutate, both proxied to the admission function within the webhook timeout', () => {
+  test('answers only POST on /validate, /mutate and each with /{cluster}, all proxied to the admission function within the webhook timeout', () => {
     const paths = Object.values(template.findResources('AWS::ApiGateway::Resource') as Resources).map(
       (r) => r.Properties.PathPart,
     );
-    expect(paths.sort()).toEqual(['mutate', 'validate']);
+    expect(paths.sort()).toEqual(['mutate', 'validate', '{cluster}', '{cluster}']);
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method') as Resources);
-    expect(methods).toHaveLength(2);
+    expect(methods).toHaveLength(4);
+    expect(
+      methods.filter((m) => m.Properties.RequestParameters?.['method.request.path.cluster'] === true),
+    ).toHaveLength(2);
     const [fnId] = admissionFunction();
     for (const method of methods) {
       expect(method.Properties).toMatchObject({
