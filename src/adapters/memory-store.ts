@@ -3,6 +3,8 @@
  * long-running server never grows without limit nor answers from facts older than its TTL. Writes
  * follow the same ordering as the DynamoDB store (an older scan never replaces a newer one).
  */
+
+import { STORE_DEFAULTS } from '../contracts/settings';
 import {
   type CachedImage,
   type DecisionStore,
@@ -17,7 +19,6 @@ import {
   type StoredVerdict,
   tombstoneStamp,
 } from '../domain/decision-store';
-import { STORE_DEFAULTS } from '../contracts/settings';
 import type { ImageLookup, RepositoryKey } from '../domain/facts';
 import {
   type AdmittedImage,

@@ -84,7 +84,9 @@ function program(setCode: (code: number) => void, argv: readonly string[]): Comm
   coreOptions(
     root
       .command('serve')
-      .description('the webhook as an HTTPS server: POST /validate[/CLUSTER], POST /mutate[/CLUSTER], GET /healthz, GET /metrics')
+      .description(
+        'the webhook as an HTTPS server: POST /validate[/CLUSTER], POST /mutate[/CLUSTER], GET /healthz, GET /metrics',
+      )
       .option('--port <n>', 'port to listen on (0: any free port)', '8443')
       .option('--host <h>', 'address to listen on', '127.0.0.1')
       .option('--tls-cert <file>', 'server certificate (PEM), reloaded when the file changes')
@@ -124,7 +126,10 @@ function program(setCode: (code: number) => void, argv: readonly string[]): Comm
     .option('--timeout <seconds>', 'webhook timeout, 1 to 30', '5')
     .option('--pin-digests <what>', "pods, workloads or off; default: the policy's pinDigests, else pods")
     .option('--policy <file>', 'derive the namespace selector and digest pinning from this policy')
-    .option('--cluster <name>', "the cluster's name, in the webhook URLs (BASE/validate/NAME), for the admitted inventory")
+    .option(
+      '--cluster <name>',
+      "the cluster's name, in the webhook URLs (BASE/validate/NAME), for the admitted inventory",
+    )
     // manifest parses its own arguments; commander gives it help and rejects unknown options.
     .action(async () =>
       setCode(await load<typeof import('./manifest')>('./manifest').manifest(argv.slice(1))),

@@ -91,7 +91,11 @@ export function createAdmissionService(options: AdmissionWiringOptions): Admissi
   const { tableName, inventory } = options;
   const table = tableName
     ? tableStore(
-        { ...options, tableName, ...(inventory?.ttlSeconds && { inventoryTtlSeconds: inventory.ttlSeconds }) },
+        {
+          ...options,
+          tableName,
+          ...(inventory?.ttlSeconds && { inventoryTtlSeconds: inventory.ttlSeconds }),
+        },
         AWS_CALL_TIMEOUTS.dynamodb,
       )
     : undefined;

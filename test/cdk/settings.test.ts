@@ -26,7 +26,10 @@ describe('allowedSourceCidrs', () => {
 
 describe('the admitted inventory settings', () => {
   it('default to records living 30 days after their last admission, rewritten at most hourly', () => {
-    expect(parseSettings({})).toMatchObject({ inventoryTtlSeconds: 30 * 86_400, inventoryRefreshSeconds: 3_600 });
+    expect(parseSettings({})).toMatchObject({
+      inventoryTtlSeconds: 30 * 86_400,
+      inventoryRefreshSeconds: 3_600,
+    });
   });
 
   it.each([

@@ -142,6 +142,7 @@ describe('parseAdmissionReview', () => {
       operation: 'CREATE',
       object: VALID.request.object,
       dryRun: false,
+      owner: { kind: 'Pod', name: 'app' },
     });
   });
 
