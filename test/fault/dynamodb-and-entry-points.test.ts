@@ -8,6 +8,8 @@ import { boundedRequestHandler } from '../../src/adapters/aws-http';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { TieredDecisionStore } from '../../src/adapters/tiered-store';
+import { InventoryRecorder } from '../../src/application/inventory-recorder';
+import { DeadlineExceededError, StoreUnavailableError } from '../../src/domain/errors';
 import { requireBuiltCli, runCli } from '../helpers/cli';
 import {
   createDecisionTable,
@@ -18,8 +20,10 @@ import {
 import { type FaultProxy, type ProxyMode, startFaultProxy } from '../helpers/fault-proxy';
 import {
   AWS_TEXT,
+  DEADLINE_MS,
   FAST_TIMEOUTS,
   FAULT_ENV,
+  GOOD_DIGEST,
   GOOD_IMAGE,
   liveService,
   OWN,
@@ -82,8 +86,8 @@ describe('DynamoDB faults and the entry points', () => {
     return name;
   }
 
-  async function tieredService() {
-    const far = new DynamoDecisionStore({
+  async function tableBehindProxy(): Promise<DynamoDecisionStore> {
+    return new DynamoDecisionStore({
       tableName: await newTable(),
       client: new DynamoDBClient({
         endpoint: proxy.endpoint,
@@ -93,10 +97,49 @@ describe('DynamoDB faults and the entry points', () => {
         maxAttempts: FAST_TIMEOUTS.maxAttempts,
       }),
     });
+  }
+
+  async function tieredService() {
     // A near layer that keeps nothing for long: every admission reads DynamoDB.
-    const store = new TieredDecisionStore(new MemoryDecisionStore({ ttlMs: 1 }), far);
+    const store = new TieredDecisionStore(new MemoryDecisionStore({ ttlMs: 1 }), await tableBehindProxy());
     return liveService(ecr.url, { store }).service;
   }
+
+  test.each<ProxyMode>(['pause', 'blackhole'])(
+    'DynamoDB %s: the admitted inventory write gives up within the deadline, the decision stands, the failure is counted; healed, the record is written',
+    async (mode) => {
+      // Prepare: the cache answers from the warm layer; only the inventory write reaches DynamoDB.
+      const far = await tableBehindProxy();
+      const failures: unknown[] = [];
+      const { service } = liveService(ecr.url, {
+        store: new TieredDecisionStore(new MemoryDecisionStore(), far),
+        inventory: new InventoryRecorder({ store: far }),
+        onInventoryFailure: (error) => failures.push(error),
+      });
+      const primed = await service.review(podRequest('primed', [GOOD_IMAGE]));
+      await sleep(300);
+      proxy.setMode(mode);
+
+      // Act: a new owner, so its record is due a write.
+      const started = performance.now();
+      const during = await service.review(podRequest('during', [GOOD_IMAGE]));
+      const answeredMs = performance.now() - started;
+      // The write given up on ends by its own timeouts, and its record is forgotten: the next tries again.
+      await sleep(1_500);
+      proxy.setMode('pass');
+      const afterHeal = await service.review(podRequest('during', [GOOD_IMAGE]));
+      const recorded = (await far.listInventory(GOOD_DIGEST)).records.map((r) => r.owner.name);
+
+      // Assess
+      expect(primed.allowed).toBe(true);
+      expect(during.allowed).toBe(true);
+      expect(during.cacheHits).toBe(1);
+      expect(answeredMs).toBeLessThan(DEADLINE_MS);
+      expect(failures).toEqual([expect.any(DeadlineExceededError)]);
+      expect(afterHeal.allowed).toBe(true);
+      expect(recorded).toEqual(['during', 'primed']);
+    },
+  );
 
   test.each<ProxyMode>(['pause', 'blackhole'])(
     'DynamoDB %s: the cache read gives up at its budget and ECR answers; after healing the cache answers again',

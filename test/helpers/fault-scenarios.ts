@@ -8,6 +8,7 @@ import { EcrFactsSource } from '../../src/adapters/ecr-facts';
 import { EcrSdkReads } from '../../src/adapters/ecr-sdk';
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { AdmissionService } from '../../src/application/admission-service';
+import type { InventoryRecorder } from '../../src/application/inventory-recorder';
 import type { AdmissionRequest, Decision } from '../../src/domain/admission';
 import type { DecisionStore } from '../../src/domain/decision-store';
 import { parsePolicy } from '../../src/domain/policy';
@@ -17,6 +18,8 @@ export const OWN = '111122223333';
 export const REGION = 'us-east-1';
 export const HOST = `${OWN}.dkr.ecr.${REGION}.amazonaws.com`;
 export const GOOD_IMAGE = `${HOST}/team/api:1.0.0`;
+/** The digest GOOD_IMAGE's tag points at in SNAPSHOT. */
+export const GOOD_DIGEST = `sha256:${'a'.repeat(64)}`;
 export const DEADLINE_MS = 800;
 /** Short per-call timeouts, so that a fault ends by them well within a test's time. */
 export const FAST_TIMEOUTS = { connectionTimeoutMs: 200, requestTimeoutMs: 400, maxAttempts: 2 };
@@ -40,7 +43,7 @@ export const SNAPSHOT: RawSnapshot = {
           },
           images: [
             {
-              imageDigest: `sha256:${'a'.repeat(64)}`,
+              imageDigest: GOOD_DIGEST,
               imageTags: ['1.0.0'],
               imagePushedAt: '2026-11-20T09:00:00Z',
               scan: {
@@ -84,7 +87,13 @@ export interface LiveService {
 /** The admission core on the real SDK against the local ECR endpoint, with short timeouts. */
 export function liveService(
   ecrUrl: string,
-  options: { store?: DecisionStore; deadlineMs?: number; maxLookupsPerReview?: number } = {},
+  options: {
+    store?: DecisionStore;
+    deadlineMs?: number;
+    maxLookupsPerReview?: number;
+    inventory?: InventoryRecorder;
+    onInventoryFailure?: (error: unknown) => void;
+  } = {},
 ): LiveService {
   const reads = new EcrSdkReads({
     ownAccountId: OWN,
@@ -100,6 +109,8 @@ export function liveService(
     store: options.store ?? new MemoryDecisionStore(),
     deadlineMs: options.deadlineMs ?? DEADLINE_MS,
     ...(options.maxLookupsPerReview && { maxLookupsPerReview: options.maxLookupsPerReview }),
+    ...(options.inventory && { inventory: options.inventory }),
+    ...(options.onInventoryFailure && { onInventoryFailure: options.onInventoryFailure }),
   });
   return { service, reads };
 }
