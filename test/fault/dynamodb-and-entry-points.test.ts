@@ -225,6 +225,25 @@ describe('DynamoDB faults and the entry points', () => {
       expect(after.allowed).toBe(true);
     });
 
+    test('records what it admits under the cluster its path names, in the decision table', async () => {
+      const tableName = await newTable();
+      const handler = await load({ TABLE_NAME: tableName });
+
+      const reply = await handler({ ...post('in-prod-eu'), path: '/validate/prod-eu' }, lambdaContext());
+      const refused = await handler({ ...post('bad-cluster'), path: '/validate/prod.eu' }, lambdaContext());
+
+      expect(JSON.parse(reply.body).response.allowed).toBe(true);
+      expect(refused.statusCode).toBe(400);
+      const table = new DynamoDecisionStore({ tableName, client: dynamo.client() });
+      expect((await table.listInventory(GOOD_DIGEST)).records).toEqual([
+        expect.objectContaining({
+          cluster: 'prod-eu',
+          namespace: 'shop',
+          owner: { kind: 'Pod', name: 'in-prod-eu' },
+        }),
+      ]);
+    });
+
     test('answers with DynamoDB black-holed by falling back to ECR', async () => {
       const handler = await load();
       proxy.setMode('blackhole');
