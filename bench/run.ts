@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every figure of docs/performance.md, printed as a table with its target and whether
- * it is met, and written to bench/results/latest.json. `--only core,calls,rollout,cold-start,server,faults,cli,findings,workflow`
+ * it is met, and written to bench/results/latest.json. `--only core,calls,inventory,rollout,cold-start,server,faults,cli,findings,workflow`
  * runs a subset. Benchmarks are not tests: they print figures and exit 0 even when a target is missed
  * (exit 1 only when a benchmark cannot run).
  */
@@ -12,6 +12,7 @@ import { callsPerAdmissionFigures } from './calls-per-admission';
 import { cliStartupFigures } from './cli-startup';
 import { coldStartFigures } from './cold-start';
 import { faultRecoveryFigures } from './fault-recovery';
+import { inventoryFigures } from './inventory';
 import { largeFindingsFigures } from './large-findings';
 import { stopSharedAwsSetting } from './lib/aws-setting';
 import { type Figure, formatTable } from './lib/figures';
@@ -23,6 +24,7 @@ import { workflowScaleFigures } from './workflow-scale';
 const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   core: admissionCoreFigures,
   calls: callsPerAdmissionFigures,
+  inventory: inventoryFigures,
   rollout: rolloutBurstFigures,
   'cold-start': coldStartFigures,
   server: serverFigures,
@@ -32,7 +34,7 @@ const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   workflow: workflowScaleFigures,
 };
 
-const USES_LOCAL_AWS = new Set(['calls', 'rollout']);
+const USES_LOCAL_AWS = new Set(['calls', 'inventory', 'rollout']);
 
 function selected(argv: readonly string[]): string[] {
   const at = argv.indexOf('--only');

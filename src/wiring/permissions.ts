@@ -76,8 +76,8 @@ function uses(wired: {
 export type DeployedFunction = 'Admission' | RefreshTask;
 
 export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
-  /** src/wiring/admission.ts: the cache's batched reads and write-through, live facts on a miss. */
-  Admission: uses({ store: ['getMany', 'put'], ecr: FACTS_READS }),
+  /** src/wiring/admission.ts: the cache's batched reads and write-through, live facts on a miss, the admitted inventory. */
+  Admission: uses({ store: ['getMany', 'put', 'recordAdmitted'], ecr: FACTS_READS }),
   /** Parses the event: no AWS call. */
   Plan: uses({}),
   /**
