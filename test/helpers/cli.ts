@@ -105,10 +105,13 @@ export interface RunningCli {
   kill(): Promise<void>;
 }
 
-export function startCli(args: readonly string[], options: { cwd?: string } = {}): RunningCli {
+export function startCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
-    env: CHILD_ENV,
+    env: { ...CHILD_ENV, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdin.on('error', () => {});
