@@ -5,6 +5,7 @@
  */
 
 import { STORE_DEFAULTS } from '../contracts/settings';
+import { setBounded } from '../domain/bounded-map';
 import {
   type CachedImage,
   type DecisionStore,
@@ -128,13 +129,7 @@ export class MemoryDecisionStore implements DecisionStore {
   }
 
   private setSlot(key: string, slot: Slot): void {
-    this.entries.delete(key);
-    this.entries.set(key, slot);
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
-    }
+    setBounded(this.entries, key, slot, this.maxEntries);
   }
 
   async deleteImage(repository: RepositoryKey, digest: string, tags: readonly string[]): Promise<string[]> {
@@ -228,18 +223,13 @@ export class MemoryInventoryStore implements InventoryStore {
       return { written: false, lastAdmittedAt: current.lastAdmittedAt };
     }
     const when = at.toISOString();
-    this.records.delete(key);
-    this.records.set(key, {
+    const record = {
       ...admitted,
       firstAdmittedAt: current?.firstAdmittedAt ?? when,
       lastAdmittedAt: when,
       expiresAt: Math.floor((at.getTime() + this.ttlMs) / 1000),
-    });
-    while (this.records.size > this.maxRecords) {
-      const oldest = this.records.keys().next().value;
-      if (oldest === undefined) break;
-      this.records.delete(oldest);
-    }
+    };
+    setBounded(this.records, key, record, this.maxRecords);
     this.writes++;
     return { written: true, lastAdmittedAt: when };
   }

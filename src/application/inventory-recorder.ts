@@ -5,6 +5,7 @@
  * writes the same way.
  */
 import { INVENTORY_DEFAULTS } from '../contracts/settings';
+import { setBounded } from '../domain/bounded-map';
 import { type AdmittedImage, type InventoryStore, inventoryKey, isDue } from '../domain/inventory';
 
 export interface InventoryRecorderOptions {
@@ -76,12 +77,6 @@ export class InventoryRecorder {
   }
 
   private remember(key: string, lastAdmittedMs: number): void {
-    this.remembered.delete(key);
-    this.remembered.set(key, lastAdmittedMs);
-    while (this.remembered.size > this.maxRemembered) {
-      const oldest = this.remembered.keys().next().value;
-      if (oldest === undefined) break;
-      this.remembered.delete(oldest);
-    }
+    setBounded(this.remembered, key, lastAdmittedMs, this.maxRemembered);
   }
 }

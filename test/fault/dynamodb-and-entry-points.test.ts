@@ -9,7 +9,7 @@ import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { TieredDecisionStore } from '../../src/adapters/tiered-store';
 import { InventoryRecorder } from '../../src/application/inventory-recorder';
-import { DeadlineExceededError, StoreUnavailableError } from '../../src/domain/errors';
+import { DeadlineExceededError } from '../../src/domain/errors';
 import { requireBuiltCli, runCli } from '../helpers/cli';
 import {
   createDecisionTable,

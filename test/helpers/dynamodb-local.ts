@@ -169,3 +169,31 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   Object.assign(proxy, { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
   return proxy;
 }
+
+/** DynamoDB Local behind a counting proxy, and a client that goes through the proxy. */
+export interface CountedDynamo {
+  readonly dynamo: DynamoLocal;
+  readonly proxy: CountingProxy;
+  readonly client: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+export async function startCountedDynamo(): Promise<CountedDynamo> {
+  const dynamo = await startDynamoLocal();
+  const proxy = await startCountingProxy(dynamo.endpoint);
+  const client = new DynamoDBClient({
+    endpoint: proxy.endpoint,
+    region: 'us-east-1',
+    credentials: TEST_CREDENTIALS,
+  });
+  return {
+    dynamo,
+    proxy,
+    client,
+    stop: async () => {
+      client.destroy();
+      await proxy.close();
+      await dynamo.stop();
+    },
+  };
+}

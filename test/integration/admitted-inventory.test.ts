@@ -4,17 +4,16 @@
  * interval, every record of one digest listed through the inventoryByDigest index, and the decision
  * cache's own listings blind to the inventory.
  */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
 import { type AdmittedImage, inventoryKey } from '../../src/domain/inventory';
 import { digestOf, facts, REPO } from '../cases/replacement-cases';
 import {
+  type CountedDynamo,
   type CountingProxy,
   createDecisionTable,
   type DynamoLocal,
-  startCountingProxy,
-  startDynamoLocal,
-  TEST_CREDENTIALS,
+  startCountedDynamo,
 } from '../helpers/dynamodb-local';
 
 jest.setTimeout(60_000);
@@ -36,6 +35,7 @@ function admitted(overrides: Partial<AdmittedImage> = {}): AdmittedImage {
 }
 
 describe('the admitted inventory against DynamoDB Local', () => {
+  let local: CountedDynamo | undefined;
   let dynamo: DynamoLocal;
   let proxy: CountingProxy;
   let client: DynamoDBClient;
@@ -43,19 +43,10 @@ describe('the admitted inventory against DynamoDB Local', () => {
   let clock = AT.getTime();
 
   beforeAll(async () => {
-    dynamo = await startDynamoLocal();
-    proxy = await startCountingProxy(dynamo.endpoint);
-    client = new DynamoDBClient({
-      endpoint: proxy.endpoint,
-      region: 'us-east-1',
-      credentials: TEST_CREDENTIALS,
-    });
+    local = await startCountedDynamo();
+    ({ dynamo, proxy, client } = local);
   });
-  afterAll(async () => {
-    client?.destroy();
-    await proxy?.close();
-    await dynamo?.stop();
-  });
+  afterAll(() => local?.stop());
   beforeEach(() => {
     clock = AT.getTime();
   });

@@ -15,11 +15,11 @@ import type { Finding } from '../../src/domain/facts';
 import { expectStoreFollows } from '../cases/replacement';
 import { digestOf, facts, REPLACEMENT_CASES, REPO } from '../cases/replacement-cases';
 import {
+  type CountedDynamo,
   type CountingProxy,
   createDecisionTable,
   type DynamoLocal,
-  startCountingProxy,
-  startDynamoLocal,
+  startCountedDynamo,
   TEST_CREDENTIALS,
 } from '../helpers/dynamodb-local';
 import { manyFindings } from '../helpers/many-findings';
@@ -29,25 +29,17 @@ jest.setTimeout(60_000);
 const LATER = '2026-11-27T11:00:00.000Z';
 
 describe('DynamoDecisionStore against DynamoDB Local', () => {
+  let local: CountedDynamo | undefined;
   let dynamo: DynamoLocal;
   let proxy: CountingProxy;
   let client: DynamoDBClient;
   let tableCount = 0;
 
   beforeAll(async () => {
-    dynamo = await startDynamoLocal();
-    proxy = await startCountingProxy(dynamo.endpoint);
-    client = new DynamoDBClient({
-      endpoint: proxy.endpoint,
-      region: 'us-east-1',
-      credentials: TEST_CREDENTIALS,
-    });
+    local = await startCountedDynamo();
+    ({ dynamo, proxy, client } = local);
   });
-  afterAll(async () => {
-    client?.destroy();
-    await proxy?.close();
-    await dynamo?.stop();
-  });
+  afterAll(() => local?.stop());
   afterEach(() => {
     proxy.transform = undefined;
     proxy.down = false;
