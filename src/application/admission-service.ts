@@ -176,6 +176,8 @@ export class AdmissionService {
     if (!this.inventory || admitted.length === 0) return;
     const budget = Math.min(this.cacheReadBudgetMs, started + this.deadlineMs - Date.now());
     try {
+      // No time left (the lookups took the deadline): no write is started, and a later admission writes.
+      if (budget <= 0) throw new DeadlineExceededError('no time left for the admitted inventory');
       await withDeadline(this.inventory.record(admitted, this.now()), budget);
     } catch (error) {
       this.onInventoryFailure(error);
