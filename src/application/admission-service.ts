@@ -144,10 +144,10 @@ export class AdmissionService {
     if (scope.kind === 'untouched') return allowUntouched(scope.reason, { exempt: scope.exempt === true });
     // What applies in this namespace: a scope's rules, and exceptions scoped to it.
     const { policy, mode } = policyFor(this.policy, request.namespace);
-    const judgements: ImageJudgement[] =
+    const { judgements, landed } =
       scope.kind === 'malformed'
-        ? [malformedObject(scope.path, scope.problem)]
-        : await this.judgeImages(scope.images, policy);
+        ? { judgements: [malformedObject(scope.path, scope.problem)], landed: Promise.resolve() }
+        : await this.judge(scope.images, policy);
     // A scope's explicit mode wins over `namespaces.warn`.
     const warnOnly =
       mode !== undefined
@@ -161,9 +161,13 @@ export class AdmissionService {
       warnOnly,
       judgements,
     });
-    if (this.inventory && decision.allowed && !request.dryRun) {
-      await this.recordAdmitted(admittedImages(request, judgements, context), started);
-    }
+    // The write-throughs of this review's misses, and its inventory records, land side by side.
+    await Promise.all([
+      landed,
+      this.inventory && decision.allowed && !request.dryRun
+        ? this.recordAdmitted(admittedImages(request, judgements, context), started)
+        : undefined,
+    ]);
     return decision;
   }
 
@@ -218,6 +222,16 @@ export class AdmissionService {
 
   /** Judges images found at paths. Never throws: failures are answered by the policy's failure mode. */
   async judgeImages(images: readonly ImageAtPath[], policy: Policy = this.policy): Promise<ImageJudgement[]> {
+    const { judgements, landed } = await this.judge(images, policy);
+    await landed;
+    return judgements;
+  }
+
+  /** `judgeImages`, with the wait for its write-throughs left to the caller (`landed`: never rejects). */
+  private async judge(
+    images: readonly ImageAtPath[],
+    policy: Policy,
+  ): Promise<{ judgements: ImageJudgement[]; landed: Promise<void> }> {
     const started = Date.now();
     const now = this.now();
     const early = new Map<string, Omit<ImageJudgement, 'path'>>();
@@ -235,11 +249,14 @@ export class AdmissionService {
     }
 
     const judged = new Map(early);
+    let landed = Promise.resolve();
     if (pending.size > 0) {
-      const resolved = await this.resolve(
+      const facts = await this.resolveFacts(
         [...pending.values()].map((p) => p.lookup),
         started,
       );
+      const resolved = facts.resolved;
+      landed = facts.landed;
       for (const [raw, item] of pending) {
         const facts = resolved.get(lookupKey(item.lookup));
         const cache = facts?.cache ?? 'miss';
@@ -264,10 +281,11 @@ export class AdmissionService {
       }
     }
 
-    return images.map(({ path, image }) => {
+    const judgements = images.map(({ path, image }) => {
       const raw = rawImage(image);
       return { path, ...(judged.get(raw) as Omit<ImageJudgement, 'path'>) };
     });
+    return { judgements, landed };
   }
 
   /** Lookups on their way in this process (shared ones counted once). */
@@ -300,6 +318,16 @@ export class AdmissionService {
    * At most `maxLookupsPerReview` misses are looked up; the others are answered as too many.
    */
   async resolve(lookups: readonly ImageLookup[], started = Date.now()): Promise<Map<string, Resolved>> {
+    const { resolved, landed } = await this.resolveFacts(lookups, started);
+    await landed;
+    return resolved;
+  }
+
+  /** `resolve`, with the wait for this request's write-throughs left to the caller (`landed`: never rejects). */
+  private async resolveFacts(
+    lookups: readonly ImageLookup[],
+    started: number,
+  ): Promise<{ resolved: Map<string, Resolved>; landed: Promise<void> }> {
     const unique = [...new Map(lookups.map((lookup) => [lookupKey(lookup), lookup])).values()];
     const cached = await this.readCache(unique, started);
     const resolved = new Map<string, Resolved>();
@@ -315,7 +343,7 @@ export class AdmissionService {
           failure: { reason: 'too-many-images', limit: this.maxLookupsPerReview },
         });
     }
-    if (misses.length === 0) return resolved;
+    if (misses.length === 0) return { resolved, landed: Promise.resolve() };
 
     const deadline = started + this.deadlineMs;
     const shared = await Promise.all(
@@ -335,11 +363,13 @@ export class AdmissionService {
     // Let this request's own write-throughs land before answering (a Lambda is frozen after), within
     // the cache's budget and the deadline: another request's write never holds this one.
     const writes = shared.flatMap((lookup) => (lookup?.write ? [lookup.write] : []));
-    if (writes.length > 0) {
-      const budget = Math.min(this.cacheReadBudgetMs, deadline - Date.now());
-      await withDeadline(Promise.allSettled(writes), budget).catch(() => {});
-    }
-    return resolved;
+    if (writes.length === 0) return { resolved, landed: Promise.resolve() };
+    const budget = Math.min(this.cacheReadBudgetMs, deadline - Date.now());
+    const landed = withDeadline(Promise.allSettled(writes), budget).then(
+      () => {},
+      () => {},
+    );
+    return { resolved, landed };
   }
 
   /**
