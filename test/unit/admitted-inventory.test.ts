@@ -8,6 +8,7 @@ import { MemoryDecisionStore, MemoryInventoryStore } from '../../src/adapters/me
 import { SnapshotReads } from '../../src/adapters/snapshot';
 import { AdmissionService } from '../../src/application/admission-service';
 import { InventoryRecorder } from '../../src/application/inventory-recorder';
+import type { DecisionCache } from '../../src/domain/decision-store';
 import { DeadlineExceededError, StoreUnavailableError } from '../../src/domain/errors';
 import type { AdmittedImage, InventoryStore, RecordOutcome } from '../../src/domain/inventory';
 import { parsePolicy } from '../../src/domain/policy';
@@ -214,6 +215,37 @@ describe('what an admission records', () => {
     expect((await counted.memory.listInventory(digestOf('app-1.0'))).records.map((r) => r.image)).toEqual([
       APP,
     ]);
+  });
+
+  test('On a cache miss, the inventory write starts while the write-through is still landing.', async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const cache = new MemoryDecisionStore();
+    const slowPut: DecisionCache = {
+      getMany: (lookups) => cache.getMany(lookups),
+      put: async (entry) => {
+        await held;
+        return cache.put(entry);
+      },
+    };
+    const counted = new CountedInventory(() => START);
+    const service = new AdmissionService({
+      policy: parsePolicy({}),
+      facts: FACTS,
+      store: slowPut,
+      now: () => new Date(START),
+      inventory: new InventoryRecorder({ store: counted }),
+    });
+
+    const answer = service.review(request(workload('Deployment', { containers: [APP] })));
+    for (let i = 0; i < 20 && counted.asked === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    const askedWhileHeld = counted.asked;
+    release();
+
+    expect(askedWhileHeld).toBe(1);
+    expect((await answer).allowed).toBe(true);
   });
 
   test('A repeat within the refresh interval asks the store nothing.', async () => {
