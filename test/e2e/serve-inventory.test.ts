@@ -8,7 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
-import { EXAMPLE_ARGS, REPO_ROOT, type RunningCli, requireBuiltCli, startCli } from '../helpers/cli';
+import { EXAMPLE_ARGS, REPO_ROOT, type RunningCli, requireBuiltCli, runCli, startCli } from '../helpers/cli';
 import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
 
 jest.setTimeout(60_000);
@@ -49,6 +49,7 @@ describe('serve --table --cluster records the admitted inventory', () => {
   let server: RunningCli | undefined;
   let port: number;
   let ca: Buffer;
+  const env: Record<string, string> = {};
   const dir = mkdtempSync(join(tmpdir(), 'ecr-admission-inventory-e2e-'));
   const allowed = readFileSync(join(REPO_ROOT, 'examples/reviews/allowed-pod.json'), 'utf8');
   const withRequest = (changes: Record<string, unknown>) => {
@@ -112,5 +113,26 @@ describe('serve --table --cluster records the admitted inventory', () => {
       repositoryName: 'team/api',
       image: expect.stringContaining('team/api:1.4.2'),
     });
+  });
+
+  it('review and check, with the same table, record nothing: they are not the webhook', async () => {
+    const table = new DynamoDecisionStore({ tableName: 'decisions', client: dynamo.client() });
+    const before = (await table.listInventory(DIGEST)).records.length;
+
+    const review = await runCli(['review', '--table', 'decisions', ...EXAMPLE_ARGS], {
+      stdin: JSON.stringify({
+        ...JSON.parse(allowed),
+        request: { ...JSON.parse(allowed).request, namespace: 'cli' },
+      }),
+      env,
+    });
+    const check = await runCli(
+      ['check', '-f', 'examples/manifests/compliant.yaml', '--table', 'decisions', ...EXAMPLE_ARGS],
+      { env },
+    );
+
+    expect(JSON.parse(review.stdout).response.allowed).toBe(true);
+    expect(check.code).toBe(0);
+    expect((await table.listInventory(DIGEST)).records).toHaveLength(before);
   });
 });
