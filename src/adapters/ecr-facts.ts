@@ -17,7 +17,9 @@ import {
   type ScanFacts,
 } from '../domain/facts';
 import type {
+  CreationTemplateShape,
   ImageDetailShape,
+  PullThroughCacheRuleShape,
   RegistryScanningShape,
   RepositoryScanningShape,
   RepositoryShape,
@@ -43,6 +45,18 @@ export interface EcrReads {
   repositoryScanning(key: RepositoryKey, signal?: AbortSignal): Promise<RepositoryScanningShape | undefined>;
   imageManifest(key: RepositoryKey, digest: string, signal?: AbortSignal): Promise<string | undefined>;
   scanFindings(key: RepositoryKey, digest: string, signal?: AbortSignal): Promise<ScanShape | undefined>;
+  /** The registry's pull-through cache rules; undefined when they could not be read (another account's). */
+  pullThroughCacheRules(
+    registryId: string,
+    region: string,
+    signal?: AbortSignal,
+  ): Promise<PullThroughCacheRuleShape[] | undefined>;
+  /** The registry's repository creation templates; undefined when they could not be read. */
+  repositoryCreationTemplates(
+    registryId: string,
+    region: string,
+    signal?: AbortSignal,
+  ): Promise<CreationTemplateShape[] | undefined>;
 }
 
 /** A basic finding's score: its `CVSS3_SCORE` attribute, else `CVSS2_SCORE`, else none. */
