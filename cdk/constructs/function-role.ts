@@ -51,6 +51,7 @@ export function functionRole(scope: Construct, id: string, props: FunctionRolePr
   grant(actions.ecrRepository, repositoryArns(policy));
   grant(actions.ecrOwnRepository, [`arn:${Aws.PARTITION}:ecr:${Aws.REGION}:${Aws.ACCOUNT_ID}:repository/*`]);
   grant(actions.unscoped, ['*']);
+  grant(actions.eventBus, [`arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`]);
   grant(
     actions.registryRoles,
     policy.registries.map((registry) => registry.roleArn),
@@ -87,9 +88,10 @@ function acknowledgeRepositoryWildcards(role: IConstruct, policy: Policy): void 
         account === '*'
           ? "The policy's images.allowedRegistries is empty, so an image from any account's registry may be " +
             'judged; listing the accounts there narrows this to their repositories. Every region: an ' +
-            "image's host names its region. Read actions only."
+            "image's host names its region. Read actions, and the Prepare task's import and restore writes."
           : "Any repository of an admitted account, in every region: an image's host names its repository " +
-            'and region. Read actions only.',
+            'and region. Read actions, and for the workflow task that imports or restores an image the ' +
+            'webhook asked for, the writes that does (never a delete).',
     });
   }
 }

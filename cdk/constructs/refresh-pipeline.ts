@@ -28,6 +28,8 @@ import {
   IMAGE_SCAN_END_STATUSES,
   INSPECTOR_ECR_SCAN_FIELDS,
   POLICY_CHANGED,
+  PREPARATION_REQUESTED,
+  PULL_THROUGH_SYNCED,
   REPLICATE,
   SCAN_FREQUENCY_CHANGE,
   SETTING_CHANGE_CALLS,
@@ -88,6 +90,16 @@ export const EVENT_PATTERNS = {
     detailType: [DETAIL_TYPE.replicationAction],
     // A replica arrived in this region: judge it here before anyone deploys it.
     detail: { result: ['SUCCESS'], 'action-type': [REPLICATE] },
+  },
+  EcrPullThroughCacheAction: {
+    source: [EVENT_SOURCE.ecr],
+    detailType: [DETAIL_TYPE.pullThroughCacheAction],
+    // An image imported through a pull-through cache rule: judged before its Pods are retried.
+    detail: { 'sync-status': [PULL_THROUGH_SYNCED] },
+  },
+  PreparationRequested: {
+    source: [PREPARATION_REQUESTED.source],
+    detailType: [PREPARATION_REQUESTED.detailType],
   },
   Inspector2Finding: {
     source: [EVENT_SOURCE.inspector2],

@@ -21,6 +21,7 @@ import {
 import { AWS_CALL_TIMEOUTS, STORE_DEFAULTS } from '../contracts/settings';
 import {
   type CachedImage,
+  type Claims,
   type DecisionStore,
   entryKeys,
   entryStamp,
@@ -51,7 +52,10 @@ export const DECISION_TABLE_ACTIONS = {
   /** `listImages` splits by scope: a whole repository is read through the index, any other scope scans the table. */
   listImagesOfRepository: { index: ['dynamodb:Query'] },
   listImagesByScan: { table: ['dynamodb:Scan'] },
-} as const satisfies Record<Exclude<keyof DecisionStore, 'listImages'>, TableActions> &
+  /** A conditional put of the claim's item; a release puts it expired. */
+  claim: { table: ['dynamodb:PutItem'] },
+  release: { table: ['dynamodb:PutItem'] },
+} as const satisfies Record<Exclude<keyof (DecisionStore & Claims), 'listImages'>, TableActions> &
   Record<string, TableActions>;
 
 export interface TableActions {
@@ -134,7 +138,10 @@ export function decisionTableClient(timeouts: CallTimeouts = AWS_CALL_TIMEOUTS.d
 export const REPOSITORY_INDEX = 'byRepository';
 const LIST_PAGE_SIZE = 100;
 
-export class DynamoDecisionStore implements DecisionStore {
+/** The key prefix of claims (docs/decision-cache.md): never an image's key, which starts with an account id. */
+export const CLAIM_PREFIX = 'claim#';
+
+export class DynamoDecisionStore implements DecisionStore, Claims {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly ttlSeconds: number;
@@ -147,6 +154,47 @@ export class DynamoDecisionStore implements DecisionStore {
     this.ttlSeconds = options.ttlSeconds ?? STORE_DEFAULTS.cacheTtlSeconds;
     this.maxAttempts = options.maxBatchAttempts ?? 5;
     this.now = options.now ?? Date.now;
+  }
+
+  async claim(key: string, seconds: number): Promise<boolean> {
+    const now = Math.floor(this.now() / 1000);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            pk: { S: `${CLAIM_PREFIX}${key}` },
+            kind: { S: 'claim' },
+            expiresAt: { N: String(now + seconds) },
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+          ExpressionAttributeValues: { ':now': { N: String(now) } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw new StoreUnavailableError('the decision cache could not be written', {
+        cause: error,
+        failure: classifyAwsError(error, 'dynamodb', 'PutItem'),
+      });
+    }
+  }
+
+  async release(key: string): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { pk: { S: `${CLAIM_PREFIX}${key}` }, kind: { S: 'claim' }, expiresAt: { N: '0' } },
+        }),
+      );
+    } catch (error) {
+      throw new StoreUnavailableError('the decision cache could not be written', {
+        cause: error,
+        failure: classifyAwsError(error, 'dynamodb', 'PutItem'),
+      });
+    }
   }
 
   async getMany(lookups: readonly ImageLookup[]): Promise<Map<string, CachedImage>> {

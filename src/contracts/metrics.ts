@@ -26,6 +26,9 @@ export const METRIC = {
   EventToVerdictLag: 'EventToVerdictLag',
   /** Images the refresh workflow could not refresh (nothing cached for them). */
   RefreshFailures: 'RefreshFailures',
+  /** Images the admission function asked the workflow to import or restore, and asks that failed. */
+  PreparationRequests: 'PreparationRequests',
+  PreparationRequestFailures: 'PreparationRequestFailures',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -48,6 +48,8 @@ export const AWS_CALL_TIMEOUTS = {
   dynamodb: { connectionTimeoutMs: 500, requestTimeoutMs: 1_500, maxAttempts: 2 },
   /** The refresh workflow's, which has time to wait and retries as a whole. */
   dynamodbRefresh: { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, maxAttempts: 3 },
+  /** The admission path's requests to the workflow (it also stops waiting at its cache budget). */
+  events: { connectionTimeoutMs: 500, requestTimeoutMs: 1_500, maxAttempts: 2 },
 } as const;
 
 /** ECR clients kept per process (one per region and role): the least recently used is closed first. */

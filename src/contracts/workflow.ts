@@ -39,6 +39,7 @@ export const REFRESH_TASKS = {
   ListTargets: { placeholder: 'ListTargetsFunctionArn', handler: 'listTargets' },
   Rejudge: { placeholder: 'RejudgeFunctionArn', handler: 'rejudge' },
   RecordFailure: { placeholder: 'RecordFailureFunctionArn', handler: 'recordFailure' },
+  Prepare: { placeholder: 'PrepareFunctionArn', handler: 'prepare' },
 } as const;
 
 export type RefreshTask = keyof typeof REFRESH_TASKS;

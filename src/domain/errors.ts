@@ -62,6 +62,11 @@ export class StoreUnavailableError extends UnavailableError {
   override readonly name = 'StoreUnavailableError';
 }
 
+/** EventBridge did not take a request for the workflow (an image's preparation). Transient. */
+export class EventsUnavailableError extends UnavailableError {
+  override readonly name = 'EventsUnavailableError';
+}
+
 /**
  * An image's facts (or its stored verdict) that do not fit one decision cache item, even compressed.
  * Permanent: the same facts will never fit, so it is logged and counted, never retried as if transient.

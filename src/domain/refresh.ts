@@ -49,6 +49,14 @@ export interface EcrPreparation {
   restoreImage(key: RepositoryKey, digest: string, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * Where the admission webhook asks the workflow to prepare images (on AWS, an event on the default
+ * bus). Fire and forget: the workflow does each once, however often it is asked.
+ */
+export interface PreparationRequests {
+  request(targets: readonly PreparationTarget[], signal?: AbortSignal): Promise<void>;
+}
+
 /** What an event asks the workflow to do, with the event's time for the event-to-verdict lag. */
 export type TriggerBody =
   | {

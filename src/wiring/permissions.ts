@@ -11,6 +11,7 @@
 import { DECISION_TABLE_ACTIONS, type TableActions } from '../adapters/dynamodb-store';
 import { ECR_ACTIONS, ENHANCED_SCANNING_ACTIONS, REGISTRY_ROLE_ACTIONS } from '../adapters/ecr-sdk';
 import { IDEMPOTENCY_TABLE_ACTIONS } from '../adapters/idempotency';
+import { PREPARATION_REQUEST_ACTIONS } from '../adapters/preparation-events';
 import type { RefreshTask } from '../contracts/workflow';
 
 type StoreMethod = keyof typeof DECISION_TABLE_ACTIONS;
@@ -24,11 +25,17 @@ const FACTS_READS: readonly EcrMethod[] = [
   'repositoryScanning',
   'imageManifest',
   'scanFindings',
+  'pullThroughCacheRules',
+  'repositoryCreationTemplates',
 ];
 /** Reconciliation lists the deployment's own registry (EcrCatalog). */
 const CATALOG_READS: readonly EcrMethod[] = ['listRepositories', 'listImages'];
 /** ECR reads on the registry itself: no resource type, so IAM grants them only on `*`. */
-const REGISTRY_LEVEL_READS: readonly EcrMethod[] = ['registryScanning'];
+const REGISTRY_LEVEL_READS: readonly EcrMethod[] = [
+  'registryScanning',
+  'pullThroughCacheRules',
+  'repositoryCreationTemplates',
+];
 
 export interface FunctionActions {
   /** On the decision table, and on its repository index. */
@@ -43,6 +50,8 @@ export interface FunctionActions {
   readonly unscoped: readonly string[];
   /** On the roles the policy's `registries` names for other accounts (when it names any). */
   readonly registryRoles: readonly string[];
+  /** On the account's default event bus: asking the workflow to import or restore an image. */
+  readonly eventBus: readonly string[];
 }
 
 const unique = (items: Iterable<string>): string[] => [...new Set(items)].sort();
@@ -51,6 +60,10 @@ function uses(wired: {
   store?: readonly StoreMethod[];
   ecr?: readonly EcrMethod[];
   idempotency?: boolean;
+  /** Imports and restores images (the Prepare task). */
+  prepares?: boolean;
+  /** Asks the workflow to (the admission function). */
+  asksPreparations?: boolean;
 }): FunctionActions {
   const store = (wired.store ?? []).map((m): TableActions => DECISION_TABLE_ACTIONS[m]);
   const ecr = (wired.ecr ?? []).filter((m) => !CATALOG_READS.includes(m));
@@ -60,16 +73,19 @@ function uses(wired: {
     decisionTable: unique(store.flatMap((a) => a.table ?? [])),
     decisionIndex: unique(store.flatMap((a) => a.index ?? [])),
     idempotencyTable: wired.idempotency ? unique(IDEMPOTENCY_TABLE_ACTIONS) : [],
-    ecrRepository: unique(
-      ecr.filter((m) => !REGISTRY_LEVEL_READS.includes(m)).flatMap((m) => ECR_ACTIONS[m]),
-    ),
+    ecrRepository: unique([
+      ...ecr.filter((m) => !REGISTRY_LEVEL_READS.includes(m)).flatMap((m) => ECR_ACTIONS[m]),
+      ...(wired.prepares ? PREPARATION_REPOSITORY_ACTIONS : []),
+    ]),
     ecrOwnRepository: unique(catalog.flatMap((m) => ECR_ACTIONS[m])),
     unscoped: unique([
       ...ecr.filter((m) => REGISTRY_LEVEL_READS.includes(m)).flatMap((m) => ECR_ACTIONS[m]),
       ...(readsFindings ? ENHANCED_SCANNING_ACTIONS : []),
+      ...(wired.prepares ? PREPARATION_UNSCOPED_ACTIONS : []),
     ]),
     // Facts are read from other accounts' registries through their roles; listing is own-registry only.
     registryRoles: readsFindings ? unique(REGISTRY_ROLE_ACTIONS) : [],
+    eventBus: wired.asksPreparations ? unique(PREPARATION_REQUEST_ACTIONS) : [],
   };
 }
 
@@ -77,7 +93,7 @@ export type DeployedFunction = 'Admission' | RefreshTask;
 
 export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
   /** src/wiring/admission.ts: the cache's batched reads and write-through, live facts on a miss. */
-  Admission: uses({ store: ['getMany', 'put'], ecr: FACTS_READS }),
+  Admission: uses({ store: ['getMany', 'put'], ecr: FACTS_READS, asksPreparations: true }),
   /** Parses the event: no AWS call. */
   Plan: uses({}),
   /**
@@ -99,4 +115,9 @@ export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
   Rejudge: uses({ store: ['listImagesByScan', 'updateVerdict'] }),
   /** Logs and counts: no AWS call. */
   RecordFailure: uses({}),
+  /**
+   * Claims the image's preparation, looks the image up, and imports it through its pull-through cache
+   * rule (a pull through the registry API) or restores it from the archive: the only ECR writes.
+   */
+  Prepare: uses({ store: ['claim', 'release'], ecr: FACTS_READS, prepares: true }),
 };

@@ -155,6 +155,13 @@ function cases(deployed: Deployed, withRegistryRole: boolean): Case[] {
       `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${deployed.idempotencyId}`,
       'the idempotency table',
     );
+    add(actions.eventBus, `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`, 'the default event bus');
+    add(
+      actions.eventBus,
+      `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/other`,
+      'another event bus',
+      'ImplicitlyDenied',
+    );
     add(actions.ecrRepository, ownRepository, 'an own-account repository');
     add(actions.ecrRepository, otherRegionRepository, 'an own-account repository in another region');
     if (withRegistryRole) {
