@@ -26,6 +26,12 @@ export const METRIC = {
   EventToVerdictLag: 'EventToVerdictLag',
   /** Images the refresh workflow could not refresh (nothing cached for them). */
   RefreshFailures: 'RefreshFailures',
+  /** Events the buffer's consumer received, executions it started, and events whose work another event's execution does. */
+  BufferedEvents: 'BufferedEvents',
+  ExecutionsStarted: 'ExecutionsStarted',
+  EventsCoalesced: 'EventsCoalesced',
+  /** Malformed or unknown events the buffer's consumer dropped (logged with why). */
+  EventsRefused: 'EventsRefused',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

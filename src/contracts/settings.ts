@@ -48,6 +48,8 @@ export const AWS_CALL_TIMEOUTS = {
   dynamodb: { connectionTimeoutMs: 500, requestTimeoutMs: 1_500, maxAttempts: 2 },
   /** The refresh workflow's, which has time to wait and retries as a whole. */
   dynamodbRefresh: { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, maxAttempts: 3 },
+  /** The buffer's consumer starting executions: a failed start is delivered again by SQS. */
+  stepFunctions: { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, maxAttempts: 3 },
 } as const;
 
 /** ECR clients kept per process (one per region and role): the least recently used is closed first. */
