@@ -17,8 +17,11 @@ export interface BufferedEvent {
 /** Step Functions' execution names: 1 to 80 of these characters (others are refused or not logged). */
 export const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 
-/** Executions started at once by one batch: StartExecution is throttled per account and region. */
-export const STARTS_IN_FLIGHT = 10;
+/**
+ * Executions started at once by one batch: StartExecution is throttled per account and region, and a
+ * batch of 100 distinct works still starts within the function's timeout (5 rounds of at most 3 attempts).
+ */
+export const STARTS_IN_FLIGHT = 20;
 
 /**
  * The execution's name: the work's kind and a hash of the work, then the id of the message whose event
