@@ -156,7 +156,6 @@ export class Operations extends Construct {
     const bufferAge = props.buffer.metricApproximateAgeOfOldestMessage({
       period: PERIOD,
       statistic: 'Maximum',
-      label: 'Oldest buffered event (s)',
     });
 
     const alarm = (
@@ -316,7 +315,7 @@ export class Operations extends Construct {
       }),
       new GraphWidget({
         title: 'Buffered events, dead letters and ECR errors',
-        left: [deadLetterDepth, bufferAge],
+        left: [deadLetterDepth, bufferAge.with({ label: 'Oldest buffered event (s)' })],
         right: [
           serviceMetric(METRIC.EcrErrors, 'Sum', 'ECR errors'),
           serviceMetric(METRIC.FactsUnavailable, 'Sum', 'Answered by the failure mode'),

@@ -387,8 +387,11 @@ export class RefreshPipeline extends Construct {
       installLatestAwsSdk: false,
       logGroup: new LogGroup(this, 'AnnouncePolicyLogs', { retention: logRetention, removalPolicy: removal }),
     });
+    // EventBridge delivers to the buffer only once its queue policy lets it; the consumer starts the work.
     announce.node.addDependency(
       this.rules.PolicyChanged,
+      this.buffer,
+      this.eventSource,
       this.stateMachine,
       this.pagesStateMachine,
       ...Object.values(this.functions),
