@@ -252,6 +252,17 @@ export class Operations extends Construct {
         },
       ),
       alarm(
+        'EventsRefused',
+        'The refresh workflow received a malformed event, or one of a type it does not know: it was dropped ' +
+          '(the Coalesce function logs it as "event refused", with why)',
+        {
+          metric: serviceMetric(METRIC.EventsRefused, 'Sum'),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+      ),
+      alarm(
         'BufferBacklog',
         `An event has waited in the refresh buffer for more than ${BUFFER_AGE_ALARM_SECONDS} s: executions ` +
           'cannot be started (Step Functions throttling or errors, the Coalesce function failing), or not ' +
@@ -314,13 +325,26 @@ export class Operations extends Construct {
         width: 8,
       }),
       new GraphWidget({
-        title: 'Buffered events, dead letters and ECR errors',
-        left: [deadLetterDepth, bufferAge.with({ label: 'Oldest buffered event (s)' })],
+        title: 'Dead letters and ECR errors',
+        left: [deadLetterDepth],
         right: [
           serviceMetric(METRIC.EcrErrors, 'Sum', 'ECR errors'),
           serviceMetric(METRIC.FactsUnavailable, 'Sum', 'Answered by the failure mode'),
         ],
         width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Refresh events: buffered, executions started, coalesced into another execution, refused',
+        left: [
+          serviceMetric(METRIC.BufferedEvents, 'Sum', 'Events'),
+          serviceMetric(METRIC.ExecutionsStarted, 'Sum', 'Executions started'),
+          serviceMetric(METRIC.EventsCoalesced, 'Sum', 'Events coalesced'),
+          serviceMetric(METRIC.EventsRefused, 'Sum', 'Events refused'),
+        ],
+        right: [bufferAge.with({ label: 'Oldest buffered event (s)' })],
+        width: 24,
       }),
     );
     this.dashboard.addWidgets(

@@ -579,13 +579,13 @@ describe("the refresh workflow's buffer", () => {
 describe('operations', () => {
   const alarms = () => Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
 
-  test("alarms on API 5xx rate, throttling (stage and function), API and function latency, admission errors, workflow failures, dead letters and the buffer's oldest event, all to one topic", () => {
+  test("alarms on API 5xx rate, throttling (stage and function), API and function latency, admission errors, workflow failures, dead letters, refused events and the buffer's oldest event, all to one topic", () => {
     const [fnId] = admissionFunction();
     const [topicId] = only('AWS::SNS::Topic');
     const [machineId] = machine('refresh');
     const [pagesId] = machine('pages');
     const found = alarms().map((alarm) => alarm.Properties);
-    expect(found).toHaveLength(9);
+    expect(found).toHaveLength(10);
     const stat = (metric: string, s: string) =>
       expect.objectContaining({
         MetricStat: expect.objectContaining({
@@ -646,6 +646,12 @@ describe('operations', () => {
           Statistic: 'Maximum',
           Threshold: BUFFER_AGE_ALARM_SECONDS,
         }),
+        expect.objectContaining({
+          Namespace: 'EcrAdmission',
+          MetricName: 'EventsRefused',
+          Statistic: 'Sum',
+          Threshold: 1,
+        }),
       ]),
     );
     expect(JSON.stringify(found)).toContain(machineId);
@@ -684,7 +690,7 @@ describe('operations', () => {
     });
   });
 
-  test('the dashboard shows decisions, cache hit ratio, latency p50/p99, workflow failures and event-to-verdict lag', () => {
+  test("the dashboard shows decisions, cache hit ratio, latency p50/p99, workflow failures, event-to-verdict lag and the buffer's events", () => {
     const [, dashboard] = only('AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
     for (const fragment of [
@@ -700,6 +706,11 @@ describe('operations', () => {
       'ExecutionsFailed',
       '\\"RefreshFailures\\"',
       '\\"EventToVerdictLag\\"',
+      '\\"BufferedEvents\\"',
+      '\\"ExecutionsStarted\\"',
+      '\\"EventsCoalesced\\"',
+      '\\"EventsRefused\\"',
+      'ApproximateAgeOfOldestMessage',
       '\\"service\\",\\"ecr-admission\\"',
     ]) {
       expect(body).toContain(fragment);
