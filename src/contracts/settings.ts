@@ -49,7 +49,7 @@ export const AWS_CALL_TIMEOUTS = {
   /** The refresh workflow's, which has time to wait and retries as a whole. */
   dynamodbRefresh: { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, maxAttempts: 3 },
   /** The buffer's consumer starting executions: a failed start is delivered again by SQS. */
-  stepFunctions: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 3 },
+  stepFunctions: { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 3 },
 } as const;
 
 /** ECR clients kept per process (one per region and role): the least recently used is closed first. */

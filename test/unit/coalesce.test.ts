@@ -11,6 +11,8 @@ import {
   executionName,
   STARTS_IN_FLIGHT,
 } from '../../src/application/coalesce-service';
+import { AWS_CALL_TIMEOUTS } from '../../src/contracts/settings';
+import { EVENT_BUFFER } from '../../src/contracts/workflow';
 import { coalesce, type WorkflowStarter, workOf } from '../../src/domain/coalesce';
 import type { RefreshTrigger } from '../../src/domain/refresh';
 import { messageId } from '../helpers/sqs';
@@ -218,6 +220,18 @@ describe('a batch', () => {
     expect(new Set(started).size).toBe(count);
     expect(most).toBe(STARTS_IN_FLIGHT);
     expect(report.coalesced).toBe(0);
+  });
+
+  test("a full batch of distinct works ends within the Coalesce function's timeout, even when every attempt times out.", () => {
+    const { connectionTimeoutMs, requestTimeoutMs, maxAttempts } = AWS_CALL_TIMEOUTS.stepFunctions;
+    const rounds = Math.ceil(EVENT_BUFFER.batchSize / STARTS_IN_FLIGHT);
+    // The SDK's backoff before each retry: at most 500 ms doubling per retry for throttling errors.
+    const backoffMs = Array.from({ length: maxAttempts - 1 }, (_, retry) => 500 * 2 ** (retry + 1)).reduce(
+      (a, b) => a + b,
+      0,
+    );
+    const worstMs = rounds * (maxAttempts * (connectionTimeoutMs + requestTimeoutMs) + backoffMs);
+    expect(worstMs).toBeLessThan(EVENT_BUFFER.consumerTimeoutSeconds * 1000);
   });
 
   test('a malformed event is refused and dropped, and the rest of the batch starts.', async () => {
