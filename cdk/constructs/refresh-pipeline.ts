@@ -243,6 +243,8 @@ export class RefreshPipeline extends Construct {
       deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: EVENT_BUFFER.maxReceiveCount },
     });
     this.coalesceFunction = this.coalescer(props);
+    // A mapping rather than SqsEventSource, which would also grant the role SQS actions the mapping
+    // never calls: the role holds exactly what src/wiring/permissions.ts declares.
     this.eventSource = new EventSourceMapping(this, 'BufferSource', {
       target: this.coalesceFunction,
       eventSourceArn: this.buffer.queueArn,
