@@ -12,6 +12,7 @@ import { DECISION_TABLE_ACTIONS, type TableActions } from '../adapters/dynamodb-
 import { ECR_ACTIONS, ENHANCED_SCANNING_ACTIONS, REGISTRY_ROLE_ACTIONS } from '../adapters/ecr-sdk';
 import { IDEMPOTENCY_TABLE_ACTIONS } from '../adapters/idempotency';
 import { PREPARATION_REQUEST_ACTIONS } from '../adapters/preparation-events';
+import { WORKFLOW_START_ACTIONS } from '../adapters/sfn-starter';
 import type { RefreshTask } from '../contracts/workflow';
 
 type StoreMethod = keyof typeof DECISION_TABLE_ACTIONS;
@@ -30,6 +31,16 @@ const FACTS_READS: readonly EcrMethod[] = [
 ];
 /** Reconciliation lists the deployment's own registry (EcrCatalog). */
 const CATALOG_READS: readonly EcrMethod[] = ['listRepositories', 'listImages'];
+/**
+ * What Lambda's event source mapping calls on the buffer queue with the function's role (Lambda
+ * developer guide, "Using Lambda with Amazon SQS": the execution role's permissions).
+ */
+export const BUFFER_CONSUMER_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+] as const;
+
 /** ECR reads on the registry itself: no resource type, so IAM grants them only on `*`. */
 const REGISTRY_LEVEL_READS: readonly EcrMethod[] = [
   'registryScanning',
@@ -52,6 +63,10 @@ export interface FunctionActions {
   readonly registryRoles: readonly string[];
   /** On the account's default event bus: asking the workflow to import or restore an image. */
   readonly eventBus: readonly string[];
+  /** On the event-driven refresh state machine (starting its executions). */
+  readonly refreshStateMachine: readonly string[];
+  /** On the buffer queue, for the event source mapping that reads it. */
+  readonly buffer: readonly string[];
 }
 
 const unique = (items: Iterable<string>): string[] => [...new Set(items)].sort();
@@ -64,6 +79,8 @@ function uses(wired: {
   prepares?: boolean;
   /** Asks the workflow to (the admission function). */
   asksPreparations?: boolean;
+  /** Starts the refresh state machine from the buffer's batches. */
+  coalesces?: boolean;
 }): FunctionActions {
   const store = (wired.store ?? []).map((m): TableActions => DECISION_TABLE_ACTIONS[m]);
   const ecr = (wired.ecr ?? []).filter((m) => !CATALOG_READS.includes(m));
@@ -86,10 +103,12 @@ function uses(wired: {
     // Facts are read from other accounts' registries through their roles; listing is own-registry only.
     registryRoles: readsFindings ? unique(REGISTRY_ROLE_ACTIONS) : [],
     eventBus: wired.asksPreparations ? unique(PREPARATION_REQUEST_ACTIONS) : [],
+    refreshStateMachine: wired.coalesces ? unique(WORKFLOW_START_ACTIONS) : [],
+    buffer: wired.coalesces ? unique(BUFFER_CONSUMER_ACTIONS) : [],
   };
 }
 
-export type DeployedFunction = 'Admission' | RefreshTask;
+export type DeployedFunction = 'Admission' | 'Coalesce' | RefreshTask;
 
 export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
   /** src/wiring/admission.ts: the cache's batched reads and write-through, live facts on a miss. */
@@ -120,4 +139,6 @@ export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
    * rule (a pull through the registry API) or restores it from the archive: the only ECR writes.
    */
   Prepare: uses({ store: ['claim', 'release'], ecr: FACTS_READS, prepares: true }),
+  /** src/wiring/coalesce.ts: reads the buffer (through its event source mapping) and starts executions. */
+  Coalesce: uses({ coalesces: true }),
 };

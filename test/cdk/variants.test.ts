@@ -75,6 +75,19 @@ describe('the API protections that the settings turn on', () => {
   });
 });
 
+describe("the workflow's buffer under its settings", () => {
+  test('the batching window and the maximum concurrency reach the event source mapping, at the least Lambda accepts', () => {
+    const { template } = synthesizeInProcess({
+      context: { refreshBatchWindowSeconds: '1', refreshMaxConcurrency: '2' },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+});
+
 describe('permissions that follow the policy', () => {
   const POLICY = [
     'images:',
