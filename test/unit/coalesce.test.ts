@@ -69,7 +69,8 @@ const preparation = (target: PreparationTarget, second = 0) => ({
   time: at(second).toISOString(),
   detail: preparationDetail(target),
 });
-const importing: PreparationTarget = { ...image(1), action: 'import', tag: '1.0.0' };
+const { registryId, region, repositoryName } = image(1);
+const importing: PreparationTarget = { registryId, region, repositoryName, action: 'import', tag: '1.0.0' };
 
 describe('which events ask for the same work', () => {
   test.each([
@@ -130,8 +131,8 @@ describe('which events ask for the same work', () => {
     ],
     [
       'an import and a restore of one image are different work.',
-      preparation({ ...importing, tag: undefined, digest: image(1).digest }),
-      preparation({ ...importing, action: 'restore', tag: undefined, digest: image(1).digest }),
+      preparation({ registryId, region, repositoryName, action: 'import', digest: image(1).digest }),
+      preparation({ registryId, region, repositoryName, action: 'restore', digest: image(1).digest }),
       false,
     ],
   ])('%s', (_, a, b, same) => {
