@@ -15,7 +15,6 @@ import {
   BatchGetImageCommand,
   BatchGetRepositoryScanningConfigurationCommand,
   DescribeImageScanFindingsCommand,
-  type DescribeImageScanFindingsCommandOutput,
   DescribeImagesCommand,
   DescribePullThroughCacheRulesCommand,
   DescribeRepositoriesCommand,
@@ -128,7 +127,7 @@ export class EcrSdkReads implements EcrReads, EcrCatalog, Pick<EcrPreparation, '
   protected readonly roles: Map<string, string>;
   private ownAccountId: string | undefined;
 
-  constructor(private readonly options: EcrSdkOptions = {}) {
+  constructor(protected readonly options: EcrSdkOptions = {}) {
     this.roles = new Map((options.registryRoles ?? []).map((r) => [r.accountId, r.roleArn]));
     this.ownAccountId = options.ownAccountId;
   }
@@ -138,9 +137,14 @@ export class EcrSdkReads implements EcrReads, EcrCatalog, Pick<EcrPreparation, '
     return this.clients.size;
   }
 
+  /** Who the calls about a registry are made as: one client (and one registry API token) each. */
+  protected identity(registryId: string, region: string): string {
+    return `${region}|${this.roles.get(registryId) ?? ''}`;
+  }
+
   protected client(registryId: string, region: string): ECRClient {
     const roleArn = this.roles.get(registryId);
-    const id = `${region}|${roleArn ?? ''}`;
+    const id = this.identity(registryId, region);
     let client = this.clients.get(id);
     if (client) {
       // Map order is the recency order: re-inserting marks the client as just used.
