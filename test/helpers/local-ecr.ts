@@ -94,6 +94,8 @@ export interface LocalEcr {
   faults: Faults;
   /** Images imported through a pull-through cache into this repository (of any registry), by digest. */
   imports(repositoryName: string, digest: string): number;
+  /** Every registry API token handed out so far is refused from now on (revoked, or expired early). */
+  revokeTokens(): void;
   /** What UpdateImageStorageClass makes of an archived image (LocalEcrOptions.restore, changeable). */
   restore: 'immediate' | 'activating';
   /** Every image restored as ACTIVATING becomes ACTIVE (ECR finishing its restores). */
@@ -159,7 +161,7 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
   const pageSize = options.findingsPageSize ?? 1000;
   const roleKeys = new Map<string, string>();
   /** Registry API passwords handed out by GetAuthorizationToken, and whose they are. */
-  const tokens = new Map<string, { account: string; region: string }>();
+  const tokens = new Map<string, { account: string; region: string } | undefined>();
   const imported = new Map<string, number>();
 
   const registry = (registryId: string, region: string) =>
@@ -566,6 +568,9 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
     faults: {},
     held: () => holding.size,
     restore: options.restore ?? 'immediate',
+    revokeTokens: () => {
+      for (const password of tokens.keys()) tokens.set(password, undefined);
+    },
     imports: (repositoryName, digest) => imported.get(`${repositoryName}@${digest}`) ?? 0,
     finishRestores: () => {
       for (const reg of data.registries)
