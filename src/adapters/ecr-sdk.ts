@@ -338,6 +338,17 @@ export class EcrSdkReads implements EcrReads, EcrCatalog, Pick<EcrPreparation, '
     });
   }
 
+  /**
+   * Whether a registry-level answer is the asked registry's. Without a role it is the caller's own,
+   * learnt from the answer when it names its registry; an answer that does not is the asked registry's
+   * only when that is known to be the caller's own.
+   */
+  private answersFor(registryId: string, answeredFor: string | undefined): boolean {
+    if (this.roles.has(registryId)) return answeredFor === undefined || answeredFor === registryId;
+    if (answeredFor) this.ownAccountId ??= answeredFor;
+    return (answeredFor ?? this.ownAccountId) === registryId;
+  }
+
   async pullThroughCacheRules(registryId: string, region: string, abortSignal?: AbortSignal) {
     if (!this.canReadRegistrySettings(registryId)) return undefined;
     const pages = await this.allPages(
@@ -345,23 +356,14 @@ export class EcrSdkReads implements EcrReads, EcrCatalog, Pick<EcrPreparation, '
       MAX_REGISTRY_SETTING_PAGES,
       (nextToken) =>
         this.client(registryId, region).send(
-          new DescribePullThroughCacheRulesCommand({
-            registryId,
-            maxResults: 100,
-            ...(nextToken && { nextToken }),
-          }),
+          new DescribePullThroughCacheRulesCommand({ registryId, maxResults: 100, nextToken }),
           { abortSignal },
         ),
     );
     const rules = pages?.flatMap((p) => p.pullThroughCacheRules ?? []) ?? [];
-    // Each rule names its registry: the caller's own, when the API did not answer for the one asked.
-    const answeredFor = new Set(rules.flatMap((rule) => (rule.registryId ? [rule.registryId] : [])));
-    const [answering] = answeredFor;
-    if (answering && answeredFor.size === 1 && !this.roles.has(registryId)) this.ownAccountId ??= answering;
-    if ([...answeredFor].some((id) => id !== registryId)) return undefined;
-    // No rule to tell whose registry answered: only an answer known to be the registry's own is one.
-    if (!this.roles.has(registryId) && this.ownAccountId !== registryId && rules.length === 0)
-      return undefined;
+    // Each rule names its registry; no rule at all names none.
+    const answeredFor = [...new Set(rules.map((rule) => rule.registryId))];
+    if (answeredFor.length > 1 || !this.answersFor(registryId, answeredFor[0])) return undefined;
     return rules.map((rule) => pullThroughCacheRuleShape.parse(rule));
   }
 
@@ -372,19 +374,14 @@ export class EcrSdkReads implements EcrReads, EcrCatalog, Pick<EcrPreparation, '
       MAX_REGISTRY_SETTING_PAGES,
       (nextToken) =>
         this.client(registryId, region).send(
-          new DescribeRepositoryCreationTemplatesCommand({
-            maxResults: 100,
-            ...(nextToken && { nextToken }),
-          }),
+          new DescribeRepositoryCreationTemplatesCommand({ maxResults: 100, nextToken }),
           { abortSignal },
         ),
     );
-    const answeredFor = pages?.[0]?.registryId;
-    if (answeredFor && !this.roles.has(registryId)) this.ownAccountId ??= answeredFor;
-    if (!pages || answeredFor !== registryId) return undefined;
+    if (!pages || !this.answersFor(registryId, pages[0]?.registryId)) return undefined;
     return pages
       .flatMap((p) => p.repositoryCreationTemplates ?? [])
-      .map((t) => creationTemplateShape.parse(t));
+      .map((template) => creationTemplateShape.parse(template));
   }
 
   /**

@@ -121,6 +121,20 @@ export interface LocalEcrOptions {
   restore?: 'immediate' | 'activating';
 }
 
+/**
+ * The environment that points the SDK's default chain at a local ECR (ECR and STS), as the caller's own
+ * account (any access key that is not a role's acts as `ownAccountId`).
+ */
+export function sdkEnvironment(local: Pick<LocalEcr, 'url'>, region = 'us-east-1'): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_ECR: local.url,
+    AWS_ENDPOINT_URL_STS: local.url,
+    AWS_ACCESS_KEY_ID: 'AKIDOWN',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_REGION: region,
+  };
+}
+
 const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 
 class EcrError extends Error {

@@ -10,7 +10,7 @@ import { FactsUnavailableError, PreparationError } from '../../src/domain/errors
 import { parseImageReference } from '../../src/domain/image-ref';
 import { parsePolicy } from '../../src/domain/policy';
 import { judgeLookup, judgeReference } from '../../src/domain/verdict';
-import { type LocalEcr, type RawSnapshot, startLocalEcr } from '../helpers/local-ecr';
+import { type LocalEcr, type RawSnapshot, sdkEnvironment, startLocalEcr } from '../helpers/local-ecr';
 
 jest.setTimeout(30_000);
 
@@ -149,13 +149,7 @@ describe('EcrSdkReads through the AWS SDK against a local ECR endpoint', () => {
 
   beforeAll(async () => {
     ecr = await startLocalEcr(snapshot(), { ownAccountId: OWN, findingsPageSize: 2 });
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_ECR: ecr.url,
-      AWS_ENDPOINT_URL_STS: ecr.url,
-      AWS_ACCESS_KEY_ID: 'AKIDOWN',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_REGION: 'us-east-1',
-    });
+    Object.assign(process.env, sdkEnvironment(ecr));
   });
   afterAll(async () => {
     process.env = saved;
@@ -443,13 +437,7 @@ describe('pull-through caches and the archive through the AWS SDK against a loca
         'coreos/etcd': [{ imageDigest: hex('etcd'), imageTags: ['3.5'] }],
       },
     });
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_ECR: ecr.url,
-      AWS_ENDPOINT_URL_STS: ecr.url,
-      AWS_ACCESS_KEY_ID: 'AKIDOWN',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_REGION: 'us-east-1',
-    });
+    Object.assign(process.env, sdkEnvironment(ecr));
   });
   afterAll(async () => {
     process.env = saved;

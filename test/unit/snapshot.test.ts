@@ -29,7 +29,7 @@ const DOCKER_HUB_TEMPLATE = {
 };
 
 describe('SnapshotReads: pull-through cache rules and repository creation templates', () => {
-  it('answers the rules and templates a registry records, read with the live adapter's shapes.', async () => {
+  it("answers the rules and templates a registry records, read with the live adapter's shapes.", async () => {
     const reads = new SnapshotReads(
       snapshot(
         registry({
