@@ -85,7 +85,8 @@ async function errorCodes(response: Response): Promise<string[]> {
 /** What retrying can mend, by HTTP status; undefined: it cannot. */
 function transientCause(status: number): FailureCause | undefined {
   if (status === 401) return { reason: 'no-credentials' };
-  if (status === 403) return { reason: 'access-denied', action: 'ecr:BatchImportUpstreamImage' };
+  // Any of the pull's three actions (ECR_IMPORT_ACTIONS.registryApiPull): the answer does not say which.
+  if (status === 403) return { reason: 'access-denied' };
   if (status === 429) return { reason: 'throttled' };
   if (status === 408) return { reason: 'timed-out' };
   if (status >= 500) return { reason: 'unavailable' };
