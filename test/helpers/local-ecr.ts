@@ -198,6 +198,9 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
         ? i.imageDigest === id.imageDigest && (!id.imageTag || (i.imageTags ?? []).includes(id.imageTag))
         : (i.imageTags ?? []).includes(id.imageTag ?? ''),
     );
+  /** A registry API reference: a digest (it has a `:`) or a tag. */
+  const matchesReference = (i: RawImage, ref: string) =>
+    ref.includes(':') ? i.imageDigest === ref : (i.imageTags ?? []).includes(ref);
   /**
    * DescribeImages' filter on `imageStatus`: ACTIVE when absent (the API reference: "If not specified,
    * only images with ACTIVE status are returned"), or one status, or ANY.
@@ -489,9 +492,54 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
     res.end(JSON.stringify({ errors: [{ code, message, detail: null }] }));
   };
   /**
+   * The image a pull of `name` asks for, imported from the upstream catalog through the rule whose
+   * prefix names the repository (created if need be): undefined when no rule applies or the upstream
+   * registry has no such image. An index brings the platform images it lists, as a pull of each would.
+   */
+  const importThroughCache = (reg: RawRegistry, name: string, ref: string): RawImage | undefined => {
+    const rule = under(reg.pullThroughCacheRules ?? [], (r) => r.ecrRepositoryPrefix, name);
+    if (!rule) return undefined;
+    const rest = rule.ecrRepositoryPrefix === 'ROOT' ? name : name.slice(rule.ecrRepositoryPrefix.length + 1);
+    const upstreamPrefix = rule.upstreamRepositoryPrefix;
+    const upstreamName = upstreamPrefix && upstreamPrefix !== 'ROOT' ? `${upstreamPrefix}/${rest}` : rest;
+    const catalog = options.upstream?.[upstreamName] ?? [];
+    const source = catalog.find((i) => matchesReference(i, ref));
+    if (!source) return undefined;
+    const repo =
+      reg.repositories?.find((r) => r.repository.repositoryName === name) ?? createCacheRepository(reg, name);
+    const importImage = (upstreamImage: RawImage, tag?: string) => {
+      const existing = repo.images?.find((i) => i.imageDigest === upstreamImage.imageDigest);
+      if (existing) {
+        if (tag && !(existing.imageTags ?? []).includes(tag)) {
+          existing.imageTags = [...(existing.imageTags ?? []), tag];
+        }
+        return existing;
+      }
+      const copy: RawImage = {
+        ...structuredClone(upstreamImage),
+        imageTags: tag ? [tag] : [],
+        imageStatus: 'ACTIVE',
+        imagePushedAt: new Date().toISOString(),
+      };
+      repo.images = [...(repo.images ?? []), copy];
+      const id = `${name}@${copy.imageDigest}`;
+      imported.set(id, (imported.get(id) ?? 0) + 1);
+      return copy;
+    };
+    const found = importImage(source, ref.includes(':') ? undefined : ref);
+    const listed =
+      (JSON.parse(found.manifest ?? '{}') as { manifests?: { digest?: string }[] }).manifests ?? [];
+    for (const entry of listed) {
+      const platform = catalog.find((i) => i.imageDigest === entry.digest);
+      if (platform) importImage(platform);
+    }
+    return found;
+  };
+  /**
    * `GET /v2/<repository>/manifests/<tag or digest>`, with the Basic token GetAuthorizationToken gave.
    * An image the repository has is pulled; one it does not have, under a pull-through cache rule, is
-   * imported from the upstream catalog first (the repository created if need be).
+   * imported first. One it has but not ACTIVE (archived, being restored) is not served: MANIFEST_UNKNOWN
+   * stands in for ECR's own answer, which is not modeled.
    */
   const pullManifest = (req: IncomingMessage, res: ServerResponse) => {
     calls.set('RegistryApiPull', (calls.get('RegistryApiPull') ?? 0) + 1);
@@ -513,53 +561,16 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
     const identity = user === 'AWS' ? tokens.get(password) : undefined;
     if (!identity) return registryError(res, 401, 'UNAUTHORIZED', 'authentication required');
     const reg = registry(identity.account, identity.region);
-    const byDigest = ref.includes(':');
-    const wanted = (i: RawImage) => (byDigest ? i.imageDigest === ref : (i.imageTags ?? []).includes(ref));
-    let repo = reg?.repositories?.find((r) => r.repository.repositoryName === name);
-    let found = repo?.images?.find((i) => wanted(i) && String(i.imageStatus ?? 'ACTIVE') === 'ACTIVE');
-    if (!found && reg) {
-      const rule = under(reg.pullThroughCacheRules ?? [], (r) => r.ecrRepositoryPrefix, name);
-      const rest =
-        rule && rule.ecrRepositoryPrefix !== 'ROOT' ? name.slice(rule.ecrRepositoryPrefix.length + 1) : name;
-      const upstreamPrefix = rule?.upstreamRepositoryPrefix;
-      const upstreamName = upstreamPrefix && upstreamPrefix !== 'ROOT' ? `${upstreamPrefix}/${rest}` : rest;
-      const catalog = rule ? (options.upstream?.[upstreamName] ?? []) : [];
-      const source = catalog.find(wanted);
-      if (source) {
-        repo ??= createCacheRepository(reg, name);
-        const target = repo;
-        const importImage = (upstreamImage: RawImage, tag?: string) => {
-          const existing = target.images?.find((i) => i.imageDigest === upstreamImage.imageDigest);
-          if (existing) {
-            if (tag && !(existing.imageTags ?? []).includes(tag))
-              existing.imageTags = [...(existing.imageTags ?? []), tag];
-            existing.imageStatus = 'ACTIVE';
-            return existing;
-          }
-          const copy: RawImage = {
-            ...structuredClone(upstreamImage),
-            imageTags: tag ? [tag] : [],
-            imageStatus: 'ACTIVE',
-            imagePushedAt: new Date().toISOString(),
-          };
-          target.images = [...(target.images ?? []), copy];
-          const id = `${name}@${copy.imageDigest}`;
-          imported.set(id, (imported.get(id) ?? 0) + 1);
-          return copy;
-        };
-        found = importImage(source, byDigest ? undefined : ref);
-        // An index brings the platform images it lists, as a pull of each would.
-        const listed =
-          (JSON.parse(found.manifest ?? '{}') as { manifests?: { digest?: string }[] }).manifests ?? [];
-        for (const entry of listed) {
-          const platform = catalog.find((i) => i.imageDigest === entry.digest);
-          if (platform) importImage(platform);
-        }
-      }
-    }
+    const repo = reg?.repositories?.find((r) => r.repository.repositoryName === name);
+    const held = repo?.images?.find((i) => matchesReference(i, ref));
+    const found = held
+      ? String(held.imageStatus ?? 'ACTIVE') === 'ACTIVE'
+        ? held
+        : undefined
+      : reg && importThroughCache(reg, name, ref);
     if (!found) {
-      return repo
-        ? registryError(res, 404, 'MANIFEST_UNKNOWN', `Requested image not found`)
+      return reg?.repositories?.some((r) => r.repository.repositoryName === name)
+        ? registryError(res, 404, 'MANIFEST_UNKNOWN', 'Requested image not found')
         : registryError(res, 404, 'NAME_UNKNOWN', `The repository with name '${name}' does not exist`);
     }
     res.writeHead(200, {

@@ -403,7 +403,7 @@ describe('pull-through caches and the archive through the AWS SDK against a loca
             rule('ghcr', 'ghcr.io'),
           ],
           repositoryCreationTemplates: [
-            template('ROOT', ['PULL_THROUGH_CACHE'], 'MUTABLE'),
+            template('ROOT', ['PULL_THROUGH_CACHE'], 'IMMUTABLE_WITH_EXCLUSION'),
             template('docker-hub', ['PULL_THROUGH_CACHE', 'CREATE_ON_PUSH'], 'IMMUTABLE'),
             // Applied to replication only: never to a repository a pull creates.
             template('quay', ['REPLICATION'], 'IMMUTABLE'),
@@ -435,6 +435,19 @@ describe('pull-through caches and the archive through the AWS SDK against a loca
       upstream: {
         'library/nginx': [{ imageDigest: NGINX, imageTags: ['1.27'], scan: NGINX_SCAN }],
         'coreos/etcd': [{ imageDigest: hex('etcd'), imageTags: ['3.5'] }],
+        'library/redis': [
+          {
+            imageDigest: hex('redis-index'),
+            imageTags: ['8'],
+            imageManifestMediaType: 'application/vnd.oci.image.index.v1+json',
+            manifest: JSON.stringify({
+              schemaVersion: 2,
+              mediaType: 'application/vnd.oci.image.index.v1+json',
+              manifests: [{ digest: hex('redis-amd64'), platform: { os: 'linux', architecture: 'amd64' } }],
+            }),
+          },
+          { imageDigest: hex('redis-amd64'), scan: NGINX_SCAN },
+        ],
       },
     });
     Object.assign(process.env, sdkEnvironment(ecr));
@@ -465,7 +478,7 @@ describe('pull-through caches and the archive through the AWS SDK against a loca
         ['ghcr', 'ghcr.io'],
       ]);
       expect(templates?.map((t) => [t.prefix, t.appliedFor, t.imageTagMutability])).toEqual([
-        ['ROOT', ['PULL_THROUGH_CACHE'], 'MUTABLE'],
+        ['ROOT', ['PULL_THROUGH_CACHE'], 'IMMUTABLE_WITH_EXCLUSION'],
         ['docker-hub', ['PULL_THROUGH_CACHE', 'CREATE_ON_PUSH'], 'IMMUTABLE'],
         ['quay', ['REPLICATION'], 'IMMUTABLE'],
       ]);
@@ -482,7 +495,7 @@ describe('pull-through caches and the archive through the AWS SDK against a loca
         calls: [2, 0],
       },
     ])(
-      "reports another account's rules and templates as unreadable when no role is configured for it, $name.",
+      "reports another account's rules and templates as unreadable when no role is configured for it ($name).",
       async ({ known, calls }) => {
         const reads = new EcrSdkReads(known ? { ownAccountId: OWN } : {});
 
@@ -606,30 +619,39 @@ describe('pull-through caches and the archive through the AWS SDK against a loca
       expect(ecr.calls.get('GetAuthorizationToken')).toBe(1);
     });
 
-    it.each([
-      {
-        name: 'the ROOT template when no other applies to pulls',
-        repository: 'quay/coreos/etcd',
-        tag: '3.5',
-      },
-    ])('creates a repository with $name.', async ({ repository, tag }) => {
+    it('imports an image index with the platform images it lists, each counted once.', async () => {
       const prep = preparation();
+      const key = own('docker-hub/library/redis');
 
-      await prep.importThroughCache(own(repository), { tag });
+      await prep.importThroughCache(key, { tag: '8' });
 
-      expect((await prep.describeRepository(own(repository)))?.imageTagMutability).toBe('MUTABLE');
+      expect(ecr.imports('docker-hub/library/redis', hex('redis-index'))).toBe(1);
+      expect(ecr.imports('docker-hub/library/redis', hex('redis-amd64'))).toBe(1);
+      expect(await prep.imageManifest(key, hex('redis-index'))).toContain(hex('redis-amd64'));
+      expect((await prep.describeImage(key, { digest: hex('redis-amd64') }))?.imageTags).toEqual([]);
     });
 
-    it("creates a repository with ECR's defaults when no template applies to pulls.", async () => {
-      const bare = registrySnapshot();
-      const [registry] = bare.registries;
-      if (registry) registry.repositoryCreationTemplates = [template('ROOT', ['REPLICATION'], 'IMMUTABLE')];
-      ecr.setSnapshot(bare);
+    it.each([
+      {
+        name: "the ROOT template's settings when its own prefix's template applies to replication only",
+        templates: undefined,
+        mutability: 'IMMUTABLE_WITH_EXCLUSION',
+      },
+      {
+        name: "ECR's defaults when no template applies to pulls",
+        templates: [template('ROOT', ['REPLICATION'], 'IMMUTABLE')],
+        mutability: 'MUTABLE',
+      },
+    ])('creates a repository with $name, on import.', async ({ templates, mutability }) => {
+      const settings = registrySnapshot();
+      const [registry] = settings.registries;
+      if (registry && templates) registry.repositoryCreationTemplates = templates;
+      ecr.setSnapshot(settings);
       const prep = preparation();
 
       await prep.importThroughCache(own('quay/coreos/etcd'), { tag: '3.5' });
 
-      expect((await prep.describeRepository(own('quay/coreos/etcd')))?.imageTagMutability).toBe('MUTABLE');
+      expect((await prep.describeRepository(own('quay/coreos/etcd')))?.imageTagMutability).toBe(mutability);
     });
 
     it.each([
