@@ -9,7 +9,8 @@
  * (undefined), never taken from the caller's registry.
  *
  * Not found is an answer (undefined); every other failure (throttling after retries, access denied,
- * timeouts, server errors) is a FactsUnavailableError whose message holds no AWS error text.
+ * timeouts, server errors) is a FactsUnavailableError whose message holds no AWS error text. A restore
+ * ECR will not make, or of an image gone, is a PreparationError (permanent).
  */
 import {
   BatchGetImageCommand,
