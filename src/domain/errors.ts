@@ -68,6 +68,15 @@ export class EventsUnavailableError extends UnavailableError {
 }
 
 /**
+ * ECR will not prepare an image (import it through a pull-through cache, restore it from the archive),
+ * and asking again will not change that: an invalid reference, an image gone, an update ECR does not
+ * make. Permanent: never retried as if transient (those failures are FactsUnavailableErrors).
+ */
+export class PreparationError extends EcrAdmissionError {
+  override readonly name = 'PreparationError';
+}
+
+/**
  * An image's facts (or its stored verdict) that do not fit one decision cache item, even compressed.
  * Permanent: the same facts will never fit, so it is logged and counted, never retried as if transient.
  * What the cache held of the image is removed first, so the image is answered from ECR on each

