@@ -107,12 +107,14 @@ describe('EventBridge rules', () => {
       [
         'EcrImageAction',
         'EcrImageScan',
+        'EcrPullThroughCacheAction',
         'EcrScanResourceChange',
         'EcrReplicationAction',
         'EcrSettingChange',
         'Inspector2Finding',
         'Inspector2Scan',
         'PolicyChanged',
+        'PreparationRequested',
         'Reconcile',
       ].sort(),
     );

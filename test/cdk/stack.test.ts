@@ -133,7 +133,7 @@ describe('the functions', () => {
     );
 
   test('all run Node.js 22 or newer on arm64', () => {
-    expect(ownFunctions()).toHaveLength(8);
+    expect(ownFunctions()).toHaveLength(9);
     for (const [id, fn] of ownFunctions()) {
       const major = Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1]);
       expect({ id, major: major >= 22, arch: fn.Properties.Architectures }).toEqual({
@@ -163,10 +163,15 @@ describe('the functions', () => {
   test('the admission bundle is minified CommonJS with the AWS SDK inside', () => {
     const [id] = admissionFunction();
     const assetDir = join(synth.outdir, template.toJSON().Resources[id].Metadata['aws:asset:path']);
-    // The ECR client, needed only on a cache miss, is a file of its own that loads on first use.
-    expect(readdirSync(assetDir).sort()).toEqual(['ecr-sdk.js', 'index.js']);
+    // The ECR client, needed only on a cache miss, and the EventBridge client, needed only to ask for an
+    // image's import or restore, are files of their own that load on first use.
+    expect(readdirSync(assetDir).sort()).toEqual(['ecr-sdk.js', 'index.js', 'preparation-events.js']);
     const bundle = readFileSync(join(assetDir, 'index.js'), 'utf8');
     const lazy = readFileSync(join(assetDir, 'ecr-sdk.js'), 'utf8');
+    const events = readFileSync(join(assetDir, 'preparation-events.js'), 'utf8');
+    expect(bundle).toContain('require("./preparation-events")');
+    expect(bundle).not.toContain('AWSEvents.PutEvents');
+    expect(events).toContain('AWSEvents');
     // DynamoDB's operation names and ECR's JSON protocol target come from the bundled SDK clients.
     expect(bundle).toContain('BatchGetItem');
     expect(bundle).toContain('require("./ecr-sdk")');
@@ -219,7 +224,9 @@ describe('IAM', () => {
     'ecr:BatchGetRepositoryScanningConfiguration',
     'ecr:DescribeImageScanFindings',
     'ecr:DescribeImages',
+    'ecr:DescribePullThroughCacheRules',
     'ecr:DescribeRepositories',
+    'ecr:DescribeRepositoryCreationTemplates',
     'ecr:GetRegistryScanningConfiguration',
   ];
   const roleOf = (fn: Resources[string]): string => fn.Properties.Role['Fn::GetAtt'][0];
@@ -260,7 +267,7 @@ describe('IAM', () => {
     expect(actionsOf(role)).not.toContain('sts:AssumeRole');
   });
 
-  test('every refresh task has a role of its own: only Refresh and ListTargets read ECR, only Refresh records idempotency', () => {
+  test('every refresh task has a role of its own: only Refresh, ListTargets and Prepare read ECR, only Refresh records idempotency', () => {
     const functions = template.findResources('AWS::Lambda::Function') as Resources;
     const substitutions = {
       ...machine('refresh')[1].Properties.DefinitionSubstitutions,
@@ -291,11 +298,12 @@ describe('IAM', () => {
       { task: 'ListTargets', readsEcr: true, idempotency: false, onlyLogs: false },
       { task: 'Rejudge', readsEcr: false, idempotency: false, onlyLogs: false },
       { task: 'RecordFailure', readsEcr: false, idempotency: false, onlyLogs: true },
+      { task: 'Prepare', readsEcr: true, idempotency: false, onlyLogs: false },
     ]);
   });
 
   test.each([
-    ['refresh', ['Plan', 'Refresh', 'Delete', 'RecordFailure']],
+    ['refresh', ['Plan', 'Refresh', 'Delete', 'RecordFailure', 'Prepare']],
     ['pages', ['Refresh', 'Delete', 'ListTargets', 'Rejudge', 'RecordFailure']],
   ] as const)(
     'the %s state machine may invoke exactly the functions of its tasks (%s), by their unqualified ARNs',
