@@ -7,6 +7,9 @@
  * execution, gives what 20,000 repositories do. The largest payload does not grow with the registry:
  * a state holds at most one page of targets and one page of ECR's repositories.
  */
+
+import { EVENT_BUFFER } from '../src/contracts/workflow';
+import { createCoalesceService } from '../src/wiring/coalesce';
 import {
   HISTORY_EVENT_LIMIT,
   historyEvents,
@@ -15,6 +18,8 @@ import {
   worstListingExecutionEvents,
 } from '../src/wiring/execution-history';
 import { runWorkflowLocally } from '../src/wiring/local-workflow';
+import { messageId } from '../test/helpers/sqs';
+import { cveStorm } from '../test/helpers/storm';
 import { RECONCILE_EVENT, refreshServiceOver, scaleScenario } from '../test/helpers/synthetic-registry';
 import { assertBench, type Figure, figure } from './lib/figures';
 
@@ -52,6 +57,41 @@ function* reconciliationPages(
   for (let i = 0; i < repositories; i++) yield missing;
 }
 
+const STORM_EVENTS = 500;
+const STORM_IMAGES = 3;
+
+/**
+ * A CVE storm through the buffer (ADR 0010): 500 Inspector findings on 3 images, in batches of the
+ * event source mapping's size, each handed to the Coalesce function's service; the executions it starts.
+ */
+async function stormExecutions(): Promise<number> {
+  const images = Array.from({ length: STORM_IMAGES }, (_, i) => ({
+    registryId: '111122223333',
+    region: 'us-east-1',
+    repositoryName: `team/app-${i}`,
+    digest: `sha256:${String(i).repeat(64)}`,
+    tags: ['1.0.0'],
+  }));
+  let started = 0;
+  const service = createCoalesceService({
+    starter: {
+      start: async () => {
+        started++;
+        return 'started';
+      },
+    },
+  });
+  const storm = cveStorm(STORM_EVENTS, images);
+  for (let i = 0; i < storm.length; i += EVENT_BUFFER.batchSize) {
+    await service.startExecutions(
+      storm
+        .slice(i, i + EVENT_BUFFER.batchSize)
+        .map((event, j) => ({ messageId: messageId(`bench-${i + j}`), body: JSON.stringify(event) })),
+    );
+  }
+  return started;
+}
+
 /** The event-driven execution that starts the chain: Plan, Route, StartListing, Done. */
 const EVENT_EXECUTION = 2 + 5 + 2 + 5 + 2;
 
@@ -65,7 +105,14 @@ export async function workflowScaleFigures(): Promise<Figure[]> {
   const fill = listingChain(reconciliationPages(TARGET_REPOSITORIES, 0, 0, IMAGES));
   const largest = (chain: typeof steady) => Math.max(EVENT_EXECUTION, chain.largestHistoryEvents);
   const n = TARGET_REPOSITORIES.toLocaleString('en-US');
+  const batches = Math.ceil(STORM_EVENTS / EVENT_BUFFER.batchSize);
   return [
+    figure(
+      `workflow: executions started by a CVE storm, ${STORM_EVENTS} findings on ${STORM_IMAGES} images, batches of ${EVENT_BUFFER.batchSize}`,
+      await stormExecutions(),
+      'executions',
+      `<= ${STORM_IMAGES * batches}`,
+    ),
     figure(
       `workflow: largest execution history, ${MEASURED_REPOSITORIES} repos measured`,
       local.largestHistory,

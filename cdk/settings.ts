@@ -8,6 +8,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
 import { type IntegerSetting, SETTINGS } from '../src/contracts/settings';
+import { EVENT_BUFFER, SQS_EVENT_SOURCE_LIMITS } from '../src/contracts/workflow';
 import { SettingsError } from '../src/domain/errors';
 
 /** `-c key=a,b` arrives as a string; cdk.json can hold a real array. */
@@ -65,6 +66,28 @@ const settingsSchema = z
     /** A repeated admission rewrites its inventory record only when older than this (default 1 h). */
     inventoryRefreshSeconds: bounded(SETTINGS.inventoryRefreshSeconds),
     reconcileEveryHours: z.coerce.number().int().min(1).max(24).default(6),
+    /**
+     * How long the buffer gathers events before the Coalesce function starts executions for them: a
+     * refresh waits up to this long, and events about one image within it start one execution (ADR 0010).
+     * At least 1 s: a batch of more than 10 messages needs a window.
+     */
+    refreshBatchWindowSeconds: z.coerce
+      .number()
+      .int()
+      .min(
+        EVENT_BUFFER.batchSize > SQS_EVENT_SOURCE_LIMITS.batchSize.withoutWindow
+          ? 1
+          : SQS_EVENT_SOURCE_LIMITS.batchWindowSeconds.min,
+      )
+      .max(SQS_EVENT_SOURCE_LIMITS.batchWindowSeconds.max)
+      .default(EVENT_BUFFER.defaults.batchWindowSeconds),
+    /** Batches the buffer hands the Coalesce function at once (the event source mapping's maximum concurrency). */
+    refreshMaxConcurrency: z.coerce
+      .number()
+      .int()
+      .min(SQS_EVENT_SOURCE_LIMITS.maxConcurrency.min)
+      .max(SQS_EVENT_SOURCE_LIMITS.maxConcurrency.max)
+      .default(EVENT_BUFFER.defaults.maxConcurrency),
     /** `private`: reachable only through the listed execute-api VPC endpoints (ADR 0002). */
     endpointType: z.enum(['regional', 'private']).default('regional'),
     vpcEndpointIds: list.pipe(z.array(z.string().regex(/^vpce-[0-9a-f]+$/, 'expected a VPC endpoint id'))),

@@ -58,6 +58,7 @@ export class EcrAdmissionStack extends Stack {
       stateMachine: this.refresh.stateMachine,
       pagesStateMachine: this.refresh.pagesStateMachine,
       deadLetters: this.refresh.deadLetters,
+      buffer: this.refresh.buffer,
       latencyAlarmMs: settings.latencyAlarmMs,
     });
 

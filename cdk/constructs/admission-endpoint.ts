@@ -65,8 +65,12 @@ export class AdmissionEndpoint extends Construct {
     this.function = bundledFunction(this, 'Function', {
       entry: 'src/handlers/admission.ts',
       handler: 'handler',
-      // The ECR client is needed only on a cache miss (docs/performance.md).
-      lazyModules: [{ specifier: './ecr-sdk', entry: 'src/adapters/ecr-sdk.ts' }],
+      // The ECR client is needed only on a cache miss, the EventBridge client only to ask for an
+      // image's import or restore (docs/performance.md).
+      lazyModules: [
+        { specifier: './ecr-sdk', entry: 'src/adapters/ecr-sdk.ts' },
+        { specifier: './preparation-events', entry: 'src/adapters/preparation-events.ts' },
+      ],
       leaveToRuntime: UNUSED_IN_LAMBDA,
       description: 'ecr-admission: answers AdmissionReviews from the decision cache',
       role,

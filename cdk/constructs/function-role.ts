@@ -7,6 +7,8 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct, IConstruct } from 'constructs';
 import { REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
 import type { Policy } from '../../src/domain/policy';
@@ -19,6 +21,10 @@ export interface FunctionRoleProps {
   readonly cache: DecisionCache;
   readonly policy: Policy;
   readonly idempotencyTable?: ITable;
+  /** The event-driven refresh state machine, for a function that starts it. */
+  readonly stateMachine?: IStateMachine;
+  /** The buffer queue, for a function that an event source mapping feeds from it. */
+  readonly buffer?: IQueue;
 }
 
 /**
@@ -48,9 +54,25 @@ export function functionRole(scope: Construct, id: string, props: FunctionRolePr
     if (!props.idempotencyTable) throw new Error(`${id}: the function uses an idempotency table; none given`);
     grant(actions.idempotencyTable, [props.idempotencyTable.tableArn]);
   }
+  const resource = <T>(actions: readonly string[], given: T | undefined, what: string): T[] => {
+    if (actions.length === 0) return [];
+    if (!given) throw new Error(`${id}: the function uses ${what}; none given`);
+    return [given];
+  };
+  grant(
+    actions.refreshStateMachine,
+    resource(actions.refreshStateMachine, props.stateMachine, 'the refresh state machine').map(
+      (m) => m.stateMachineArn,
+    ),
+  );
+  grant(
+    actions.buffer,
+    resource(actions.buffer, props.buffer, 'the buffer queue').map((q) => q.queueArn),
+  );
   grant(actions.ecrRepository, repositoryArns(policy));
   grant(actions.ecrOwnRepository, [`arn:${Aws.PARTITION}:ecr:${Aws.REGION}:${Aws.ACCOUNT_ID}:repository/*`]);
   grant(actions.unscoped, ['*']);
+  grant(actions.eventBus, [`arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`]);
   grant(
     actions.registryRoles,
     policy.registries.map((registry) => registry.roleArn),
@@ -87,9 +109,10 @@ function acknowledgeRepositoryWildcards(role: IConstruct, policy: Policy): void 
         account === '*'
           ? "The policy's images.allowedRegistries is empty, so an image from any account's registry may be " +
             'judged; listing the accounts there narrows this to their repositories. Every region: an ' +
-            "image's host names its region. Read actions only."
+            "image's host names its region. Read actions, and the Prepare task's import and restore writes."
           : "Any repository of an admitted account, in every region: an image's host names its repository " +
-            'and region. Read actions only.',
+            'and region. Read actions, and for the workflow task that imports or restores an image the ' +
+            'webhook asked for, the writes that does (never a delete).',
     });
   }
 }

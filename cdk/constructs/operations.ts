@@ -2,7 +2,7 @@
  * The operator's view: one dashboard (decisions, cache hit ratio, admission latency, workflow failures,
  * event-to-verdict lag) and alarms, published to one SNS topic, on what needs a person: what the API
  * server sees (5xx answers, throttled calls, slow answers), admission errors and throttles, failed
- * workflow runs and events that never reached the workflow. Metric math fills missing data with 0: a
+ * workflow runs, events that never reached the workflow and events left waiting in its buffer. Metric math fills missing data with 0: a
  * period without requests is a healthy one, not a gap that breaks the expression.
  */
 import { Aws, Duration, Validations } from 'aws-cdk-lib';
@@ -43,10 +43,20 @@ export interface OperationsProps {
   /** The paged work's state machine: its failures are the workflow's failures too. */
   readonly pagesStateMachine: StateMachine;
   readonly deadLetters: Queue;
+  /** The queue the workflow's events wait in before the Coalesce function starts executions for them. */
+  readonly buffer: Queue;
   readonly latencyAlarmMs: number;
 }
 
 const PERIOD = Duration.minutes(5);
+
+/**
+ * The age of the buffer's oldest event past which the workflow is behind. A batch waits at most the
+ * batching window (300 s at most) and its starts; an event whose start failed waits a visibility timeout
+ * (6 minutes) before it is delivered again. Past 15 minutes, executions cannot be started, or not fast
+ * enough: refreshes lag the events (ADR 0010).
+ */
+export const BUFFER_AGE_ALARM_SECONDS = 900;
 
 /** A metric the functions publish with Powertools (namespace EcrAdmission, dimension service). */
 export function serviceMetric(metricName: MetricName, statistic: string, label?: string): Metric {
@@ -143,6 +153,10 @@ export class Operations extends Construct {
       period: PERIOD,
       statistic: 'Maximum',
     });
+    const bufferAge = props.buffer.metricApproximateAgeOfOldestMessage({
+      period: PERIOD,
+      statistic: 'Maximum',
+    });
 
     const alarm = (
       name: string,
@@ -226,12 +240,40 @@ export class Operations extends Construct {
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       }),
-      alarm('DeadLetters', 'Events could not start the refresh workflow and wait in the dead-letter queue', {
-        metric: deadLetterDepth,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      }),
+      alarm(
+        'DeadLetters',
+        'Events could not start the refresh workflow and wait in the dead-letter queue: EventBridge could ' +
+          'not put them on the buffer, or the Coalesce function failed on them at every delivery',
+        {
+          metric: deadLetterDepth,
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+      ),
+      alarm(
+        'EventsRefused',
+        'The refresh workflow received a malformed event, or one of a type it does not know: it was dropped ' +
+          '(the Coalesce function logs it as "event refused", with why)',
+        {
+          metric: serviceMetric(METRIC.EventsRefused, 'Sum'),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+      ),
+      alarm(
+        'BufferBacklog',
+        `An event has waited in the refresh buffer for more than ${BUFFER_AGE_ALARM_SECONDS} s: executions ` +
+          'cannot be started (Step Functions throttling or errors, the Coalesce function failing), or not ' +
+          'as fast as events arrive; see refreshMaxConcurrency',
+        {
+          metric: bufferAge,
+          threshold: BUFFER_AGE_ALARM_SECONDS,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        },
+      ),
     ];
 
     const hits = serviceMetric(METRIC.CacheHits, 'Sum');
@@ -290,6 +332,19 @@ export class Operations extends Construct {
           serviceMetric(METRIC.FactsUnavailable, 'Sum', 'Answered by the failure mode'),
         ],
         width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Refresh events: buffered, executions started, coalesced into another execution, refused',
+        left: [
+          serviceMetric(METRIC.BufferedEvents, 'Sum', 'Events'),
+          serviceMetric(METRIC.ExecutionsStarted, 'Sum', 'Executions started'),
+          serviceMetric(METRIC.EventsCoalesced, 'Sum', 'Events coalesced'),
+          serviceMetric(METRIC.EventsRefused, 'Sum', 'Events refused'),
+        ],
+        right: [bufferAge.with({ label: 'Oldest buffered event (s)' })],
+        width: 24,
       }),
     );
     this.dashboard.addWidgets(

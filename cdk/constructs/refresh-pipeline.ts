@@ -1,15 +1,18 @@
 /**
  * The refresh workflow: the state machine of statemachine/refresh-decision.asl.json, its Lambda tasks,
- * the EventBridge rules that start it (each with its own pattern, retries and a dead-letter queue), the
- * reconciliation schedule, and the policy-change announcement that re-judges the cache after a deploy.
+ * the EventBridge rules (each with its own pattern, retries and a dead-letter queue) and the
+ * reconciliation schedule, which put their events on a buffer queue, the Coalesce function that starts
+ * one execution per piece of work in each batch of it (ADR 0010), and the policy-change announcement
+ * that re-judges the cache after a deploy.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Arn, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -28,6 +31,8 @@ import {
   IMAGE_SCAN_END_STATUSES,
   INSPECTOR_ECR_SCAN_FIELDS,
   POLICY_CHANGED,
+  PREPARATION_REQUESTED,
+  PULL_THROUGH_SYNCED,
   REPLICATE,
   SCAN_FREQUENCY_CHANGE,
   SETTING_CHANGE_CALLS,
@@ -35,6 +40,7 @@ import {
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../src/contracts/metrics';
 import {
   ASL_FILE,
+  EVENT_BUFFER,
   PAGES_ASL_FILE,
   PAGES_STATE_MACHINE_PLACEHOLDER,
   REFRESH_TASKS,
@@ -48,6 +54,7 @@ import type { DecisionCache } from './decision-cache';
 import { functionRole } from './function-role';
 
 export const DEFAULT_REFRESH_ENTRY = 'src/handlers/refresh.ts';
+export const COALESCE_ENTRY = 'src/handlers/coalesce.ts';
 export const DEFAULT_DEFINITION_FILE = ASL_FILE;
 export const DEFAULT_PAGES_DEFINITION_FILE = PAGES_ASL_FILE;
 
@@ -89,6 +96,16 @@ export const EVENT_PATTERNS = {
     // A replica arrived in this region: judge it here before anyone deploys it.
     detail: { result: ['SUCCESS'], 'action-type': [REPLICATE] },
   },
+  EcrPullThroughCacheAction: {
+    source: [EVENT_SOURCE.ecr],
+    detailType: [DETAIL_TYPE.pullThroughCacheAction],
+    // An image imported through a pull-through cache rule: judged before its Pods are retried.
+    detail: { 'sync-status': [PULL_THROUGH_SYNCED] },
+  },
+  PreparationRequested: {
+    source: [PREPARATION_REQUESTED.source],
+    detailType: [PREPARATION_REQUESTED.detailType],
+  },
   Inspector2Finding: {
     source: [EVENT_SOURCE.inspector2],
     detailType: [DETAIL_TYPE.inspectorFinding],
@@ -128,6 +145,11 @@ export class RefreshPipeline extends Construct {
   /** The paged work, each execution bounded, continuing in a new execution of itself. */
   readonly pagesStateMachine: StateMachine;
   readonly functions: Record<RefreshTask, NodejsFunction>;
+  /** Where every rule puts its events; the Coalesce function starts the executions from it. */
+  readonly buffer: Queue;
+  readonly coalesceFunction: NodejsFunction;
+  readonly eventSource: EventSourceMapping;
+  /** Events EventBridge could not put on the buffer, and messages the Coalesce function kept failing on. */
   readonly deadLetters: Queue;
   readonly idempotencyTable: Table;
   readonly rules: Record<keyof typeof EVENT_PATTERNS | 'Reconcile', Rule>;
@@ -221,9 +243,29 @@ export class RefreshPipeline extends Construct {
     });
     Validations.of(this.deadLetters).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the EventBridge rule targets.',
+      reason: 'This queue is itself the dead-letter queue of the EventBridge rule targets and of the buffer.',
     });
-    const target = new SfnStateMachine(this.stateMachine, {
+    this.buffer = new Queue(this, 'Buffer', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS's guidance for a Lambda event source: at least six times the function's timeout.
+      visibilityTimeout: Duration.seconds(
+        EVENT_BUFFER.consumerTimeoutSeconds * EVENT_BUFFER.visibilityTimeoutFactor,
+      ),
+      deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: EVENT_BUFFER.maxReceiveCount },
+    });
+    this.coalesceFunction = this.coalescer(props);
+    // A mapping rather than SqsEventSource, which would also grant the role SQS actions the mapping
+    // never calls: the role holds exactly what src/wiring/permissions.ts declares.
+    this.eventSource = new EventSourceMapping(this, 'BufferSource', {
+      target: this.coalesceFunction,
+      eventSourceArn: this.buffer.queueArn,
+      batchSize: EVENT_BUFFER.batchSize,
+      maxBatchingWindow: Duration.seconds(settings.refreshBatchWindowSeconds),
+      maxConcurrency: settings.refreshMaxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    const target = new SqsQueue(this.buffer, {
       deadLetterQueue: this.deadLetters,
       retryAttempts: 8,
       maxEventAge: Duration.hours(6),
@@ -247,6 +289,37 @@ export class RefreshPipeline extends Construct {
     for (const rule of Object.values(this.rules)) rule.addTarget(target);
 
     this.announcePolicy(props.policy, props.logRetention, props.logRemovalPolicy);
+  }
+
+  /**
+   * The buffer's consumer: starts the event-driven state machine, once per piece of work of a batch.
+   * Its role holds `states:StartExecution` on that state machine and what the event source mapping
+   * needs on the buffer (src/wiring/permissions.ts), nothing else.
+   */
+  private coalescer(props: RefreshPipelineProps): NodejsFunction {
+    return bundledFunction(this, 'Coalesce', {
+      entry: COALESCE_ENTRY,
+      handler: 'coalesce',
+      description:
+        'ecr-admission refresh workflow: starts one execution per piece of work in a batch of events',
+      role: functionRole(this, 'CoalesceRole', {
+        description: "ecr-admission refresh workflow: the Coalesce function's permissions",
+        actions: FUNCTION_ACTIONS.Coalesce,
+        cache: props.cache,
+        policy: props.policy.policy,
+        stateMachine: this.stateMachine,
+        buffer: this.buffer,
+      }),
+      environment: {
+        STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+      timeout: Duration.seconds(EVENT_BUFFER.consumerTimeoutSeconds),
+      memorySize: 256,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+    });
   }
 
   /** A state machine from an ASL file, invoking the functions whose placeholders the file holds. */
@@ -328,8 +401,11 @@ export class RefreshPipeline extends Construct {
       installLatestAwsSdk: false,
       logGroup: new LogGroup(this, 'AnnouncePolicyLogs', { retention: logRetention, removalPolicy: removal }),
     });
+    // EventBridge delivers to the buffer only once its queue policy lets it; the consumer starts the work.
     announce.node.addDependency(
       this.rules.PolicyChanged,
+      this.buffer,
+      this.eventSource,
       this.stateMachine,
       this.pagesStateMachine,
       ...Object.values(this.functions),

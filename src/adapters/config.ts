@@ -134,3 +134,26 @@ export function loadRefreshConfig(env: Environment): RefreshConfig {
     ...(values.IDEMPOTENCY_TABLE_NAME && { idempotencyTableName: values.IDEMPOTENCY_TABLE_NAME }),
   };
 }
+
+/** The refresh state machine the buffer's consumer starts (its ARN, from CDK). */
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
+
+export interface CoalesceConfig {
+  readonly stateMachineArn: string;
+}
+
+/** The buffer's consumer reads no table and no policy: it only starts executions. */
+export function loadCoalesceConfig(env: Environment): CoalesceConfig {
+  const result = z
+    .object({
+      STATE_MACHINE_ARN: z
+        .string({ error: 'is required' })
+        .check(z.regex(STATE_MACHINE_ARN, 'expected a Step Functions state machine ARN')),
+    })
+    .safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(`environment variable ${String(issue?.path[0])}: ${issue?.message}`);
+  }
+  return { stateMachineArn: result.data.STATE_MACHINE_ARN };
+}

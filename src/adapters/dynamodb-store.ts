@@ -21,6 +21,7 @@ import {
 import { AWS_CALL_TIMEOUTS, STORE_DEFAULTS } from '../contracts/settings';
 import {
   type CachedImage,
+  type Claims,
   type DecisionStore,
   entryKeys,
   entryStamp,
@@ -59,11 +60,17 @@ export const DECISION_TABLE_ACTIONS = {
   /** `listImages` splits by scope: a whole repository is read through the index, any other scope scans the table. */
   listImagesOfRepository: { index: ['dynamodb:Query'] },
   listImagesByScan: { table: ['dynamodb:Scan'] },
+  /** A conditional put of the claim's item; a release puts it expired. */
+  claim: { table: ['dynamodb:PutItem'] },
+  release: { table: ['dynamodb:PutItem'] },
   /** The admitted inventory: one conditional update per record due a write. */
   recordAdmitted: { table: ['dynamodb:UpdateItem'] },
   /** Through the inventory's own index (INVENTORY_INDEX); wired into no function yet. */
   listInventory: { index: ['dynamodb:Query'] },
-} as const satisfies Record<Exclude<keyof DecisionStore, 'listImages'>, TableActions> &
+} as const satisfies Record<
+  Exclude<keyof (DecisionStore & Claims & InventoryStore), 'listImages'>,
+  TableActions
+> &
   Record<string, TableActions>;
 
 export interface TableActions {
@@ -150,7 +157,10 @@ export const REPOSITORY_INDEX = 'byRepository';
 export const INVENTORY_INDEX = 'inventoryByDigest';
 const LIST_PAGE_SIZE = 100;
 
-export class DynamoDecisionStore implements DecisionStore, InventoryStore {
+/** The key prefix of claims (docs/decision-cache.md): never an image's key, which starts with an account id. */
+export const CLAIM_PREFIX = 'claim#';
+
+export class DynamoDecisionStore implements DecisionStore, Claims, InventoryStore {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly ttlSeconds: number;
@@ -165,6 +175,47 @@ export class DynamoDecisionStore implements DecisionStore, InventoryStore {
     this.inventoryTtlSeconds = options.inventoryTtlSeconds ?? STORE_DEFAULTS.inventoryTtlSeconds;
     this.maxAttempts = options.maxBatchAttempts ?? 5;
     this.now = options.now ?? Date.now;
+  }
+
+  async claim(key: string, seconds: number): Promise<boolean> {
+    const now = Math.floor(this.now() / 1000);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            pk: { S: `${CLAIM_PREFIX}${key}` },
+            kind: { S: 'claim' },
+            expiresAt: { N: String(now + seconds) },
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+          ExpressionAttributeValues: { ':now': { N: String(now) } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw new StoreUnavailableError('the decision cache could not be written', {
+        cause: error,
+        failure: classifyAwsError(error, 'dynamodb', 'PutItem'),
+      });
+    }
+  }
+
+  async release(key: string): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { pk: { S: `${CLAIM_PREFIX}${key}` }, kind: { S: 'claim' }, expiresAt: { N: '0' } },
+        }),
+      );
+    } catch (error) {
+      throw new StoreUnavailableError('the decision cache could not be written', {
+        cause: error,
+        failure: classifyAwsError(error, 'dynamodb', 'PutItem'),
+      });
+    }
   }
 
   async getMany(lookups: readonly ImageLookup[]): Promise<Map<string, CachedImage>> {

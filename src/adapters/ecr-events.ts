@@ -13,6 +13,8 @@ import {
   IMAGE_ACTION_TYPES,
   INSPECTOR_ECR_SCAN_FIELDS,
   POLICY_CHANGED,
+  PREPARATION_REQUESTED,
+  PULL_THROUGH_SYNCED,
   REGISTRY_SETTING_CALLS,
   REPLICATE,
   REPOSITORY_DELETE_CALL,
@@ -131,6 +133,38 @@ const replicationEvent = z.object({
     'image-digest': digest,
     'image-tag': tag.optional(),
   }),
+});
+
+// AWS's documented example ends its detail with a trailing comma (not JSON): the fixture has it removed.
+const pullThroughEvent = z.object({
+  ...envelope,
+  detail: z.object({
+    'sync-status': z.string(),
+    'repository-name': repositoryName,
+    'ecr-repository-prefix': z.string().optional(),
+    'image-digest': z.string().optional(),
+    'image-tag': tag.optional(),
+  }),
+});
+
+const preparationEvent = z.object({
+  ...envelope,
+  detail: z.union([
+    z.strictObject({
+      action: z.enum(['import', 'restore']),
+      registryId: account,
+      region,
+      repositoryName,
+      digest,
+    }),
+    z.strictObject({
+      action: z.literal('import'),
+      registryId: account,
+      region,
+      repositoryName,
+      tag,
+    }),
+  ]),
 });
 
 const findingEvent = z.object({
@@ -321,6 +355,36 @@ function parseTrigger(event: unknown): TriggerBody {
         reason: `${DETAIL_TYPE.replicationAction} ${REPLICATE}`,
         eventTime: e.time,
       };
+    }
+    case `${EVENT_SOURCE.ecr} / ${DETAIL_TYPE.pullThroughCacheAction}`: {
+      const e = parse(pullThroughEvent, event, DETAIL_TYPE.pullThroughCacheAction);
+      const status = e.detail['sync-status'];
+      if (status !== PULL_THROUGH_SYNCED) {
+        return { kind: 'ignore', reason: `a pull-through cache sync ${status}`, eventTime: e.time };
+      }
+      const synced = digest.safeParse(e.detail['image-digest']);
+      if (!synced.success) {
+        throw new InvalidEventError(
+          `invalid ${DETAIL_TYPE.pullThroughCacheAction} event: detail.image-digest: ${synced.error.issues[0]?.message ?? 'expected a digest'}`,
+        );
+      }
+      // The image is in the cache: judged now (its scan, if the registry scans on push, follows).
+      return {
+        kind: 'refresh-image',
+        image: {
+          registryId: e.account,
+          region: e.region,
+          repositoryName: e.detail['repository-name'],
+          digest: synced.data,
+          tags: e.detail['image-tag'] ? [e.detail['image-tag']] : [],
+        },
+        reason: `${DETAIL_TYPE.pullThroughCacheAction} ${status}`,
+        eventTime: e.time,
+      };
+    }
+    case `${PREPARATION_REQUESTED.source} / ${PREPARATION_REQUESTED.detailType}`: {
+      const e = parse(preparationEvent, event, PREPARATION_REQUESTED.detailType);
+      return { kind: 'prepare-image', target: e.detail, eventTime: e.time };
     }
     case `${EVENT_SOURCE.inspector2} / ${DETAIL_TYPE.inspectorFinding}`: {
       const e = parse(findingEvent, event, 'Inspector2 Finding');

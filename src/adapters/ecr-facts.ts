@@ -12,12 +12,16 @@ import {
   type Finding,
   type ImageLookup,
   INDEX_MEDIA_TYPES,
+  longestPrefix,
   parseIndexManifest,
+  type RepositoryFacts,
   type RepositoryKey,
   type ScanFacts,
 } from '../domain/facts';
 import type {
+  CreationTemplateShape,
   ImageDetailShape,
+  PullThroughCacheRuleShape,
   RegistryScanningShape,
   RepositoryScanningShape,
   RepositoryShape,
@@ -43,6 +47,18 @@ export interface EcrReads {
   repositoryScanning(key: RepositoryKey, signal?: AbortSignal): Promise<RepositoryScanningShape | undefined>;
   imageManifest(key: RepositoryKey, digest: string, signal?: AbortSignal): Promise<string | undefined>;
   scanFindings(key: RepositoryKey, digest: string, signal?: AbortSignal): Promise<ScanShape | undefined>;
+  /** The registry's pull-through cache rules; undefined when they could not be read (another account's). */
+  pullThroughCacheRules(
+    registryId: string,
+    region: string,
+    signal?: AbortSignal,
+  ): Promise<PullThroughCacheRuleShape[] | undefined>;
+  /** The registry's repository creation templates; undefined when they could not be read. */
+  repositoryCreationTemplates(
+    registryId: string,
+    region: string,
+    signal?: AbortSignal,
+  ): Promise<CreationTemplateShape[] | undefined>;
 }
 
 /** A basic finding's score: its `CVSS3_SCORE` attribute, else `CVSS2_SCORE`, else none. */
@@ -130,8 +146,17 @@ export class EcrFactsSource implements FactsSource {
       this.reads.registryScanning(key.registryId, key.region, signal),
       this.reads.repositoryScanning(key, signal),
     ]);
-    if (!repository) return { status: 'repository-not-found' };
-    if (!image) return { status: 'image-not-found' };
+    if (!repository || !image) {
+      const pending = await this.pullThroughPending(
+        key,
+        repository,
+        registryScanning,
+        repositoryScanning,
+        signal,
+      );
+      if (pending) return pending;
+      return { status: repository ? 'image-not-found' : 'repository-not-found' };
+    }
     if (image.imageStatus !== undefined && image.imageStatus !== 'ACTIVE') {
       return { status: 'image-not-active', digest: image.imageDigest, imageStatus: image.imageStatus };
     }
@@ -144,29 +169,7 @@ export class EcrFactsSource implements FactsSource {
 
     const scanFacts = toScanFacts(scan);
     const facts: Facts = {
-      repository: {
-        ...key,
-        imageTagMutability: repository.imageTagMutability,
-        tagMutabilityExclusionFilters: (repository.imageTagMutabilityExclusionFilters ?? []).map(
-          (f) => f.filter,
-        ),
-        legacyScanOnPush: repository.imageScanningConfiguration?.scanOnPush ?? false,
-        ...(registryScanning && {
-          registryScanning: {
-            scanType: registryScanning.scanType,
-            rules: registryScanning.rules.map((rule) => ({
-              scanFrequency: rule.scanFrequency,
-              repositoryFilters: rule.repositoryFilters.map((f) => f.filter),
-            })),
-          },
-        }),
-        ...(repositoryScanning && {
-          repositoryScanning: {
-            scanOnPush: repositoryScanning.scanOnPush,
-            ...(repositoryScanning.scanFrequency && { scanFrequency: repositoryScanning.scanFrequency }),
-          },
-        }),
-      },
+      repository: repositoryFacts(key, repository, registryScanning, repositoryScanning),
       image: {
         digest: image.imageDigest,
         tags: image.imageTags ?? [],
@@ -180,6 +183,62 @@ export class EcrFactsSource implements FactsSource {
       gatheredAt: this.now().toISOString(),
     };
     return { status: 'found', facts };
+  }
+
+  /**
+   * An image not in ECR (yet) under a pull-through cache rule: its first pull imports it. Judged by the
+   * repository as it is, or, before it exists, as the creation template that applies will make it. A
+   * registry whose rules cannot be read (another account's, without a role) has none, as far as we know.
+   */
+  private async pullThroughPending(
+    key: RepositoryKey,
+    repository: RepositoryShape | undefined,
+    registryScanning: RegistryScanningShape | undefined,
+    repositoryScanning: RepositoryScanningShape | undefined,
+    signal?: AbortSignal,
+  ): Promise<FactsLookup | undefined> {
+    const rules = await this.reads.pullThroughCacheRules(key.registryId, key.region, signal);
+    const rule = longestPrefix(
+      (rules ?? []).map((r) => ({
+        prefix: r.ecrRepositoryPrefix,
+        upstreamRegistryUrl: r.upstreamRegistryUrl,
+      })),
+      key.repositoryName,
+    );
+    if (!rule) return undefined;
+    if (repository) {
+      return {
+        status: 'pull-through-pending',
+        rule,
+        repositoryExists: true,
+        repository: repositoryFacts(key, repository, registryScanning, repositoryScanning),
+      };
+    }
+    const templates = await this.reads.repositoryCreationTemplates(key.registryId, key.region, signal);
+    const template = longestPrefix(
+      (templates ?? []).filter((t) => t.appliedFor.includes(PULL_THROUGH_CACHE)),
+      key.repositoryName,
+    );
+    // Without a template, ECR creates the repository with its defaults: mutable tags.
+    const created = template ?? {
+      imageTagMutability: 'MUTABLE' as const,
+      imageTagMutabilityExclusionFilters: [],
+    };
+    return {
+      status: 'pull-through-pending',
+      rule,
+      repositoryExists: false,
+      ...(template && { template: template.prefix }),
+      repository: repositoryFacts(
+        key,
+        {
+          imageTagMutability: created.imageTagMutability,
+          imageTagMutabilityExclusionFilters: created.imageTagMutabilityExclusionFilters,
+        },
+        registryScanning,
+        undefined,
+      ),
+    };
   }
 
   private async platformImages(key: RepositoryKey, digest: string, signal?: AbortSignal) {
@@ -206,4 +265,38 @@ export class EcrFactsSource implements FactsSource {
       }),
     );
   }
+}
+
+/** `appliedFor` of a creation template that applies to repositories a pull-through cache creates. */
+const PULL_THROUGH_CACHE = 'PULL_THROUGH_CACHE';
+
+/** A repository's facts from ECR's answers: its settings and the scanning configuration in effect. */
+function repositoryFacts(
+  key: RepositoryKey,
+  repository: Pick<RepositoryShape, 'imageTagMutability' | 'imageTagMutabilityExclusionFilters'> &
+    Partial<Pick<RepositoryShape, 'imageScanningConfiguration'>>,
+  registryScanning: RegistryScanningShape | undefined,
+  repositoryScanning: RepositoryScanningShape | undefined,
+): RepositoryFacts {
+  return {
+    ...key,
+    imageTagMutability: repository.imageTagMutability,
+    tagMutabilityExclusionFilters: (repository.imageTagMutabilityExclusionFilters ?? []).map((f) => f.filter),
+    legacyScanOnPush: repository.imageScanningConfiguration?.scanOnPush ?? false,
+    ...(registryScanning && {
+      registryScanning: {
+        scanType: registryScanning.scanType,
+        rules: registryScanning.rules.map((rule) => ({
+          scanFrequency: rule.scanFrequency,
+          repositoryFilters: rule.repositoryFilters.map((f) => f.filter),
+        })),
+      },
+    }),
+    ...(repositoryScanning && {
+      repositoryScanning: {
+        scanOnPush: repositoryScanning.scanOnPush,
+        ...(repositoryScanning.scanFrequency && { scanFrequency: repositoryScanning.scanFrequency }),
+      },
+    }),
+  };
 }

@@ -28,6 +28,10 @@ export class LazyEcrReads implements EcrReads, EcrCatalog {
   repositoryScanning: EcrReads['repositoryScanning'] = (...args) => this.sdk.repositoryScanning(...args);
   imageManifest: EcrReads['imageManifest'] = (...args) => this.sdk.imageManifest(...args);
   scanFindings: EcrReads['scanFindings'] = (...args) => this.sdk.scanFindings(...args);
+  pullThroughCacheRules: EcrReads['pullThroughCacheRules'] = (...args) =>
+    this.sdk.pullThroughCacheRules(...args);
+  repositoryCreationTemplates: EcrReads['repositoryCreationTemplates'] = (...args) =>
+    this.sdk.repositoryCreationTemplates(...args);
   listRepositories: EcrCatalog['listRepositories'] = (...args) => this.sdk.listRepositories(...args);
   listImages: EcrCatalog['listImages'] = (...args) => this.sdk.listImages(...args);
 }

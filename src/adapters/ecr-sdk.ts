@@ -1,34 +1,42 @@
 /**
- * ECR's reads through the AWS SDK. Every call targets the registry (`registryId`) and region of the
- * image's host, never the caller's own by default. One client per region (and per cross-account role),
- * kept in a bounded cache (the least recently used is closed first). Every call ends by its own
- * timeouts (connection, request, socket; STS included) and by the caller's abort signal. The scanning-configuration APIs answer only for the calling account's own registry:
- * another account's registry is read with the role configured for it, or its configuration is reported
- * as "could not be read" (undefined), never taken from the caller's registry.
+ * ECR's reads through the AWS SDK, and the restore of an archived image. Every call targets the
+ * registry (`registryId`) and region of the image's host, never the caller's own by default. One client
+ * per region (and per cross-account role), kept in a bounded cache (the least recently used is closed
+ * first). Every call ends by its own timeouts (connection, request, socket; STS included) and by the
+ * caller's abort signal. The registry-level APIs (scanning configurations, pull-through cache rules,
+ * creation templates) answer only for the calling account's own registry: another account's registry is
+ * read with the role configured for it, or its settings are reported as "could not be read"
+ * (undefined), never taken from the caller's registry.
  *
  * Not found is an answer (undefined); every other failure (throttling after retries, access denied,
- * timeouts, server errors) is a FactsUnavailableError whose message holds no AWS error text.
+ * timeouts, server errors) is a FactsUnavailableError whose message holds no AWS error text. A restore
+ * ECR will not make, or of an image gone, is a PreparationError (permanent).
  */
 import {
   BatchGetImageCommand,
   BatchGetRepositoryScanningConfigurationCommand,
   DescribeImageScanFindingsCommand,
-  type DescribeImageScanFindingsCommandOutput,
   DescribeImagesCommand,
+  DescribePullThroughCacheRulesCommand,
   DescribeRepositoriesCommand,
+  DescribeRepositoryCreationTemplatesCommand,
   ECRClient,
   type ECRClientConfig,
   GetRegistryScanningConfigurationCommand,
+  UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { AWS_CALL_TIMEOUTS, MAX_ECR_CLIENTS } from '../contracts/settings';
-import { FactsUnavailableError } from '../domain/errors';
+import { FactsUnavailableError, PreparationError } from '../domain/errors';
 import { type EcrCatalog, INDEX_MEDIA_TYPES, type RepositoryKey } from '../domain/facts';
+import type { EcrPreparation } from '../domain/refresh';
 import { classifyAwsError } from './aws-errors';
 import { boundedRequestHandler, type CallTimeouts } from './aws-http';
 import type { EcrReads } from './ecr-facts';
 import {
+  creationTemplateShape,
   imageDetailShape,
+  pullThroughCacheRuleShape,
   registryScanningShape,
   repositoryScanningShape,
   repositoryShape,
@@ -47,9 +55,26 @@ export const ECR_ACTIONS = {
   repositoryScanning: ['ecr:BatchGetRepositoryScanningConfiguration'],
   imageManifest: ['ecr:BatchGetImage'],
   scanFindings: ['ecr:DescribeImageScanFindings'],
+  pullThroughCacheRules: ['ecr:DescribePullThroughCacheRules'],
+  repositoryCreationTemplates: ['ecr:DescribeRepositoryCreationTemplates'],
   listRepositories: ['ecr:DescribeRepositories'],
   listImages: ['ecr:DescribeImages'],
-} as const satisfies Record<keyof EcrReads | keyof EcrCatalog, readonly string[]>;
+  // An image ECR will not move is looked at: already restored (or being restored) is done.
+  restoreImage: ['ecr:UpdateImageStorageClass', 'ecr:DescribeImages'],
+} as const satisfies Record<EcrSdkMethod, readonly string[]>;
+
+type EcrSdkMethod = keyof EcrReads | keyof EcrCatalog | keyof Pick<EcrPreparation, 'restoreImage'>;
+
+/**
+ * The methods whose actions act on the registry itself: no resource type in IAM (the service
+ * authorization reference), so they are granted on `*`. Every other method's actions act on a
+ * repository. The contract tests hold this list to IAM's own data.
+ */
+export const REGISTRY_LEVEL_METHODS = [
+  'registryScanning',
+  'pullThroughCacheRules',
+  'repositoryCreationTemplates',
+] as const satisfies readonly (keyof typeof ECR_ACTIONS)[];
 
 /**
  * On a registry with Amazon Inspector enhanced scanning, ECR answers scan reads from Inspector with the
@@ -77,8 +102,11 @@ const MANIFEST_TYPES = [
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.v2+json',
 ];
-/** Findings pages are bounded so that a runaway pagination cannot hold a lookup forever. */
+/** Pages are bounded so that a runaway pagination cannot hold a lookup forever. */
 const MAX_FINDING_PAGES = 50;
+const MAX_REGISTRY_SETTING_PAGES = 20;
+/** ECR's answer to a storage class update it will not make (the image is not archived, for one). */
+const UPDATE_NOT_SUPPORTED = 'ImageStorageClassUpdateNotSupportedException';
 
 export interface EcrSdkOptions {
   /** Roles to read other accounts' registries with (the policy's `registries`). */
@@ -95,12 +123,12 @@ export interface EcrSdkOptions {
   readonly maxClients?: number;
 }
 
-export class EcrSdkReads implements EcrReads, EcrCatalog {
+export class EcrSdkReads implements EcrReads, EcrCatalog, Pick<EcrPreparation, 'restoreImage'> {
   private readonly clients = new Map<string, ECRClient>();
-  private readonly roles: Map<string, string>;
+  protected readonly roles: Map<string, string>;
   private ownAccountId: string | undefined;
 
-  constructor(private readonly options: EcrSdkOptions = {}) {
+  constructor(protected readonly options: EcrSdkOptions = {}) {
     this.roles = new Map((options.registryRoles ?? []).map((r) => [r.accountId, r.roleArn]));
     this.ownAccountId = options.ownAccountId;
   }
@@ -110,9 +138,14 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
     return this.clients.size;
   }
 
-  private client(registryId: string, region: string): ECRClient {
+  /** Who the calls about a registry are made as: one client (and one registry API token) each. */
+  protected identity(registryId: string, region: string): string {
+    return `${region}|${this.roles.get(registryId) ?? ''}`;
+  }
+
+  protected client(registryId: string, region: string): ECRClient {
     const roleArn = this.roles.get(registryId);
-    const id = `${region}|${roleArn ?? ''}`;
+    const id = this.identity(registryId, region);
     let client = this.clients.get(id);
     if (client) {
       // Map order is the recency order: re-inserting marks the client as just used.
@@ -144,12 +177,15 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
     return client;
   }
 
-  /** Whether the scanning-configuration APIs would answer for this registry. */
-  private canReadScanning(registryId: string): boolean {
+  /**
+   * Whether the registry-level APIs would answer for this registry: they answer for the caller's own
+   * (or the configured role's), whatever registry is asked about.
+   */
+  private canReadRegistrySettings(registryId: string): boolean {
     return this.roles.has(registryId) || this.ownAccountId === undefined || this.ownAccountId === registryId;
   }
 
-  private async call<T>(operation: string, run: () => Promise<T>): Promise<T | undefined> {
+  protected async call<T>(operation: string, run: () => Promise<T>): Promise<T | undefined> {
     try {
       return await run();
     } catch (error) {
@@ -205,7 +241,7 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
   }
 
   async registryScanning(registryId: string, region: string, abortSignal?: AbortSignal) {
-    if (!this.canReadScanning(registryId)) return undefined;
+    if (!this.canReadRegistrySettings(registryId)) return undefined;
     const out = await this.call('GetRegistryScanningConfiguration', () =>
       this.client(registryId, region).send(new GetRegistryScanningConfigurationCommand({}), { abortSignal }),
     );
@@ -216,7 +252,7 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
   }
 
   async repositoryScanning(key: RepositoryKey, abortSignal?: AbortSignal) {
-    if (!this.canReadScanning(key.registryId)) return undefined;
+    if (!this.canReadRegistrySettings(key.registryId)) return undefined;
     const out = await this.call('BatchGetRepositoryScanningConfiguration', () =>
       this.client(key.registryId, key.region).send(
         new BatchGetRepositoryScanningConfigurationCommand({ repositoryNames: [key.repositoryName] }),
@@ -247,34 +283,48 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
     return out?.images?.[0]?.imageManifest;
   }
 
+  /**
+   * Every page of a paginated read, at most `maxPages`: undefined when the first page is "not found".
+   * More pages than that is a failure, never a partial answer.
+   */
+  private async allPages<P extends { nextToken?: string | undefined }>(
+    operation: string,
+    maxPages: number,
+    page: (nextToken: string | undefined) => Promise<P>,
+  ): Promise<P[] | undefined> {
+    const pages: P[] = [];
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const out = await this.call(operation, () => page(token));
+      if (!out) return undefined;
+      pages.push(out);
+      nextToken = out.nextToken;
+      if (pages.length >= maxPages && nextToken) {
+        throw new FactsUnavailableError(`ECR ${operation} answered more than ${maxPages} pages`);
+      }
+    } while (nextToken);
+    return pages;
+  }
+
   async scanFindings(
     key: RepositoryKey,
     digest: string,
     abortSignal?: AbortSignal,
   ): Promise<ScanShape | undefined> {
-    const pages: DescribeImageScanFindingsCommandOutput[] = [];
-    let nextToken: string | undefined;
-    do {
-      const token = nextToken;
-      const page = await this.call('DescribeImageScanFindings', () =>
-        this.client(key.registryId, key.region).send(
-          new DescribeImageScanFindingsCommand({
-            registryId: key.registryId,
-            repositoryName: key.repositoryName,
-            imageId: { imageDigest: digest },
-            maxResults: 1000,
-            ...(token && { nextToken: token }),
-          }),
-          { abortSignal },
-        ),
-      );
-      if (!page) return undefined;
-      pages.push(page);
-      nextToken = page.nextToken;
-      if (pages.length >= MAX_FINDING_PAGES && nextToken) {
-        throw new FactsUnavailableError(`more than ${MAX_FINDING_PAGES} pages of findings`);
-      }
-    } while (nextToken);
+    const pages = await this.allPages('DescribeImageScanFindings', MAX_FINDING_PAGES, (nextToken) =>
+      this.client(key.registryId, key.region).send(
+        new DescribeImageScanFindingsCommand({
+          registryId: key.registryId,
+          repositoryName: key.repositoryName,
+          imageId: { imageDigest: digest },
+          maxResults: 1000,
+          ...(nextToken && { nextToken }),
+        }),
+        { abortSignal },
+      ),
+    );
+    if (!pages) return undefined;
 
     const [first] = pages;
     const findings = pages.flatMap((p) => p.imageScanFindings?.findings ?? []);
@@ -287,6 +337,88 @@ export class EcrSdkReads implements EcrReads, EcrCatalog {
         enhancedFindings,
       },
     });
+  }
+
+  /**
+   * Whether a registry-level answer is the asked registry's. Without a role it is the caller's own,
+   * learnt from the answer when it names its registry; an answer that does not is the asked registry's
+   * only when that is known to be the caller's own.
+   */
+  private answersFor(registryId: string, answeredFor: string | undefined): boolean {
+    if (this.roles.has(registryId)) return answeredFor === undefined || answeredFor === registryId;
+    if (answeredFor) this.ownAccountId ??= answeredFor;
+    return (answeredFor ?? this.ownAccountId) === registryId;
+  }
+
+  async pullThroughCacheRules(registryId: string, region: string, abortSignal?: AbortSignal) {
+    if (!this.canReadRegistrySettings(registryId)) return undefined;
+    const pages = await this.allPages(
+      'DescribePullThroughCacheRules',
+      MAX_REGISTRY_SETTING_PAGES,
+      (nextToken) =>
+        this.client(registryId, region).send(
+          new DescribePullThroughCacheRulesCommand({ registryId, maxResults: 100, nextToken }),
+          { abortSignal },
+        ),
+    );
+    const rules = pages?.flatMap((p) => p.pullThroughCacheRules ?? []) ?? [];
+    // Each rule names its registry; no rule at all names none.
+    const answeredFor = [...new Set(rules.map((rule) => rule.registryId))];
+    if (answeredFor.length > 1 || !this.answersFor(registryId, answeredFor[0])) return undefined;
+    return rules.map((rule) => pullThroughCacheRuleShape.parse(rule));
+  }
+
+  async repositoryCreationTemplates(registryId: string, region: string, abortSignal?: AbortSignal) {
+    if (!this.canReadRegistrySettings(registryId)) return undefined;
+    const pages = await this.allPages(
+      'DescribeRepositoryCreationTemplates',
+      MAX_REGISTRY_SETTING_PAGES,
+      (nextToken) =>
+        this.client(registryId, region).send(
+          new DescribeRepositoryCreationTemplatesCommand({ maxResults: 100, nextToken }),
+          { abortSignal },
+        ),
+    );
+    if (!pages || !this.answersFor(registryId, pages[0]?.registryId)) return undefined;
+    return pages
+      .flatMap((p) => p.repositoryCreationTemplates ?? [])
+      .map((template) => creationTemplateShape.parse(template));
+  }
+
+  /**
+   * Restores an archived image to the STANDARD storage class. ECR refuses an update it will not make
+   * (ImageStorageClassUpdateNotSupportedException): the image is then looked at, and one already active
+   * or being restored is done; otherwise (and for an image that no longer exists) the restore is refused
+   * for good (PreparationError). Other failures are FactsUnavailableErrors, retried by the workflow.
+   */
+  async restoreImage(key: RepositoryKey, digest: string, abortSignal?: AbortSignal): Promise<void> {
+    const answer = await this.call('UpdateImageStorageClass', () =>
+      this.client(key.registryId, key.region)
+        .send(
+          new UpdateImageStorageClassCommand({
+            registryId: key.registryId,
+            repositoryName: key.repositoryName,
+            imageId: { imageDigest: digest },
+            targetStorageClass: 'STANDARD',
+          }),
+          { abortSignal },
+        )
+        .catch((error: { name?: string }) => {
+          // An answer, not a failure: what the image is now says whether anything is left to do.
+          if (error.name === UPDATE_NOT_SUPPORTED) return 'refused' as const;
+          throw error;
+        }),
+    );
+    if (answer && answer !== 'refused') return;
+    const detail = answer && (await this.describeImage(key, { digest }, abortSignal));
+    // An answer without a status is from before the archive: the image is active.
+    const status = detail && (detail.imageStatus ?? 'ACTIVE');
+    if (status === 'ACTIVE' || status === 'ACTIVATING') return;
+    throw new PreparationError(
+      detail
+        ? `ECR does not support restoring this image (it is ${status})`
+        : 'the image to restore no longer exists',
+    );
   }
 
   async listRepositories(registryId: string | undefined, region: string, cursor?: string) {

@@ -59,6 +59,23 @@ export const imageDetailShape = z.looseObject({
   imageStatus: z.string().optional(),
 });
 
+/** An entry of `DescribePullThroughCacheRules`. */
+export const pullThroughCacheRuleShape = z.looseObject({
+  ecrRepositoryPrefix: z.string().min(1),
+  upstreamRegistryUrl: z.string().min(1),
+  upstreamRegistry: z.string().optional(),
+  upstreamRepositoryPrefix: z.string().optional(),
+});
+
+/** An entry of `DescribeRepositoryCreationTemplates`. */
+export const creationTemplateShape = z.looseObject({
+  prefix: z.string().min(1),
+  appliedFor: z.array(z.string()).default([]),
+  // ECR's default for a repository it creates without a setting.
+  imageTagMutability: repositoryShape.shape.imageTagMutability,
+  imageTagMutabilityExclusionFilters: z.array(filter).nullish(),
+});
+
 const severityCounts = z.record(z.string(), z.number().int().nonnegative());
 
 export const scanShape = z.looseObject({
@@ -113,3 +130,5 @@ export type RepositoryShape = z.output<typeof repositoryShape>;
 export type RepositoryScanningShape = z.output<typeof repositoryScanningShape>;
 export type ImageDetailShape = z.output<typeof imageDetailShape>;
 export type ScanShape = z.output<typeof scanShape>;
+export type PullThroughCacheRuleShape = z.output<typeof pullThroughCacheRuleShape>;
+export type CreationTemplateShape = z.output<typeof creationTemplateShape>;

@@ -8,6 +8,7 @@ import { STORE_DEFAULTS } from '../contracts/settings';
 import { setBounded } from '../domain/bounded-map';
 import {
   type CachedImage,
+  type Claims,
   type DecisionStore,
   type EntryStamp,
   entryKeys,
@@ -50,8 +51,10 @@ interface Slot {
 
 const PAGE_SIZE = 100;
 
-export class MemoryDecisionStore implements DecisionStore {
+export class MemoryDecisionStore implements DecisionStore, Claims {
   private readonly entries = new Map<string, Slot>();
+  /** Claims, by key: when each ends (milliseconds). */
+  private readonly claims = new Map<string, number>();
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -64,6 +67,20 @@ export class MemoryDecisionStore implements DecisionStore {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  async claim(key: string, seconds: number): Promise<boolean> {
+    const now = this.now();
+    if ((this.claims.get(key) ?? 0) > now) return false;
+    if (this.claims.size >= this.maxEntries) {
+      for (const [held, ends] of this.claims) if (ends <= now) this.claims.delete(held);
+    }
+    this.claims.set(key, now + seconds * 1000);
+    return true;
+  }
+
+  async release(key: string): Promise<void> {
+    this.claims.delete(key);
   }
 
   async getMany(lookups: readonly ImageLookup[]): Promise<Map<string, CachedImage>> {

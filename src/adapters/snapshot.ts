@@ -9,8 +9,12 @@ import type { CatalogPage, EcrCatalog, RepositoryKey } from '../domain/facts';
 import { describeIssues } from '../domain/policy';
 import type { EcrReads } from './ecr-facts';
 import {
+  type CreationTemplateShape,
+  creationTemplateShape,
   type ImageDetailShape,
   imageDetailShape,
+  type PullThroughCacheRuleShape,
+  pullThroughCacheRuleShape,
   type RegistryScanningShape,
   type RepositoryScanningShape,
   type RepositoryShape,
@@ -27,6 +31,9 @@ const snapshotSchema = z.strictObject({
       registryId: z.string().regex(ACCOUNT_ID, ACCOUNT_ID_MESSAGE),
       region: z.string().regex(REGION, REGION_MESSAGE),
       scanningConfiguration: registryScanningShape.optional(),
+      // A snapshot says what the registry has: none recorded is none.
+      pullThroughCacheRules: z.array(pullThroughCacheRuleShape).default([]),
+      repositoryCreationTemplates: z.array(creationTemplateShape).default([]),
       repositories: z
         .array(
           z.looseObject({
@@ -62,9 +69,15 @@ interface SnapshotRepository {
   byTag: Map<string, SnapshotImage>;
 }
 
+interface SnapshotRegistry {
+  scanning?: RegistryScanningShape;
+  pullThroughCacheRules: PullThroughCacheRuleShape[];
+  repositoryCreationTemplates: CreationTemplateShape[];
+}
+
 /** Answers ECR's reads from a parsed snapshot, indexed once for constant-time lookups. */
 export class SnapshotReads implements EcrReads, EcrCatalog {
-  private readonly registries = new Map<string, RegistryScanningShape | undefined>();
+  private readonly registries = new Map<string, SnapshotRegistry>();
   private readonly repositories = new Map<string, SnapshotRepository>();
 
   constructor(document: unknown) {
@@ -72,7 +85,11 @@ export class SnapshotReads implements EcrReads, EcrCatalog {
     if (!result.success) throw new SnapshotError(describeIssues(result.error).join('; '));
     for (const registry of result.data.registries) {
       const registryKey = `${registry.registryId}/${registry.region}`;
-      this.registries.set(registryKey, registry.scanningConfiguration);
+      this.registries.set(registryKey, {
+        ...(registry.scanningConfiguration && { scanning: registry.scanningConfiguration }),
+        pullThroughCacheRules: registry.pullThroughCacheRules,
+        repositoryCreationTemplates: registry.repositoryCreationTemplates,
+      });
       for (const entry of registry.repositories) {
         const repo: SnapshotRepository = {
           repository: entry.repository,
@@ -114,7 +131,15 @@ export class SnapshotReads implements EcrReads, EcrCatalog {
   }
 
   async registryScanning(registryId: string, region: string) {
-    return this.registries.get(`${registryId}/${region}`);
+    return this.registries.get(`${registryId}/${region}`)?.scanning;
+  }
+
+  async pullThroughCacheRules(registryId: string, region: string) {
+    return this.registries.get(`${registryId}/${region}`)?.pullThroughCacheRules;
+  }
+
+  async repositoryCreationTemplates(registryId: string, region: string) {
+    return this.registries.get(`${registryId}/${region}`)?.repositoryCreationTemplates;
   }
 
   async repositoryScanning(key: RepositoryKey) {

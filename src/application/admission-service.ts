@@ -28,6 +28,7 @@ import { type ImageReference, parseImageReference } from '../domain/image-ref';
 import { type AdmittedImage, DEFAULT_CLUSTER } from '../domain/inventory';
 import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
 import { type Policy, policyFor } from '../domain/policy';
+import type { PreparationRequests, PreparationTarget } from '../domain/refresh';
 import { imagesInScope } from '../domain/scope';
 import { judgeLookup, judgeReference, shortWarning, type Verdict } from '../domain/verdict';
 import type { ImageAtPath } from '../domain/workload';
@@ -48,6 +49,10 @@ export interface AdmissionServiceOptions {
   readonly maxLookupsInFlight?: number;
   /** Told of every failure that the failure mode answered (for logs and metrics; never shown to users). */
   readonly onFailure?: (what: string, error: unknown) => void;
+  /** Where to ask the workflow to import or restore an image a request needs; absent: nothing is asked. */
+  readonly preparations?: PreparationRequests;
+  /** Told of each ask for preparations, with its error when it failed (for logs and metrics). */
+  readonly onPreparationRequest?: (targets: readonly PreparationTarget[], error?: unknown) => void;
   /** Records what the webhook admits (absent: nothing is recorded, as for the CLI's `check` and `review`). */
   readonly inventory?: InventoryRecorder;
   /** Told of an inventory write that failed or ran out of time (the decision stands). */
@@ -58,6 +63,13 @@ export interface AdmissionServiceOptions {
 export interface ReviewContext {
   readonly cluster?: string;
 }
+
+/**
+ * How long this process remembers that it asked for an image's preparation: the replicas of one
+ * rollout ask once per process (the workflow's claim makes it once in all).
+ */
+export const PREPARATION_ASKED_MS = 5 * 60_000;
+const MAX_PREPARATIONS_REMEMBERED = 1_000;
 
 type Pending = { readonly ref: ImageReference; readonly lookup: ImageLookup };
 
@@ -97,6 +109,10 @@ export class AdmissionService {
   private readonly maxLookupsInFlight: number;
   private readonly inflight = new Map<string, SharedLookup>();
   private running = 0;
+  private readonly preparations: PreparationRequests | undefined;
+  private readonly onPreparationRequest: (targets: readonly PreparationTarget[], error?: unknown) => void;
+  /** Preparations this process asked for, and when. */
+  private readonly asked = new Map<string, number>();
 
   constructor(options: AdmissionServiceOptions) {
     this.policy = options.policy;
@@ -110,6 +126,8 @@ export class AdmissionService {
     this.maxLookupsPerReview = options.maxLookupsPerReview ?? ADMISSION_DEFAULTS.maxLookupsPerReview;
     this.maxLookupsInFlight = options.maxLookupsInFlight ?? ADMISSION_DEFAULTS.maxLookupsInFlight;
     this.onFailure = options.onFailure ?? (() => {});
+    this.preparations = options.preparations;
+    this.onPreparationRequest = options.onPreparationRequest ?? (() => {});
     this.inventory = options.inventory;
     this.onInventoryFailure = options.onInventoryFailure ?? (() => {});
     this.carriesHistory = [options.policy, ...options.policy.match.scopes.map((s) => s.policy)].some(
@@ -148,6 +166,9 @@ export class AdmissionService {
       scope.kind === 'malformed'
         ? { judgements: [malformedObject(scope.path, scope.problem)], landed: Promise.resolve() }
         : await this.judge(scope.images, policy);
+    // Asked for whatever the decision (a workload object's images are prepared ahead of its Pods); a
+    // dry run asks for nothing (the webhook declares sideEffects: NoneOnDryRun).
+    if (!request.dryRun) await this.askPreparations(judgements);
     // A scope's explicit mode wins over `namespaces.warn`.
     const warnOnly =
       mode !== undefined
@@ -185,6 +206,46 @@ export class AdmissionService {
       await withDeadline(this.inventory.record(admitted, this.now()), budget);
     } catch (error) {
       this.onInventoryFailure(error);
+    }
+  }
+
+  /**
+   * Asks the workflow to prepare the images the judgements wait on (an import, a restore), those this
+   * process has not asked for lately, within the cache's budget. A failure is told, never answered:
+   * the decision stands, and the next request asks again.
+   */
+  private async askPreparations(judgements: readonly ImageJudgement[]): Promise<void> {
+    if (!this.preparations) return;
+    const now = Date.now();
+    const wanted = new Map<string, PreparationTarget>();
+    for (const judgement of judgements) {
+      for (const { preparation } of judgement.verdict?.violations ?? []) {
+        if (!preparation) continue;
+        const key = `${preparation.action}#${lookupKey(preparation)}`;
+        if ((this.asked.get(key) ?? 0) + PREPARATION_ASKED_MS > now) continue;
+        wanted.set(key, preparation);
+      }
+    }
+    if (wanted.size === 0) return;
+    for (const key of wanted.keys()) {
+      this.asked.delete(key);
+      this.asked.set(key, now);
+    }
+    // Map order is the order asked: the oldest are forgotten first.
+    for (const key of this.asked.keys()) {
+      if (this.asked.size <= MAX_PREPARATIONS_REMEMBERED) break;
+      this.asked.delete(key);
+    }
+    const targets = [...wanted.values()];
+    const controller = new AbortController();
+    try {
+      await withDeadline(this.preparations.request(targets, controller.signal), this.cacheReadBudgetMs);
+      this.onPreparationRequest(targets);
+    } catch (error) {
+      controller.abort();
+      // Not asked after all: the next request asks again.
+      for (const key of wanted.keys()) this.asked.delete(key);
+      this.onPreparationRequest(targets, error);
     }
   }
 

@@ -4,7 +4,7 @@
  * through the same facts port as the admission path, judge them with the same judgement, and write
  * through the same decision store, conditionally.
  */
-import { type CachedImage, type DecisionStore, lookupKey } from '../domain/decision-store';
+import { type CachedImage, type Claims, type DecisionStore, lookupKey } from '../domain/decision-store';
 import {
   carryFirstObserved,
   type EcrCatalog,
@@ -14,7 +14,13 @@ import {
 } from '../domain/facts';
 import { ecrDigestReference } from '../domain/image-ref';
 import { type Policy, policyHash } from '../domain/policy';
-import type { ImageTarget, RefreshTrigger, RepositoryScope } from '../domain/refresh';
+import type {
+  EcrPreparation,
+  ImageTarget,
+  PreparationTarget,
+  RefreshTrigger,
+  RepositoryScope,
+} from '../domain/refresh';
 import { judgeFacts, type Verdict } from '../domain/verdict';
 
 /** A target of the workflow's Map: one image, and the event time it is refreshed for. */
@@ -30,7 +36,30 @@ export type Plan =
   | { readonly kind: 'delete'; readonly targets: readonly RefreshTarget[]; readonly eventTime: string }
   | { readonly kind: 'list'; readonly list: ListRequest; readonly eventTime: string }
   | { readonly kind: 'rejudge'; readonly eventTime: string }
+  | { readonly kind: 'prepare'; readonly target: PreparationTarget; readonly eventTime: string }
   | { readonly kind: 'ignore'; readonly reason: string; readonly eventTime: string };
+
+/** What the Prepare task did for an image. */
+export interface PreparationRecord extends PreparationTarget {
+  readonly outcome:
+    | 'import-started'
+    | 'restore-started'
+    /** Asked for within the claim of an earlier ask: that one does it. */
+    | 'already-asked'
+    /** Nothing to do: the image is there, or not archived, or not under a pull-through cache rule. */
+    | 'not-needed'
+    /** The upstream registry has no such image. */
+    | 'not-found-upstream'
+    /** `restore` asked of a deployment whose policy says `archived: deny`. */
+    | 'not-enabled';
+  readonly reason?: string;
+}
+
+/**
+ * How long one ask of an image's preparation stands for all: the replicas that ask meanwhile start
+ * nothing more. An import or a restore that has not made the image pullable by then is asked again.
+ */
+export const PREPARATION_CLAIM_SECONDS = 30 * 60;
 
 /**
  * Pages of targets: the cached images of a scope (a setting changed); or, for reconciliation, first the
@@ -76,6 +105,10 @@ export interface RefreshServiceOptions {
   readonly facts: FactsSource;
   readonly catalog: EcrCatalog;
   readonly store: DecisionStore;
+  /** Where the Prepare task claims an image's preparation (the decision table). */
+  readonly claims?: Claims;
+  /** ECR's writes of the Prepare task; absent: preparations are refused (nothing can do them). */
+  readonly preparation?: EcrPreparation;
   /** The region of the deployment, and its account when known: the registry that reconciliation lists. */
   readonly region: string;
   readonly ownAccountId?: string;
@@ -149,8 +182,55 @@ export class RefreshService {
         };
       case 'rejudge-all':
         return { kind: 'rejudge', eventTime };
+      case 'prepare-image':
+        return { kind: 'prepare', target: trigger.target, eventTime };
       case 'ignore':
         return { kind: 'ignore', reason: trigger.reason, eventTime };
+    }
+  }
+
+  /**
+   * Task Prepare: imports an image through its pull-through cache rule, or restores it from the archive,
+   * once per image however many ask (a claim in the decision table, for PREPARATION_CLAIM_SECONDS). The
+   * image is looked up first: one that is already there, or not archived, needs nothing. A failure
+   * gives the claim up, so that the state machine's retry (or the next ask) tries again.
+   */
+  async prepare(target: PreparationTarget): Promise<PreparationRecord> {
+    const { claims, preparation } = this.options;
+    if (target.action === 'restore' && this.options.policy.archived !== 'restore') {
+      return { ...target, outcome: 'not-enabled' };
+    }
+    if (!claims || !preparation) {
+      return { ...target, outcome: 'not-enabled', reason: 'this workflow cannot write to ECR' };
+    }
+    const claim = `${target.action}#${lookupKey(target)}`;
+    if (!(await claims.claim(claim, PREPARATION_CLAIM_SECONDS)))
+      return { ...target, outcome: 'already-asked' };
+    try {
+      const key = {
+        registryId: target.registryId,
+        region: target.region,
+        repositoryName: target.repositoryName,
+      };
+      const lookup = await this.options.facts.lookup(target);
+      if (target.action === 'import') {
+        if (lookup.status !== 'pull-through-pending')
+          return { ...target, outcome: 'not-needed', reason: lookup.status };
+        const started = await preparation.importThroughCache(key, target);
+        return { ...target, outcome: started === 'started' ? 'import-started' : 'not-found-upstream' };
+      }
+      if (lookup.status !== 'image-not-active' || lookup.imageStatus !== 'ARCHIVED') {
+        return {
+          ...target,
+          outcome: 'not-needed',
+          reason: lookup.status === 'image-not-active' ? lookup.imageStatus : lookup.status,
+        };
+      }
+      await preparation.restoreImage(key, lookup.digest);
+      return { ...target, outcome: 'restore-started' };
+    } catch (error) {
+      await claims.release(claim).catch(() => {});
+      throw error;
     }
   }
 

@@ -13,6 +13,7 @@ export const DETAIL_TYPE = {
   imageScan: 'ECR Image Scan',
   imageAction: 'ECR Image Action',
   replicationAction: 'ECR Replication Action',
+  pullThroughCacheAction: 'ECR Pull Through Cache Action',
   scanResourceChange: 'ECR Scan Resource Change',
   inspectorScan: 'Inspector2 Scan',
   inspectorFinding: 'Inspector2 Finding',
@@ -42,6 +43,9 @@ export const IMAGE_ACTION_TYPES = ['PUSH', 'DELETE', 'UPDATE_STORAGE_CLASS'] as 
 /** The `action-type` of an `ECR Replication Action` that put a replica in the event's region. */
 export const REPLICATE = 'REPLICATE';
 
+/** The `sync-status` of an `ECR Pull Through Cache Action` that put the image in the cache. */
+export const PULL_THROUGH_SYNCED = 'SUCCESS';
+
 /** The `action-type` of an `ECR Scan Resource Change`: repositories whose scan frequency changed. */
 export const SCAN_FREQUENCY_CHANGE = 'SCAN_FREQUENCY_CHANGE';
 
@@ -60,3 +64,14 @@ export const SETTING_CHANGE_CALLS = [
 
 /** Announced by the stack after a deploy that changed the policy: every cached image is judged again. */
 export const POLICY_CHANGED = { source: 'ecr-admission', detailType: 'Policy Changed' } as const;
+
+/**
+ * Put by the admission webhook when a Pod asks for an image that the workflow can make pullable: one
+ * not imported yet through a pull-through cache rule, or one archived under `archived: restore`. The
+ * detail: `action` (`import` or `restore`), `registryId`, `region`, `repositoryName`, and `tag` or
+ * `digest`. The workflow's Prepare task does it, once per image.
+ */
+export const PREPARATION_REQUESTED = {
+  source: 'ecr-admission',
+  detailType: 'Image Preparation Requested',
+} as const;

@@ -28,6 +28,15 @@ export const METRIC = {
   InventoryWriteFailures: 'InventoryWriteFailures',
   /** Images the refresh workflow could not refresh (nothing cached for them). */
   RefreshFailures: 'RefreshFailures',
+  /** Images the admission function asked the workflow to import or restore, and asks that failed. */
+  PreparationRequests: 'PreparationRequests',
+  PreparationRequestFailures: 'PreparationRequestFailures',
+  /** Events the buffer's consumer received, executions it started, and events whose work another event's execution does. */
+  BufferedEvents: 'BufferedEvents',
+  ExecutionsStarted: 'ExecutionsStarted',
+  EventsCoalesced: 'EventsCoalesced',
+  /** Malformed or unknown events the buffer's consumer dropped (logged with why). */
+  EventsRefused: 'EventsRefused',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

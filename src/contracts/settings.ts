@@ -57,6 +57,16 @@ export const AWS_CALL_TIMEOUTS = {
   dynamodb: { connectionTimeoutMs: 500, requestTimeoutMs: 1_500, maxAttempts: 2 },
   /** The refresh workflow's, which has time to wait and retries as a whole. */
   dynamodbRefresh: { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, maxAttempts: 3 },
+  /** The admission path's requests to the workflow (it also stops waiting at its cache budget). */
+  events: { connectionTimeoutMs: 500, requestTimeoutMs: 1_500, maxAttempts: 2 },
+  /** The buffer's consumer starting executions: a failed start is delivered again by SQS. */
+  stepFunctions: { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 3 },
+  /**
+   * A pull through the registry API (the refresh workflow's import through a pull-through cache), from
+   * the request to the manifest's last byte: ECR fetches the manifest from the upstream registry first.
+   * One attempt: the workflow retries as a whole.
+   */
+  ecrRegistryApi: { requestTimeoutMs: 10_000 },
 } as const;
 
 /** ECR clients kept per process (one per region and role): the least recently used is closed first. */

@@ -39,6 +39,7 @@ export const REFRESH_TASKS = {
   ListTargets: { placeholder: 'ListTargetsFunctionArn', handler: 'listTargets' },
   Rejudge: { placeholder: 'RejudgeFunctionArn', handler: 'rejudge' },
   RecordFailure: { placeholder: 'RecordFailureFunctionArn', handler: 'recordFailure' },
+  Prepare: { placeholder: 'PrepareFunctionArn', handler: 'prepare' },
 } as const;
 
 export type RefreshTask = keyof typeof REFRESH_TASKS;
@@ -49,3 +50,32 @@ export const REFRESH_TASK_NAMES = Object.keys(REFRESH_TASKS) as RefreshTask[];
 /** The workflow's state machines, by the file each is defined in. */
 export const WORKFLOW_FILES = { refresh: ASL_FILE, pages: PAGES_ASL_FILE } as const;
 export type WorkflowMachine = keyof typeof WORKFLOW_FILES;
+
+/**
+ * The buffer between the EventBridge rules and the refresh state machine (ADR 0010): an SQS queue read
+ * by the Coalesce function through an event source mapping, which starts one execution per piece of
+ * work in a batch. The batching window and the mapping's maximum concurrency are deploy settings.
+ */
+export const EVENT_BUFFER = {
+  /** Messages per batch: the more a batch holds, the more of a storm it coalesces. */
+  batchSize: 100,
+  /** The Coalesce function's timeout; the queue's visibility timeout is six times it (AWS's guidance). */
+  consumerTimeoutSeconds: 60,
+  visibilityTimeoutFactor: 6,
+  /** Receives before a message moves to the dead-letter queue. */
+  maxReceiveCount: 5,
+  defaults: { batchWindowSeconds: 20, maxConcurrency: 2 },
+} as const;
+
+/**
+ * What Lambda accepts for an SQS event source mapping (Lambda developer guide, "Lambda parameters for
+ * Amazon SQS event source mappings" and "Configuring maximum concurrency for Amazon SQS event sources").
+ */
+export const SQS_EVENT_SOURCE_LIMITS = {
+  /** MaximumBatchingWindowInSeconds. */
+  batchWindowSeconds: { min: 0, max: 300 },
+  /** ScalingConfig.MaximumConcurrency. */
+  maxConcurrency: { min: 2, max: 1_000 },
+  /** BatchSize of a standard queue; above `withoutWindow` it needs a batching window of at least 1 s. */
+  batchSize: { min: 1, max: 10_000, withoutWindow: 10 },
+} as const;

@@ -120,7 +120,11 @@ export function decide(input: DecideInput): Decision {
   const hits = input.judgements.filter((j) => j.cache === 'hit').length;
   const misses = input.judgements.filter((j) => j.cache === 'miss').length;
   const codes = [...new Set(violations.map((v) => v.code))];
-  const denied = violations.length > 0 && !input.warnOnly;
+  // A violation that waits on the workflow's work (an import, a restore) denies a Pod, which its
+  // controller retries; a workload object, which nothing retries, is admitted with a warning.
+  const retried = input.kind === 'Pod';
+  const blocking = violations.filter((v) => retried || v.preparation === undefined);
+  const denied = blocking.length > 0 && !input.warnOnly;
   const exemptImages = input.judgements.flatMap((j) =>
     j.exempt !== undefined ? [{ path: j.path, image: j.image, reason: j.exempt }] : [],
   );

@@ -52,6 +52,17 @@ export interface DecisionStore extends DecisionCache {
   updateVerdict(entry: CachedImage, verdict: StoredVerdict): Promise<boolean>;
 }
 
+/**
+ * Work done once per key for a while, whoever asks and however often (the workflow's preparations: an
+ * import or a restore asked for by every replica of a Deployment). Kept in the decision table.
+ */
+export interface Claims {
+  /** True for the first caller within `seconds`; false while an earlier claim holds. */
+  claim(key: string, seconds: number): Promise<boolean>;
+  /** Gives a claim up (its work failed), so that the next ask tries again. */
+  release(key: string): Promise<void>;
+}
+
 /** Repository names hold neither `:` nor `@`, so this key is unambiguous. */
 export function lookupKey(lookup: ImageLookup): string {
   const base = `${lookup.registryId}/${lookup.region}/${lookup.repositoryName}`;

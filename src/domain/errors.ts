@@ -62,6 +62,20 @@ export class StoreUnavailableError extends UnavailableError {
   override readonly name = 'StoreUnavailableError';
 }
 
+/** EventBridge did not take a request for the workflow (an image's preparation). Transient. */
+export class EventsUnavailableError extends UnavailableError {
+  override readonly name = 'EventsUnavailableError';
+}
+
+/**
+ * ECR will not prepare an image (import it through a pull-through cache, restore it from the archive),
+ * and asking again will not change that: an invalid reference, an image gone, an update ECR does not
+ * make. Permanent: never retried as if transient (those failures are FactsUnavailableErrors).
+ */
+export class PreparationError extends EcrAdmissionError {
+  override readonly name = 'PreparationError';
+}
+
 /**
  * An image's facts (or its stored verdict) that do not fit one decision cache item, even compressed.
  * Permanent: the same facts will never fit, so it is logged and counted, never retried as if transient.

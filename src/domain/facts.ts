@@ -96,6 +96,47 @@ export interface Facts {
 }
 
 /**
+ * A pull-through cache rule (`DescribePullThroughCacheRules`): a repository named `prefix/...` (any
+ * repository, for the prefix `ROOT`) is created and its image imported from the upstream registry on
+ * its first pull, through the registry API.
+ */
+export interface PullThroughCacheRule {
+  readonly prefix: string;
+  readonly upstreamRegistryUrl: string;
+}
+
+/**
+ * A repository creation template (`DescribeRepositoryCreationTemplates`): the settings a repository that
+ * ECR creates (`appliedFor`: `PULL_THROUGH_CACHE`, `REPLICATION`, `CREATE_ON_PUSH`) is created with.
+ */
+export interface CreationTemplate {
+  readonly prefix: string;
+  readonly appliedFor: readonly string[];
+  readonly imageTagMutability: TagMutability;
+  readonly tagMutabilityExclusionFilters: readonly string[];
+}
+
+/** The prefix that applies to every repository no other prefix names (rules and templates alike). */
+export const ROOT_PREFIX = 'ROOT';
+
+/**
+ * The rule or template whose prefix names the repository: the longest prefix it is under (ECR appends
+ * `/` to every prefix), else the `ROOT` one. None: the repository is under no prefix.
+ */
+export function longestPrefix<T extends { readonly prefix: string }>(
+  entries: readonly T[],
+  repositoryName: string,
+): T | undefined {
+  let best: T | undefined;
+  for (const entry of entries) {
+    if (entry.prefix === ROOT_PREFIX) continue;
+    if (!repositoryName.startsWith(`${entry.prefix}/`)) continue;
+    if (!best || entry.prefix.length > best.prefix.length) best = entry;
+  }
+  return best ?? entries.find((entry) => entry.prefix === ROOT_PREFIX);
+}
+
+/**
  * The outcome of a lookup. "Not found" is a fact (denied, never cached); failures are thrown as errors.
  * An image that exists but cannot be pulled (`imageStatus` `ARCHIVED`, or `ACTIVATING` while ECR restores
  * it) is neither: denied with what restores it, and never cached, since a restore can end it any minute.
@@ -104,7 +145,19 @@ export type FactsLookup =
   | { readonly status: 'found'; readonly facts: Facts }
   | { readonly status: 'repository-not-found' }
   | { readonly status: 'image-not-found' }
-  | { readonly status: 'image-not-active'; readonly digest: string; readonly imageStatus: string };
+  | { readonly status: 'image-not-active'; readonly digest: string; readonly imageStatus: string }
+  /**
+   * Not in ECR yet, under a pull-through cache rule: the first pull imports it. `repository` is the
+   * existing repository's facts, or, when it does not exist yet, what it will be created with (the
+   * creation template `template` names, or ECR's defaults when none applies).
+   */
+  | {
+      readonly status: 'pull-through-pending';
+      readonly rule: PullThroughCacheRule;
+      readonly repository: RepositoryFacts;
+      readonly repositoryExists: boolean;
+      readonly template?: string;
+    };
 
 /** The facts port: implemented by the live ECR adapter and the registry snapshot adapter. */
 export interface FactsSource {

@@ -71,9 +71,9 @@ export interface InventoryStore {
 /**
  * The record's key: the prefix, then the digest, then where it runs. Cluster names, namespaces, kinds
  * and object names hold no `/`, and the image as written comes last, so the key is unambiguous; no
- * decision cache key starts with `inventory/` (those start with a registry id).
+ * decision cache key starts with `inventory#` (those start with a registry id).
  */
-export const INVENTORY_KEY_PREFIX = 'inventory/';
+export const INVENTORY_KEY_PREFIX = 'inventory#';
 
 export function inventoryKey(admitted: AdmittedImage): string {
   const { digest, cluster, namespace, owner, image } = admitted;

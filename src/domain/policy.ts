@@ -170,6 +170,8 @@ export const policySchema = z.strictObject({
     [],
   ),
   pinDigests: z._default(z.enum(['pods', 'workloads', 'off']), 'pods'),
+  /** An archived image: denied with the command that restores it, or restored by the workflow. */
+  archived: z._default(z.enum(['deny', 'restore']), 'deny'),
   registries: z._default(
     z.array(
       z
@@ -252,6 +254,8 @@ export interface Policy {
   readonly scopes: readonly PolicyScope[];
   /** Which objects the mutating webhook pins to digests (docs/adr/0005-pin-digests-on-pods.md). */
   readonly pinDigests: 'pods' | 'workloads' | 'off';
+  /** `restore`: the workflow restores an archived image that a Pod asks for (once); top-level only. */
+  readonly archived: 'deny' | 'restore';
   readonly registries: readonly { readonly accountId: string; readonly roleArn: string }[];
   readonly match: {
     readonly exemptNamespace: Matcher;

@@ -20,6 +20,43 @@ export interface RepositoryScope {
   readonly repositoryName?: string;
 }
 
+/**
+ * What the workflow does ahead of a Pod so that its image can be pulled at all: import it through the
+ * registry's pull-through cache (its repository or image does not exist yet), or restore it from the
+ * ECR archive (policy `archived: restore`). Asked for by the admission webhook, done once per image.
+ */
+export type PreparationAction = 'import' | 'restore';
+
+export interface PreparationTarget extends RepositoryKey {
+  readonly action: PreparationAction;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+/** ECR's writes that prepare an image (the workflow's Prepare task). */
+export interface EcrPreparation {
+  /**
+   * Pulls the image's manifest through the registry API (`GET /v2/<repository>/manifests/<reference>`
+   * with a token from `GetAuthorizationToken`), which makes ECR create the repository and import the
+   * image through its pull-through cache rule. `not-found`: the upstream registry has no such image.
+   */
+  importThroughCache(
+    key: RepositoryKey,
+    reference: { readonly tag?: string; readonly digest?: string },
+    signal?: AbortSignal,
+  ): Promise<'started' | 'not-found'>;
+  /** Moves an archived image back to the STANDARD storage class (`UpdateImageStorageClass`). */
+  restoreImage(key: RepositoryKey, digest: string, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * Where the admission webhook asks the workflow to prepare images (on AWS, an event on the default
+ * bus). Fire and forget: the workflow does each once, however often it is asked.
+ */
+export interface PreparationRequests {
+  request(targets: readonly PreparationTarget[], signal?: AbortSignal): Promise<void>;
+}
+
 /** What an event asks the workflow to do, with the event's time for the event-to-verdict lag. */
 export type TriggerBody =
   | {
@@ -42,6 +79,7 @@ export type TriggerBody =
     }
   | { readonly kind: 'reconcile'; readonly eventTime: string }
   | { readonly kind: 'rejudge-all'; readonly eventTime: string }
+  | { readonly kind: 'prepare-image'; readonly target: PreparationTarget; readonly eventTime: string }
   | { readonly kind: 'ignore'; readonly reason: string; readonly eventTime: string };
 
 /**

@@ -3,7 +3,15 @@
  * violations (empty means the image passes). Used alike by the admission path, the refresh workflow,
  * the CLI and the server.
  */
-import type { Facts, FactsLookup, Finding, ImageLookup, RepositoryFacts, ScanFacts } from './facts';
+import type {
+  Facts,
+  FactsLookup,
+  Finding,
+  ImageLookup,
+  RepositoryFacts,
+  RepositoryKey,
+  ScanFacts,
+} from './facts';
 import { compileGlobs, compileImageGlobs, type Matcher } from './glob';
 import { formatReference, type ImageReference, PUBLIC_ECR_HOST } from './image-ref';
 import {
@@ -16,6 +24,7 @@ import {
   SEVERITIES,
   type Severity,
 } from './policy';
+import type { PreparationTarget } from './refresh';
 
 export type ViolationCode =
   | 'INVALID_REFERENCE'
@@ -25,6 +34,8 @@ export type ViolationCode =
   | 'REPOSITORY_NOT_FOUND'
   | 'IMAGE_NOT_FOUND'
   | 'IMAGE_ARCHIVED'
+  | 'IMAGE_IMPORTING'
+  | 'IMAGE_RESTORING'
   | 'TAG_MUTABLE'
   | 'SCAN_ON_PUSH_DISABLED'
   | 'SCAN_ON_PUSH_UNVERIFIED'
@@ -46,6 +57,13 @@ export interface Violation {
    * first (most severe first), each with whether it counts and why.
    */
   readonly findings?: readonly JudgedFinding[];
+  /**
+   * Set when the workflow can make the image pullable (import it through a pull-through cache, restore
+   * it from the archive): what to ask of it. Such a violation waits on that work: a Pod is denied until
+   * it is done (its controller retries), a workload object is admitted with a warning (nothing retries
+   * it, and its Pods are judged one by one).
+   */
+  readonly preparation?: PreparationTarget;
 }
 
 export interface Verdict {
@@ -159,9 +177,79 @@ export function judgeLookup(lookup: FactsLookup, ref: ImageReference, policy: Po
     return deny(ref.raw, 'IMAGE_NOT_FOUND', `${what} does not exist in repository "${ref.repository}"`);
   }
   if (lookup.status === 'image-not-active') {
+    if (policy.archived === 'restore') {
+      const key = repositoryOf(ref);
+      if (key) return { violations: [restoring(ref.raw, key, lookup.digest)], warnings: [], notes: [] };
+    }
     return deny(ref.raw, 'IMAGE_ARCHIVED', notActiveMessage(lookup, ref));
   }
+  if (lookup.status === 'pull-through-pending') return judgePullThrough(lookup, ref, policy);
   return judgeFacts(lookup.facts, ref, policy, now);
+}
+
+/** The repository an ECR reference names (none for a reference that is not to a private registry). */
+function repositoryOf(ref: ImageReference): RepositoryKey | undefined {
+  return ref.ecr
+    ? { registryId: ref.ecr.accountId, region: ref.ecr.region, repositoryName: ref.repository }
+    : undefined;
+}
+
+/** An archived image under `archived: restore`: the workflow restores it, and a retry is judged. */
+function restoring(image: string, key: RepositoryKey, digest: string, platform?: string): Violation {
+  return {
+    code: 'IMAGE_RESTORING',
+    image,
+    ...(platform && { platform }),
+    message: `${platform ? `${platform}: ` : ''}image ${digest} is archived and is being restored (it takes up to 20 minutes); it is judged once restored, and a retry is admitted if it passes`,
+    preparation: { ...key, action: 'restore', digest },
+  };
+}
+
+/**
+ * An image not in ECR yet, under a pull-through cache rule: the workflow imports it, and it is judged
+ * once its scan completes. The repository is judged now (rules 2 and 3), as it is or as its creation
+ * template will make it: an image that would break them is denied at once, and not imported.
+ */
+function judgePullThrough(
+  lookup: Extract<FactsLookup, { status: 'pull-through-pending' }>,
+  ref: ImageReference,
+  policy: Policy,
+): Verdict {
+  const made = lookup.repositoryExists
+    ? undefined
+    : lookup.template
+      ? `the repository creation template "${lookup.template}"`
+      : "ECR's defaults (no repository creation template applies)";
+  const repository = judgeRepository(lookup.repository, ref, policy, [], made);
+  const through = `the pull-through cache rule "${lookup.rule.prefix}" (${lookup.rule.upstreamRegistryUrl})`;
+  if (repository.violations.length > 0) {
+    return {
+      ...repository,
+      notes: [
+        ...repository.notes,
+        `${ref.raw}: not imported through ${through}: the repository breaks the policy`,
+      ],
+    };
+  }
+  const what = ref.digest ? `digest ${ref.digest}` : `tag "${ref.tag ?? 'latest'}"`;
+  return {
+    violations: [
+      {
+        code: 'IMAGE_IMPORTING',
+        image: ref.raw,
+        message: `${what} is not in ECR yet: it is being imported through ${through}; it is judged when its scan completes, and a retry is admitted if it passes`,
+        preparation: {
+          registryId: lookup.repository.registryId,
+          region: lookup.repository.region,
+          repositoryName: lookup.repository.repositoryName,
+          action: 'import',
+          ...(ref.digest ? { digest: ref.digest } : { tag: ref.tag ?? 'latest' }),
+        },
+      },
+    ],
+    warnings: [],
+    notes: repository.notes,
+  };
 }
 
 /** What a developer can do about an archived image: the command that restores it, exactly. */
@@ -180,28 +268,10 @@ function notActiveMessage(lookup: { digest: string; imageStatus: string }, ref: 
 
 /** Rules 2 to 4 on gathered facts, for the tag the object references, the current policy and clock. */
 export function judgeFacts(facts: Facts, ref: ImageReference, policy: Policy, now: Date): Verdict {
-  const violations: Violation[] = [];
-  const warnings: string[] = [];
-  const notes: string[] = [];
+  const statuses = [facts.image.scan?.status, ...(facts.image.platforms ?? []).map((p) => p.scan?.status)];
+  const { violations, warnings, notes } = judgeRepository(facts.repository, ref, policy, statuses);
   const image = ref.raw;
-  const { rules } = policy;
-
-  if (rules.requireTagImmutability && !ref.digest) {
-    const tag = ref.tag ?? 'latest';
-    if (tagIsMutable(facts.repository, tag)) {
-      violations.push({
-        code: 'TAG_MUTABLE',
-        image,
-        message: `tag "${tag}" can be moved (repository tag mutability ${facts.repository.imageTagMutability}); make the tag immutable or reference the image by digest`,
-      });
-    }
-  }
-
-  if (rules.requireScanOnPush) {
-    const scanning = judgeScanOnPush(facts);
-    if (scanning.note) notes.push(scanning.note);
-    if (scanning.violation) violations.push({ ...scanning.violation, image });
-  }
+  const archived = policy.archived === 'restore' ? repositoryOf(ref) : undefined;
 
   const platforms = facts.image.platforms;
   if (platforms) {
@@ -226,6 +296,10 @@ export function judgeFacts(facts: Facts, ref: ImageReference, policy: Policy, no
       }
       if (child.imageStatus) {
         // A node of that platform could not pull it: archived (or being restored), whatever its scan says.
+        if (archived) {
+          violations.push(restoring(image, archived, child.digest, child.platform));
+          continue;
+        }
         violations.push({
           code: 'IMAGE_ARCHIVED',
           image,
@@ -240,6 +314,45 @@ export function judgeFacts(facts: Facts, ref: ImageReference, policy: Policy, no
     judgeScan(facts.image.scan, image, undefined, policy, now, violations, warnings);
   }
   return { violations, warnings, notes };
+}
+
+/**
+ * Rules 2 and 3, on the repository's settings. `made`: the repository does not exist yet, and this
+ * will create it (a creation template, or ECR's defaults). `statuses`: the image's scan statuses, which
+ * show continuous scanning where the registry's rules cannot be read.
+ */
+function judgeRepository(
+  repository: RepositoryFacts,
+  ref: ImageReference,
+  policy: Policy,
+  statuses: readonly (string | undefined)[],
+  made?: string,
+): Verdict & { violations: Violation[]; warnings: string[]; notes: string[] } {
+  const violations: Violation[] = [];
+  const notes: string[] = [];
+  const image = ref.raw;
+  const { rules } = policy;
+  const settings = made
+    ? `repository "${repository.repositoryName}" will be created by ${made} with`
+    : 'repository';
+
+  if (rules.requireTagImmutability && !ref.digest) {
+    const tag = ref.tag ?? 'latest';
+    if (tagIsMutable(repository, tag)) {
+      violations.push({
+        code: 'TAG_MUTABLE',
+        image,
+        message: `tag "${tag}" can be moved (${settings} tag mutability ${repository.imageTagMutability}); make the tag immutable or reference the image by digest`,
+      });
+    }
+  }
+
+  if (rules.requireScanOnPush) {
+    const scanning = judgeScanOnPush(repository, statuses);
+    if (scanning.note) notes.push(scanning.note);
+    if (scanning.violation) violations.push({ ...scanning.violation, image });
+  }
+  return { violations, warnings: [], notes };
 }
 
 /**
@@ -283,11 +396,13 @@ export function tagIsMutable(repository: RepositoryFacts, tag: string): boolean 
   }
 }
 
-function judgeScanOnPush(facts: Facts): {
+function judgeScanOnPush(
+  repo: RepositoryFacts,
+  statuses: readonly (string | undefined)[],
+): {
   violation?: Omit<Violation, 'image'>;
   note?: string;
 } {
-  const repo = facts.repository;
   const basic = repo.registryScanning?.scanType === 'BASIC';
   if (repo.repositoryScanning) {
     const { scanOnPush, scanFrequency } = repo.repositoryScanning;
@@ -305,7 +420,6 @@ function judgeScanOnPush(facts: Facts): {
     return { violation: { code: 'SCAN_ON_PUSH_DISABLED', message: scanOnPushAdvice(repo) } };
   }
   const unread = `the registry scanning rules of account ${repo.registryId} could not be read`;
-  const statuses = [facts.image.scan?.status, ...(facts.image.platforms ?? []).map((p) => p.scan?.status)];
   if (statuses.includes('ACTIVE')) {
     return { note: `${unread}; continuous scanning is shown by the image's active enhanced scan` };
   }

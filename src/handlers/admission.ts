@@ -14,6 +14,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { loadAdmissionConfig } from '../adapters/config';
+import { LazyPreparationRequests } from '../adapters/preparation-requests';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contracts/metrics';
 import { handleWebhookRequest, toHttpRequest } from '../http/webhook';
 import { createAdmissionService } from '../wiring/admission';
@@ -35,6 +36,17 @@ const service = createAdmissionService({
   onEcrError: (operation, error) => {
     metrics.addMetric(METRIC.EcrErrors, MetricUnit.Count, 1);
     logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
+  },
+  // Images not imported yet through a pull-through cache, or archived under `archived: restore`.
+  preparations: new LazyPreparationRequests(),
+  onPreparationRequest: (targets, error) => {
+    if (error) {
+      metrics.addMetric(METRIC.PreparationRequestFailures, MetricUnit.Count, targets.length);
+      logger.warn('the workflow could not be asked to prepare images', { targets, error: error as Error });
+      return;
+    }
+    metrics.addMetric(METRIC.PreparationRequests, MetricUnit.Count, targets.length);
+    logger.info('asked the workflow to prepare images', { targets });
   },
 });
 

@@ -16,6 +16,7 @@ import { idempotencyStore } from '../adapters/idempotency';
 import type { ListRequest, RefreshRecord, RefreshTarget } from '../application/refresh-service';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contracts/metrics';
 import type { RefreshHandlerName } from '../contracts/workflow';
+import type { PreparationTarget } from '../domain/refresh';
 import { createRefreshService } from '../wiring/refresh';
 
 const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -115,6 +116,12 @@ export const recordFailure = task(
   },
 );
 
+export const prepare = task(async (target: PreparationTarget) => {
+  const record = await service.prepare(target);
+  logger.info('prepared', { ...record });
+  return record;
+});
+
 // Every task of the workflow's table has its export here (a test holds the ASL file to the same table).
 export const TASK_HANDLERS = {
   plan,
@@ -123,4 +130,5 @@ export const TASK_HANDLERS = {
   listTargets,
   rejudge,
   recordFailure,
+  prepare,
 } satisfies Record<RefreshHandlerName, unknown>;

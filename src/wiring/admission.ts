@@ -16,6 +16,7 @@ import { ADMISSION_DEFAULTS, AWS_CALL_TIMEOUTS, INVENTORY_DEFAULTS } from '../co
 import type { DecisionStore } from '../domain/decision-store';
 import type { FactsSource } from '../domain/facts';
 import type { Policy } from '../domain/policy';
+import type { PreparationRequests, PreparationTarget } from '../domain/refresh';
 
 /** What every service built here shares: the policy, where the cache lives, the clock, and hooks. */
 export interface WiringOptions {
@@ -39,6 +40,9 @@ export interface AdmissionWiringOptions extends WiringOptions {
   readonly warmCacheTtlMs?: number;
   readonly warmCacheMaxEntries?: number;
   readonly onFailure?: (what: string, error: unknown) => void;
+  /** Where to ask the workflow to import or restore images (the Lambda: EventBridge); absent: never. */
+  readonly preparations?: PreparationRequests;
+  readonly onPreparationRequest?: (targets: readonly PreparationTarget[], error?: unknown) => void;
   /**
    * Record what is admitted in the table's admitted inventory (the Lambda; `serve --table`). Needs a
    * table: without one, nothing is recorded. The CLI's `check` and `review` never record.
@@ -117,5 +121,7 @@ export function createAdmissionService(options: AdmissionWiringOptions): Admissi
     ...(options.maxLookupsPerReview && { maxLookupsPerReview: options.maxLookupsPerReview }),
     ...(options.maxLookupsInFlight && { maxLookupsInFlight: options.maxLookupsInFlight }),
     ...(options.onFailure && { onFailure: options.onFailure }),
+    ...(options.preparations && { preparations: options.preparations }),
+    ...(options.onPreparationRequest && { onPreparationRequest: options.onPreparationRequest }),
   });
 }

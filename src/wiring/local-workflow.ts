@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseRefreshEvent } from '../adapters/ecr-events';
-import type { RefreshRecord, RefreshService } from '../application/refresh-service';
+import type { PreparationRecord, RefreshRecord, RefreshService } from '../application/refresh-service';
 import {
   ASL_FILE,
   PAGES_STATE_MACHINE_PLACEHOLDER,
@@ -115,6 +115,8 @@ export interface LocalRun {
   readonly status: 'SUCCEEDED' | 'FAILED';
   /** Every record the tasks returned, in the order they finished. */
   readonly records: readonly RefreshRecord[];
+  /** What the Prepare task did (an import or a restore asked for by the admission webhook). */
+  readonly preparations: readonly PreparationRecord[];
   readonly error?: { readonly name: string; readonly message: string };
   /** Why the Plan task refused the event (the execution's error only says that it did). */
   readonly refusal?: string;
@@ -152,6 +154,7 @@ export async function runWorkflowLocally(
   polyfill();
   const { StateMachine } = await import('aws-local-stepfunctions');
   const records: RefreshRecord[] = [];
+  const preparations: PreparationRecord[] = [];
   const refused: { error?: InvalidEventError } = {};
   const keep = (record: RefreshRecord) => {
     records.push(record);
@@ -184,6 +187,11 @@ export async function runWorkflowLocally(
     deleteImage: measured(async (input: never) => keep(await service.deleteImage(input))),
     recordFailure: measured(async (input: never) => keep(service.recordFailure(input))),
     listTargets: measured(async (input: never) => service.listTargets(input)),
+    prepare: measured(async (input: never) => {
+      const record = await service.prepare(input);
+      preparations.push(record);
+      return record;
+    }),
     rejudge: measured(async (input: never) => {
       const page = await service.rejudge(input);
       records.push(...page.records);
@@ -262,6 +270,7 @@ export async function runWorkflowLocally(
   return {
     status: failure ? 'FAILED' : 'SUCCEEDED',
     records,
+    preparations,
     ...(first?.output !== undefined && { output: first.output }),
     ...(refused.error && { refusal: refused.error.message }),
     ...(failure && { error: failure }),

@@ -9,8 +9,16 @@
  * cache miss.
  */
 import { DECISION_TABLE_ACTIONS, type TableActions } from '../adapters/dynamodb-store';
-import { ECR_ACTIONS, ENHANCED_SCANNING_ACTIONS, REGISTRY_ROLE_ACTIONS } from '../adapters/ecr-sdk';
+import { ECR_IMPORT_ACTIONS } from '../adapters/ecr-import';
+import {
+  ECR_ACTIONS,
+  ENHANCED_SCANNING_ACTIONS,
+  REGISTRY_LEVEL_METHODS,
+  REGISTRY_ROLE_ACTIONS,
+} from '../adapters/ecr-sdk';
 import { IDEMPOTENCY_TABLE_ACTIONS } from '../adapters/idempotency';
+import { PREPARATION_REQUEST_ACTIONS } from '../adapters/preparation-events';
+import { WORKFLOW_START_ACTIONS } from '../adapters/sfn-starter';
 import type { RefreshTask } from '../contracts/workflow';
 
 type StoreMethod = keyof typeof DECISION_TABLE_ACTIONS;
@@ -24,11 +32,31 @@ const FACTS_READS: readonly EcrMethod[] = [
   'repositoryScanning',
   'imageManifest',
   'scanFindings',
+  'pullThroughCacheRules',
+  'repositoryCreationTemplates',
 ];
 /** Reconciliation lists the deployment's own registry (EcrCatalog). */
 const CATALOG_READS: readonly EcrMethod[] = ['listRepositories', 'listImages'];
+/**
+ * What Lambda's event source mapping calls on the buffer queue with the function's role (Lambda
+ * developer guide, "Using Lambda with Amazon SQS": the execution role's permissions).
+ */
+export const BUFFER_CONSUMER_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+] as const;
+
 /** ECR reads on the registry itself: no resource type, so IAM grants them only on `*`. */
-const REGISTRY_LEVEL_READS: readonly EcrMethod[] = ['registryScanning'];
+const REGISTRY_LEVEL_READS: readonly EcrMethod[] = REGISTRY_LEVEL_METHODS;
+
+/**
+ * The Prepare task's ECR writes: a restore (`UpdateImageStorageClass`, then the image's status), and an
+ * import through a pull-through cache (a token, then a pull through the registry API that may create the
+ * repository and import the image). The token has no resource type: granted on `*`.
+ */
+const PREPARATION_REPOSITORY_ACTIONS = [...ECR_ACTIONS.restoreImage, ...ECR_IMPORT_ACTIONS.registryApiPull];
+const PREPARATION_UNSCOPED_ACTIONS = ECR_IMPORT_ACTIONS.authorizationToken;
 
 export interface FunctionActions {
   /** On the decision table, and on its repository index. */
@@ -43,6 +71,12 @@ export interface FunctionActions {
   readonly unscoped: readonly string[];
   /** On the roles the policy's `registries` names for other accounts (when it names any). */
   readonly registryRoles: readonly string[];
+  /** On the account's default event bus: asking the workflow to import or restore an image. */
+  readonly eventBus: readonly string[];
+  /** On the event-driven refresh state machine (starting its executions). */
+  readonly refreshStateMachine: readonly string[];
+  /** On the buffer queue, for the event source mapping that reads it. */
+  readonly buffer: readonly string[];
 }
 
 const unique = (items: Iterable<string>): string[] => [...new Set(items)].sort();
@@ -51,6 +85,12 @@ function uses(wired: {
   store?: readonly StoreMethod[];
   ecr?: readonly EcrMethod[];
   idempotency?: boolean;
+  /** Imports and restores images (the Prepare task). */
+  prepares?: boolean;
+  /** Asks the workflow to (the admission function). */
+  asksPreparations?: boolean;
+  /** Starts the refresh state machine from the buffer's batches. */
+  coalesces?: boolean;
 }): FunctionActions {
   const store = (wired.store ?? []).map((m): TableActions => DECISION_TABLE_ACTIONS[m]);
   const ecr = (wired.ecr ?? []).filter((m) => !CATALOG_READS.includes(m));
@@ -60,24 +100,32 @@ function uses(wired: {
     decisionTable: unique(store.flatMap((a) => a.table ?? [])),
     decisionIndex: unique(store.flatMap((a) => a.index ?? [])),
     idempotencyTable: wired.idempotency ? unique(IDEMPOTENCY_TABLE_ACTIONS) : [],
-    ecrRepository: unique(
-      ecr.filter((m) => !REGISTRY_LEVEL_READS.includes(m)).flatMap((m) => ECR_ACTIONS[m]),
-    ),
+    ecrRepository: unique([
+      ...ecr.filter((m) => !REGISTRY_LEVEL_READS.includes(m)).flatMap((m) => ECR_ACTIONS[m]),
+      ...(wired.prepares ? PREPARATION_REPOSITORY_ACTIONS : []),
+    ]),
     ecrOwnRepository: unique(catalog.flatMap((m) => ECR_ACTIONS[m])),
     unscoped: unique([
       ...ecr.filter((m) => REGISTRY_LEVEL_READS.includes(m)).flatMap((m) => ECR_ACTIONS[m]),
       ...(readsFindings ? ENHANCED_SCANNING_ACTIONS : []),
+      ...(wired.prepares ? PREPARATION_UNSCOPED_ACTIONS : []),
     ]),
     // Facts are read from other accounts' registries through their roles; listing is own-registry only.
     registryRoles: readsFindings ? unique(REGISTRY_ROLE_ACTIONS) : [],
+    eventBus: wired.asksPreparations ? unique(PREPARATION_REQUEST_ACTIONS) : [],
+    refreshStateMachine: wired.coalesces ? unique(WORKFLOW_START_ACTIONS) : [],
+    buffer: wired.coalesces ? unique(BUFFER_CONSUMER_ACTIONS) : [],
   };
 }
 
-export type DeployedFunction = 'Admission' | RefreshTask;
+export type DeployedFunction = 'Admission' | 'Coalesce' | RefreshTask;
 
 export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
-  /** src/wiring/admission.ts: the cache's batched reads and write-through, live facts on a miss, the admitted inventory. */
-  Admission: uses({ store: ['getMany', 'put', 'recordAdmitted'], ecr: FACTS_READS }),
+  /**
+   * src/wiring/admission.ts: the cache's batched reads and write-through, live facts on a miss, the
+   * admitted inventory.
+   */
+  Admission: uses({ store: ['getMany', 'put', 'recordAdmitted'], ecr: FACTS_READS, asksPreparations: true }),
   /** Parses the event: no AWS call. */
   Plan: uses({}),
   /**
@@ -99,4 +147,11 @@ export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
   Rejudge: uses({ store: ['listImagesByScan', 'updateVerdict'] }),
   /** Logs and counts: no AWS call. */
   RecordFailure: uses({}),
+  /**
+   * Claims the image's preparation, looks the image up, and imports it through its pull-through cache
+   * rule (a pull through the registry API) or restores it from the archive: the only ECR writes.
+   */
+  Prepare: uses({ store: ['claim', 'release'], ecr: FACTS_READS, prepares: true }),
+  /** src/wiring/coalesce.ts: reads the buffer (through its event source mapping) and starts executions. */
+  Coalesce: uses({ coalesces: true }),
 };

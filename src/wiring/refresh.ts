@@ -7,9 +7,29 @@ import { EcrFactsSource } from '../adapters/ecr-facts';
 import { MemoryDecisionStore } from '../adapters/memory-store';
 import { RefreshService } from '../application/refresh-service';
 import { STORE_DEFAULTS } from '../contracts/settings';
-import type { DecisionStore } from '../domain/decision-store';
+import type { Claims, DecisionStore } from '../domain/decision-store';
 import type { EcrCatalog } from '../domain/facts';
+import type { EcrPreparation } from '../domain/refresh';
 import { ecrReads, tableStore, type WiringOptions } from './admission';
+
+/** ECR's writes of the Prepare task (its SDK loaded on the first), with the reads' roles and hooks. */
+function ecrPreparation(options: WiringOptions): EcrPreparation {
+  let loaded: EcrPreparation | undefined;
+  const sdk = (): EcrPreparation => {
+    loaded ??= new (
+      require('../adapters/ecr-import') as typeof import('../adapters/ecr-import')
+    ).EcrSdkPreparation({
+      registryRoles: options.policy.registries,
+      ...(options.ownAccountId && { ownAccountId: options.ownAccountId }),
+      ...(options.onEcrError && { onError: options.onEcrError }),
+    });
+    return loaded;
+  };
+  return {
+    importThroughCache: (...args) => sdk().importThroughCache(...args),
+    restoreImage: (...args) => sdk().restoreImage(...args),
+  };
+}
 
 export interface RefreshWiringOptions extends WiringOptions {
   /** The deployment's region: the registry reconciliation lists. */
@@ -20,15 +40,19 @@ export interface RefreshWiringOptions extends WiringOptions {
 
 export function createRefreshService(options: RefreshWiringOptions): RefreshService {
   const { tableName } = options;
-  const store: DecisionStore = tableName
+  const store: DecisionStore & Claims = tableName
     ? tableStore({ ...options, tableName })
     : new MemoryDecisionStore({ ttlMs: (options.cacheTtlSeconds ?? STORE_DEFAULTS.cacheTtlSeconds) * 1000 });
   const live = options.facts && options.catalog ? undefined : ecrReads(options);
+  // The Prepare task's writes to ECR, on live ECR only (a snapshot cannot import or restore anything).
+  const preparation = options.facts ? undefined : ecrPreparation(options);
   return new RefreshService({
     policy: options.policy,
     facts: options.facts ?? new EcrFactsSource(live as NonNullable<typeof live>, options.now),
     catalog: options.catalog ?? (live as NonNullable<typeof live>),
     store,
+    claims: store,
+    ...(preparation && { preparation }),
     region: options.region,
     ...(options.ownAccountId && { ownAccountId: options.ownAccountId }),
     ...(options.now && { now: options.now }),

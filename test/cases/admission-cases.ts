@@ -17,6 +17,7 @@ import {
 import {
   ACCOUNT,
   basicScan,
+  creationTemplate,
   DOCKER_MANIFEST_LIST,
   detailedFinding,
   digestOf,
@@ -31,6 +32,7 @@ import {
   multiArch,
   OTHER_ACCOUNT,
   platformDigest,
+  pullThroughCache,
   type RepositoryEntry,
   type RepositoryOptions,
   registry,
@@ -40,6 +42,7 @@ import {
   type SnapshotDocument,
   scanWithStatus,
   snapshot,
+  type TagMutability,
 } from '../helpers/snapshot-builder';
 
 export interface CaseExpectation {
@@ -105,6 +108,19 @@ const toolsRepo = () =>
 
 /** The usual registry: a compliant `team/app:1.0` and a mutable `team/tools:latest`. */
 const usual = (...images: ImageEntry[]) => own(appRepo({}, ...images), toolsRepo());
+
+/** The own registry with a pull-through cache rule `docker-hub`, and its creation template (none: no template). */
+const pullThrough = (mutability: TagMutability | undefined, ...repositories: RepositoryEntry[]) =>
+  snapshot(
+    registry(
+      {
+        pullThroughCacheRules: [pullThroughCache('docker-hub')],
+        ...(mutability && { repositoryCreationTemplates: [creationTemplate('docker-hub', mutability)] }),
+      },
+      appRepo({}),
+      ...repositories,
+    ),
+  );
 
 const denied = (codes: ViolationCode[], more: Omit<CaseExpectation, 'allowed' | 'codes'> = {}) => ({
   allowed: false,
@@ -441,6 +457,78 @@ const sampleBugs: AdmissionCase[] = [
     snapshot: own(appRepo({}, image('app-old', { tags: ['0.9'], imageStatus: 'ARCHIVED' }))),
     review: pod(pinned('team/app', 'app-old')),
     expect: denied(['IMAGE_ARCHIVED'], { messageIncludes: ['is archived and cannot be pulled'] }),
+  },
+  {
+    name: 'Under archived: restore, an archived image is denied while the workflow restores it, never as not found.',
+    snapshot: own(appRepo({}, image('app-old', { tags: ['0.9'], imageStatus: 'ARCHIVED' }))),
+    policy: { archived: 'restore' },
+    review: pod(at('team/app', '0.9')),
+    expect: denied(['IMAGE_RESTORING'], {
+      messageIncludes: [`image ${digestOf('app-old')} is archived and is being restored`],
+      messageExcludes: ['does not exist', 'Exception'],
+    }),
+  },
+  {
+    name: 'A Pod whose image is not imported yet through a pull-through cache rule is denied while it is imported, never as not found.',
+    snapshot: pullThrough('IMMUTABLE'),
+    review: pod(at('docker-hub/library/nginx', '1.27')),
+    expect: denied(['IMAGE_IMPORTING'], {
+      messageIncludes: [
+        'tag "1.27" is not in ECR yet: it is being imported through the pull-through cache rule "docker-hub" (registry-1.docker.io); it is judged when its scan completes',
+      ],
+      messageExcludes: ['does not exist', 'Exception'],
+    }),
+  },
+  {
+    name: 'A Deployment whose image is not imported yet is admitted with a warning, since its Pods are judged one by one.',
+    snapshot: pullThrough('IMMUTABLE'),
+    review: review(workload('Deployment', { containers: [at('docker-hub/library/nginx', '1.27')] })),
+    expect: {
+      allowed: true,
+      codes: ['IMAGE_IMPORTING'],
+      warningsInclude: ['is not in ECR yet'],
+    },
+  },
+  {
+    name: 'A tag not imported yet into a pull-through repository that exists is being imported too.',
+    snapshot: pullThrough(
+      'IMMUTABLE',
+      repository(
+        'docker-hub/library/nginx',
+        { mutability: 'IMMUTABLE' },
+        image('nginx-old', { tags: ['1.26'] }),
+      ),
+    ),
+    review: pod(at('docker-hub/library/nginx', '1.27')),
+    expect: denied(['IMAGE_IMPORTING'], { messageIncludes: ['tag "1.27" is not in ECR yet'] }),
+  },
+  {
+    name: 'An image whose creation template would make its tags mutable is denied up front, naming the template, and not imported.',
+    snapshot: pullThrough('MUTABLE'),
+    review: review(workload('Deployment', { containers: [at('docker-hub/library/nginx', '1.27')] })),
+    expect: denied(['TAG_MUTABLE'], {
+      messageIncludes: [
+        'tag "1.27" can be moved (repository "docker-hub/library/nginx" will be created by the repository creation template "docker-hub" with tag mutability MUTABLE)',
+      ],
+      notesInclude: ['not imported through the pull-through cache rule "docker-hub"'],
+    }),
+  },
+  {
+    name: "Without a creation template, a pull-through repository is judged as ECR's defaults make it: mutable tags.",
+    snapshot: pullThrough(undefined),
+    review: pod(at('docker-hub/library/nginx', '1.27')),
+    expect: denied(['TAG_MUTABLE'], {
+      messageIncludes: ["will be created by ECR's defaults (no repository creation template applies)"],
+      notesInclude: ['not imported through'],
+    }),
+  },
+  {
+    name: 'A pull-through image referenced by digest is imported whatever the template says of tags.',
+    snapshot: pullThrough('MUTABLE'),
+    review: pod(pinned('docker-hub/library/nginx', 'nginx-1.27')),
+    expect: denied(['IMAGE_IMPORTING'], {
+      messageIncludes: [`digest ${digestOf('nginx-1.27')} is not in ECR yet`],
+    }),
   },
   {
     name: 'An image index whose arm64 image is archived is denied for that platform, whatever its scan says.',

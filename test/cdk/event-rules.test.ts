@@ -1,7 +1,7 @@
 /**
  * The EventBridge rules that start the refresh workflow, as synthesized: each pattern matches its
- * sample events and no other sample, every rule delivers to the state machine with retries and a
- * dead-letter queue, and the policy-change announcement matches its own rule.
+ * sample events and no other sample, every rule delivers to the workflow's buffer queue with retries and
+ * a dead-letter queue, and the policy-change announcement matches its own rule.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -107,12 +107,14 @@ describe('EventBridge rules', () => {
       [
         'EcrImageAction',
         'EcrImageScan',
+        'EcrPullThroughCacheAction',
         'EcrScanResourceChange',
         'EcrReplicationAction',
         'EcrSettingChange',
         'Inspector2Finding',
         'Inspector2Scan',
         'PolicyChanged',
+        'PreparationRequested',
         'Reconcile',
       ].sort(),
     );
@@ -164,22 +166,33 @@ describe('EventBridge rules', () => {
     expect(rules.get('Reconcile')?.Properties.EventPattern).toBeUndefined();
   });
 
-  test('every rule starts the event-driven state machine, with retries and a dead-letter queue', () => {
-    // The one whose definition runs Plan; the pages state machine is started by it, never by a rule.
-    const [stateMachine] = Object.entries(template.findResources('AWS::StepFunctions::StateMachine'))
-      .filter(([, m]) => 'PlanFunctionArn' in (m.Properties.DefinitionSubstitutions ?? {}))
-      .map(([id]) => id);
-    const [queue] = Object.keys(template.findResources('AWS::SQS::Queue'));
+  test("every rule puts its events on the workflow's buffer, with retries and a dead-letter queue", () => {
+    // The buffer is the queue that redrives to the other: the dead-letter queue of both.
+    const queues = Object.entries(template.findResources('AWS::SQS::Queue'));
+    expect(queues).toHaveLength(2);
+    const [buffer] = queues.filter(([, q]) => q.Properties.RedrivePolicy).map(([id]) => id);
+    const [deadLetters] = queues.filter(([, q]) => !q.Properties.RedrivePolicy).map(([id]) => id);
     for (const [name, rule] of rules) {
       expect({ name, targets: rule.Properties.Targets }).toEqual({
         name,
         targets: [
           expect.objectContaining({
-            Arn: { Ref: stateMachine },
-            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queue, 'Arn'] } },
+            Arn: { 'Fn::GetAtt': [buffer, 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [deadLetters, 'Arn'] } },
             RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 6 * 3600 },
           }),
         ],
+      });
+    }
+  });
+
+  test('no rule starts a state machine itself: the Coalesce function does, from the buffer', () => {
+    const machines = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
+    for (const [name, rule] of rules) {
+      const arns = JSON.stringify(rule.Properties.Targets.map((t) => t.Arn));
+      expect({ name, startsMachine: machines.some((id) => arns.includes(id)) }).toEqual({
+        name,
+        startsMachine: false,
       });
     }
   });
@@ -231,12 +244,17 @@ describe('the policy-change announcement', () => {
     );
   });
 
-  test('runs after the rule, the state machine and the functions carry the new policy', () => {
+  test('runs after the rule, the buffer (and its policy), its consumer, the state machine and the functions carry the new policy', () => {
     const { dependsOn } = announcement(template);
     const ids = (type: string) => Object.keys(template.findResources(type));
     const policyRule = ids('AWS::Events::Rule').find((id) => id.startsWith('RefreshPolicyChanged'));
     expect(dependsOn).toEqual(
-      expect.arrayContaining([policyRule, ...ids('AWS::StepFunctions::StateMachine')]),
+      expect.arrayContaining([
+        policyRule,
+        ...ids('AWS::StepFunctions::StateMachine'),
+        ...ids('AWS::SQS::QueuePolicy').filter((id) => id.startsWith('RefreshBuffer')),
+        ...ids('AWS::Lambda::EventSourceMapping'),
+      ]),
     );
     const handlers = new Set(Object.values(REFRESH_TASKS).map(({ handler }) => `index.${handler}`));
     const refreshFunctions = Object.entries(template.findResources('AWS::Lambda::Function'))

@@ -1,5 +1,6 @@
 /** The deployment settings fail synth with a message naming the context key; CIDRs are checked in full. */
 import { parseSettings } from '../../cdk/settings';
+import { EVENT_BUFFER, SQS_EVENT_SOURCE_LIMITS } from '../../src/contracts/workflow';
 import { SettingsError } from '../../src/domain/errors';
 
 describe('allowedSourceCidrs', () => {
@@ -40,4 +41,35 @@ describe('the admitted inventory settings', () => {
   ] as const)('refuses %s %i at synth, naming the key', (key, value) => {
     expect(() => parseSettings({ [key]: value })).toThrow(new RegExp(`context key ${key}`));
   });
+});
+
+describe("the buffer's event source mapping", () => {
+  const { batchWindowSeconds, maxConcurrency, batchSize } = SQS_EVENT_SOURCE_LIMITS;
+  // A batch of more than 10 messages needs a batching window of at least 1 s (Lambda refuses the mapping).
+  const leastWindow = EVENT_BUFFER.batchSize > batchSize.withoutWindow ? 1 : batchWindowSeconds.min;
+
+  it('takes a batch size that Lambda accepts for a standard queue', () => {
+    expect(EVENT_BUFFER.batchSize).toBeGreaterThanOrEqual(batchSize.min);
+    expect(EVENT_BUFFER.batchSize).toBeLessThanOrEqual(batchSize.max);
+  });
+
+  it.each([
+    [
+      'refreshBatchWindowSeconds',
+      leastWindow,
+      batchWindowSeconds.max,
+      EVENT_BUFFER.defaults.batchWindowSeconds,
+    ],
+    ['refreshMaxConcurrency', maxConcurrency.min, maxConcurrency.max, EVENT_BUFFER.defaults.maxConcurrency],
+  ] as const)(
+    '%s accepts %i to %i (default %i), what Lambda accepts with this batch size',
+    (key, min, max, byDefault) => {
+      expect(parseSettings({})[key]).toBe(byDefault);
+      expect(parseSettings({ [key]: min })[key]).toBe(min);
+      expect(parseSettings({ [key]: String(max) })[key]).toBe(max);
+      for (const refused of [min - 1, max + 1, 1.5]) {
+        expect(() => parseSettings({ [key]: refused })).toThrow(new RegExp(`^context key ${key}: `));
+      }
+    },
+  );
 });

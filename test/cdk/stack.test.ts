@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml } from 'yaml';
 import { UNUSED_IN_LAMBDA } from '../../cdk/constructs/bundled-function';
-import { REFRESH_TASKS } from '../../src/contracts/workflow';
+import { BUFFER_AGE_ALARM_SECONDS } from '../../cdk/constructs/operations';
+import { WORKFLOW_START_ACTIONS } from '../../src/adapters/sfn-starter';
+import { EVENT_BUFFER, REFRESH_TASKS } from '../../src/contracts/workflow';
+import { BUFFER_CONSUMER_ACTIONS } from '../../src/wiring/permissions';
 import { type CliSynth, cdkCli, REPO_ROOT, removeTemporaryDirectories, templateOf } from './synth';
 
 let synth: CliSynth;
@@ -42,6 +45,11 @@ function machine(which: 'refresh' | 'pages' = 'refresh'): [string, Resources[str
     'PlanFunctionArn' in (m.Properties.DefinitionSubstitutions ?? {});
   return found.find(([, m]) => isRefresh(m) === (which === 'refresh')) as [string, Resources[string]];
 }
+
+/** The workflow's buffer: the queue that redrives to the other, the dead-letter queue. */
+const buffer = () => only('AWS::SQS::Queue', { RedrivePolicy: Match.anyValue() });
+const deadLetters = () => only('AWS::SQS::Queue', { RedrivePolicy: Match.absent() });
+const coalesceFunction = () => only('AWS::Lambda::Function', { Handler: 'index.coalesce' });
 
 const admissionFunction = () => only('AWS::Lambda::Function', { Handler: 'index.handler', Timeout: 5 });
 const decisionTable = () =>
@@ -133,7 +141,7 @@ describe('the functions', () => {
     );
 
   test('all run Node.js 22 or newer on arm64', () => {
-    expect(ownFunctions()).toHaveLength(7);
+    expect(ownFunctions()).toHaveLength(9);
     for (const [id, fn] of ownFunctions()) {
       const major = Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1]);
       expect({ id, major: major >= 22, arch: fn.Properties.Architectures }).toEqual({
@@ -165,10 +173,15 @@ describe('the functions', () => {
   test('the admission bundle is minified CommonJS with the AWS SDK inside', () => {
     const [id] = admissionFunction();
     const assetDir = join(synth.outdir, template.toJSON().Resources[id].Metadata['aws:asset:path']);
-    // The ECR client, needed only on a cache miss, is a file of its own that loads on first use.
-    expect(readdirSync(assetDir).sort()).toEqual(['ecr-sdk.js', 'index.js']);
+    // The ECR client, needed only on a cache miss, and the EventBridge client, needed only to ask for an
+    // image's import or restore, are files of their own that load on first use.
+    expect(readdirSync(assetDir).sort()).toEqual(['ecr-sdk.js', 'index.js', 'preparation-events.js']);
     const bundle = readFileSync(join(assetDir, 'index.js'), 'utf8');
     const lazy = readFileSync(join(assetDir, 'ecr-sdk.js'), 'utf8');
+    const events = readFileSync(join(assetDir, 'preparation-events.js'), 'utf8');
+    expect(bundle).toContain('require("./preparation-events")');
+    expect(bundle).not.toContain('AWSEvents.PutEvents');
+    expect(events).toContain('AWSEvents');
     // DynamoDB's operation names and ECR's JSON protocol target come from the bundled SDK clients.
     expect(bundle).toContain('BatchGetItem');
     expect(bundle).toContain('require("./ecr-sdk")');
@@ -194,7 +207,9 @@ describe('the functions', () => {
     const [idempotencyId] = only('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     });
-    const tasks = ownFunctions().filter(([, fn]) => fn.Properties.Handler !== 'index.handler');
+    const tasks = ownFunctions().filter(
+      ([, fn]) => !['index.handler', 'index.coalesce'].includes(fn.Properties.Handler),
+    );
     expect(tasks.map(([, fn]) => fn.Properties.Handler).sort()).toEqual(
       Object.values(REFRESH_TASKS)
         .map(({ handler }) => `index.${handler}`)
@@ -219,7 +234,9 @@ describe('IAM', () => {
     'ecr:BatchGetRepositoryScanningConfiguration',
     'ecr:DescribeImageScanFindings',
     'ecr:DescribeImages',
+    'ecr:DescribePullThroughCacheRules',
     'ecr:DescribeRepositories',
+    'ecr:DescribeRepositoryCreationTemplates',
     'ecr:GetRegistryScanningConfiguration',
   ];
   const roleOf = (fn: Resources[string]): string => fn.Properties.Role['Fn::GetAtt'][0];
@@ -260,7 +277,7 @@ describe('IAM', () => {
     expect(actionsOf(role)).not.toContain('sts:AssumeRole');
   });
 
-  test('every refresh task has a role of its own: only Refresh and ListTargets read ECR, only Refresh records idempotency', () => {
+  test('every refresh task has a role of its own: only Refresh, ListTargets and Prepare read ECR, only Refresh records idempotency', () => {
     const functions = template.findResources('AWS::Lambda::Function') as Resources;
     const substitutions = {
       ...machine('refresh')[1].Properties.DefinitionSubstitutions,
@@ -291,11 +308,12 @@ describe('IAM', () => {
       { task: 'ListTargets', readsEcr: true, idempotency: false, onlyLogs: false },
       { task: 'Rejudge', readsEcr: false, idempotency: false, onlyLogs: false },
       { task: 'RecordFailure', readsEcr: false, idempotency: false, onlyLogs: true },
+      { task: 'Prepare', readsEcr: true, idempotency: false, onlyLogs: false },
     ]);
   });
 
   test.each([
-    ['refresh', ['Plan', 'Refresh', 'Delete', 'RecordFailure']],
+    ['refresh', ['Plan', 'Refresh', 'Delete', 'RecordFailure', 'Prepare']],
     ['pages', ['Refresh', 'Delete', 'ListTargets', 'Rejudge', 'RecordFailure']],
   ] as const)(
     'the %s state machine may invoke exactly the functions of its tasks (%s), by their unqualified ARNs',
@@ -335,12 +353,12 @@ describe('IAM', () => {
     expect(starts(refresh)).toEqual([{ Action: 'states:StartExecution', Resource: { Ref: pagesId } }]);
     expect(starts(pages)).toEqual([{ Action: 'states:StartExecution', Resource: { Ref: pagesId } }]);
     expect(refresh.Properties.DefinitionSubstitutions.PagesStateMachineArn).toEqual({ Ref: pagesId });
-    // Only the EventBridge rules' role starts the event-driven one.
+    // Only the Coalesce function's role starts the event-driven one: the rules feed the buffer.
     const startingRefresh = statements().filter(
       (s) => JSON.stringify(s.Resource) === JSON.stringify({ Ref: refreshId }),
     );
     expect(startingRefresh.map((s) => JSON.stringify(s.roles))).toEqual([
-      expect.stringMatching(/EventsRole/),
+      expect.stringMatching(/CoalesceRole/),
     ]);
   });
 });
@@ -521,16 +539,79 @@ describe('the refresh workflow', () => {
   });
 });
 
+describe("the refresh workflow's buffer", () => {
+  test('is encrypted by SQS, TLS only, hides a batch for six times its consumer’s timeout, and moves a message to the dead-letter queue after 5 receives', () => {
+    const [, queue] = buffer();
+    const [deadLettersId, dlq] = deadLetters();
+    const [, fn] = coalesceFunction();
+    expect(fn.Properties.Timeout).toBe(EVENT_BUFFER.consumerTimeoutSeconds);
+    expect(queue.Properties).toEqual({
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 6 * fn.Properties.Timeout,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLettersId, 'Arn'] }, maxReceiveCount: 5 },
+    });
+    expect(dlq.Properties).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    for (const [id] of [buffer(), deadLetters()]) {
+      const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy') as Resources).filter(
+        (p) => JSON.stringify(p.Properties.Queues) === JSON.stringify([{ Ref: id }]),
+      );
+      expect(policies).toHaveLength(1);
+      expect(policies[0]?.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  test('feeds the Coalesce function in batches of 100 gathered for up to 20 s, at most 2 batches at a time, reporting partial batch failures', () => {
+    const [bufferId] = buffer();
+    const [fnId] = coalesceFunction();
+    const [, mapping] = only('AWS::Lambda::EventSourceMapping');
+    expect(mapping.Properties).toEqual({
+      EventSourceArn: { 'Fn::GetAtt': [bufferId, 'Arn'] },
+      FunctionName: { Ref: fnId },
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 20,
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  test('the Coalesce function starts the event-driven state machine named in its environment, and reads no table and no policy', () => {
+    const [, fn] = coalesceFunction();
+    const [machineId] = machine('refresh');
+    expect(fn.Properties.Environment.Variables).toEqual({
+      STATE_MACHINE_ARN: { Ref: machineId },
+      POWERTOOLS_SERVICE_NAME: 'ecr-admission',
+      POWERTOOLS_METRICS_NAMESPACE: 'EcrAdmission',
+    });
+  });
+
+  test('the Coalesce role may start only the event-driven state machine, read only the buffer, and write only its logs', () => {
+    const [, fn] = coalesceFunction();
+    const [machineId] = machine('refresh');
+    const [bufferId] = buffer();
+    const role = fn.Properties.Role['Fn::GetAtt'][0];
+    const held = statements()
+      .filter((s) => JSON.stringify(s.roles).includes(role))
+      .map((s) => ({ Action: s.Action, Resource: s.Resource }));
+    expect(held).toEqual([
+      { Action: WORKFLOW_START_ACTIONS[0], Resource: { Ref: machineId } },
+      { Action: [...BUFFER_CONSUMER_ACTIONS].sort(), Resource: { 'Fn::GetAtt': [bufferId, 'Arn'] } },
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: expect.anything() },
+    ]);
+  });
+});
+
 describe('operations', () => {
   const alarms = () => Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
 
-  test('alarms on API 5xx rate, throttling (stage and function), API and function latency, admission errors, workflow failures and dead letters, all to one topic', () => {
+  test("alarms on API 5xx rate, throttling (stage and function), API and function latency, admission errors, workflow failures, dead letters, refused events and the buffer's oldest event, all to one topic", () => {
     const [fnId] = admissionFunction();
     const [topicId] = only('AWS::SNS::Topic');
     const [machineId] = machine('refresh');
     const [pagesId] = machine('pages');
     const found = alarms().map((alarm) => alarm.Properties);
-    expect(found).toHaveLength(8);
+    expect(found).toHaveLength(10);
     const stat = (metric: string, s: string) =>
       expect.objectContaining({
         MetricStat: expect.objectContaining({
@@ -581,6 +662,20 @@ describe('operations', () => {
         expect.objectContaining({
           Namespace: 'AWS/SQS',
           MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetters()[0], 'QueueName'] } }],
+          Threshold: 1,
+        }),
+        expect.objectContaining({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateAgeOfOldestMessage',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [buffer()[0], 'QueueName'] } }],
+          Statistic: 'Maximum',
+          Threshold: BUFFER_AGE_ALARM_SECONDS,
+        }),
+        expect.objectContaining({
+          Namespace: 'EcrAdmission',
+          MetricName: 'EventsRefused',
+          Statistic: 'Sum',
           Threshold: 1,
         }),
       ]),
@@ -621,7 +716,7 @@ describe('operations', () => {
     });
   });
 
-  test('the dashboard shows decisions, cache hit ratio, latency p50/p99, workflow failures and event-to-verdict lag', () => {
+  test("the dashboard shows decisions, cache hit ratio, latency p50/p99, workflow failures, event-to-verdict lag and the buffer's events", () => {
     const [, dashboard] = only('AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
     for (const fragment of [
@@ -637,6 +732,11 @@ describe('operations', () => {
       'ExecutionsFailed',
       '\\"RefreshFailures\\"',
       '\\"EventToVerdictLag\\"',
+      '\\"BufferedEvents\\"',
+      '\\"ExecutionsStarted\\"',
+      '\\"EventsCoalesced\\"',
+      '\\"EventsRefused\\"',
+      'ApproximateAgeOfOldestMessage',
       '\\"service\\",\\"ecr-admission\\"',
     ]) {
       expect(body).toContain(fragment);

@@ -75,6 +75,19 @@ describe('the API protections that the settings turn on', () => {
   });
 });
 
+describe("the workflow's buffer under its settings", () => {
+  test('the batching window and the maximum concurrency reach the event source mapping, at the least Lambda accepts', () => {
+    const { template } = synthesizeInProcess({
+      context: { refreshBatchWindowSeconds: '1', refreshMaxConcurrency: '2' },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+});
+
 describe('permissions that follow the policy', () => {
   const POLICY = [
     'images:',
@@ -91,8 +104,8 @@ describe('permissions that follow the policy', () => {
       (p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[],
     );
     const assume = statements.filter((s) => s.Action === 'sts:AssumeRole');
-    // The admission role and the refresh tasks' role.
-    expect(assume).toHaveLength(2);
+    // The admission role, and the roles of the refresh tasks that read ECR (Refresh, Prepare).
+    expect(assume).toHaveLength(3);
     for (const statement of assume) {
       expect(statement.Resource).toBe('arn:aws:iam::444455556666:role/ecr-admission-read');
     }
@@ -101,8 +114,8 @@ describe('permissions that follow the policy', () => {
         JSON.stringify(s.Action).includes('ecr:DescribeImages') &&
         !JSON.stringify(s.Resource).includes('AWS::Region'),
     );
-    // The admission role and the Refresh task's; ListTargets lists only the own registry, in its region.
-    expect(repositories).toHaveLength(2);
+    // The admission role, the Refresh and Prepare tasks'; ListTargets lists only the own registry, in its region.
+    expect(repositories).toHaveLength(3);
     for (const statement of repositories) {
       expect(JSON.stringify(statement.Resource)).not.toContain(':ecr:*:*:');
       expect(statement.Resource).toEqual([

@@ -32,6 +32,8 @@ const REACHES: Record<string, string | null> = {
   'ecr-image-scan.json': 'EcrImageScan',
   // A replica in this region is judged here before anyone deploys it (issue 16).
   'ecr-replication-action.json': 'EcrReplicationAction',
+  // An image imported through a pull-through cache rule is judged before its Pods are retried (issue 16).
+  'ecr-pull-through-cache-action.json': 'EcrPullThroughCacheAction',
   // Scan-frequency changes, delivered without CloudTrail (issue 11, item 11).
   'ecr-scan-resource-change.json': 'EcrScanResourceChange',
   'inspector2-finding-ecr.json': 'Inspector2Finding',
@@ -272,5 +274,41 @@ describe('archived and replicated images (issue 16)', () => {
     event.detail.result = 'FAILURE';
     expect(reached(event)).toEqual([]);
     expect(parseRefreshEvent(event)).toMatchObject({ kind: 'ignore' });
+  });
+});
+
+describe('an ECR Pull Through Cache Action (issue 16)', () => {
+  const sync = (status: string) => {
+    const event = structuredClone(events.get('ecr-pull-through-cache-action.json')) as Event & {
+      detail: Event;
+    };
+    event.detail['sync-status'] = status;
+    return event;
+  };
+
+  test('a sync that succeeded asks for the imported image to be judged', () => {
+    const event = sync('SUCCESS');
+    expect(parseRefreshEvent(event)).toMatchObject({
+      kind: 'refresh-image',
+      image: {
+        registryId: '123456789012',
+        region: 'us-west-2',
+        repositoryName: 'docker-hub/alpine',
+        digest: event.detail['image-digest'],
+        tags: ['3.17.2'],
+      },
+    });
+  });
+
+  test('a sync that failed reaches nothing, and is ignored if delivered', () => {
+    const event = sync('FAILED');
+    expect(reached(event)).toEqual([]);
+    expect(parseRefreshEvent(event)).toMatchObject({ kind: 'ignore' });
+  });
+
+  test('a successful sync without a digest is refused, naming the field', () => {
+    const event = sync('SUCCESS');
+    delete event.detail['image-digest'];
+    expect(() => parseRefreshEvent(event)).toThrow(/detail\.image-digest/);
   });
 });

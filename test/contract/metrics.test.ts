@@ -1,7 +1,8 @@
 /**
  * What the handlers actually emit, against what the alarms and the dashboard read. The admission and
  * refresh handlers run in process against real local servers (DynamoDB Local, the local ECR endpoint)
- * through allowed, warned, denied and failed paths; the EMF documents Powertools writes to stdout are
+ * through allowed, warned, denied and failed paths, and the buffer's consumer against a local Step
+ * Functions endpoint; the EMF documents Powertools writes to stdout are
  * captured; every metric of the service's namespace that the synthesized alarms and dashboard
  * reference must be among them, with the same dimensions (or come from the access log's metric filter).
  */
@@ -12,6 +13,9 @@ import { removeTemporaryDirectories, synthesizeInProcess } from '../cdk/synth';
 import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
 import { coldStart, lambdaContext } from '../helpers/lambda';
 import { type LocalEcr, type RawSnapshot, startLocalEcr } from '../helpers/local-ecr';
+import { type LocalStepFunctions, startLocalStepFunctions } from '../helpers/local-stepfunctions';
+import { sqsBatch } from '../helpers/sqs';
+import { cveStorm } from '../helpers/storm';
 
 jest.setTimeout(60_000);
 
@@ -167,6 +171,7 @@ function readReferences(): { alarms: MetricId[]; dashboard: MetricId[]; filters:
 describe('metrics', () => {
   let dynamo: DynamoLocal;
   let ecr: LocalEcr;
+  let sfn: LocalStepFunctions;
   const saved = { ...process.env };
   const written: string[] = [];
   let emitted: MetricId[] = [];
@@ -199,6 +204,7 @@ describe('metrics', () => {
   beforeAll(async () => {
     dynamo = await startDynamoLocal();
     ecr = await startLocalEcr(SNAPSHOT, { ownAccountId: OWN });
+    sfn = await startLocalStepFunctions();
     await createDecisionTable(dynamo.client(), 'decisions');
     await dynamo.client().send(
       new CreateTableCommand({
@@ -211,6 +217,7 @@ describe('metrics', () => {
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_ECR: ecr.url,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SFN: sfn.url,
       AWS_ACCESS_KEY_ID: 'AKIDOWN',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_REGION: 'us-east-1',
@@ -265,6 +272,18 @@ describe('metrics', () => {
       );
       ecr.faults = {};
       await refresh.recordFailure({ ...target, error: { Error: 'FactsUnavailableError' } }, lambdaContext());
+      // The buffer's consumer: two findings on one image (one execution, one event coalesced), one refused.
+      const { coalesce } = coldStart(() => require('../../src/handlers/coalesce'), {
+        STATE_MACHINE_ARN: `arn:aws:states:us-east-1:${OWN}:stateMachine:Refresh`,
+      }) as typeof import('../../src/handlers/coalesce');
+      const image_ = {
+        registryId: OWN,
+        region: 'us-east-1',
+        repositoryName: 'team/api',
+        digest: DIGEST,
+        tags: [],
+      };
+      await coalesce(sqsBatch(['{}', ...cveStorm(2, [image_])]), lambdaContext());
     } finally {
       spy.mockRestore();
     }
@@ -275,6 +294,7 @@ describe('metrics', () => {
     process.env = saved;
     removeTemporaryDirectories();
     await ecr?.close();
+    await sfn?.close();
     await dynamo?.stop();
   });
 

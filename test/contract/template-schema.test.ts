@@ -139,6 +139,9 @@ describe.each([
       allowedSourceCidrs: '10.0.0.0/16',
       webAclArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/ecr-admission/abcd',
       admissionReservedConcurrency: 50,
+      // The buffer's event source mapping at the largest window and concurrency Lambda accepts.
+      refreshBatchWindowSeconds: 300,
+      refreshMaxConcurrency: 1000,
       apiGatewayAccountRole: 'existing',
       tableRemoval: 'destroy',
     },

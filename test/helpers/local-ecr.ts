@@ -4,13 +4,19 @@
  * depends on it: registry and region scoping, the scanning-configuration APIs answering for the
  * caller's own account only, pagination of findings, modeled errors. It counts what crossed the socket
  * and can inject faults (delay, throttling, access denied).
+ *
+ * Beside ECR's API it serves the registry API's manifest pull (`GET /v2/<repository>/manifests/<ref>`,
+ * the `proxyEndpoint` its GetAuthorizationToken hands out) the way ECR does for a pull-through cache: a
+ * repository under a rule's prefix is created (with the creation template that applies) and the image
+ * imported from an upstream catalog the test provides. Writes (imports, restores) change the snapshot it
+ * serves: set a fresh one to start over.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 type Json = Record<string, unknown>;
 
-interface RawImage extends Json {
+export interface RawImage extends Json {
   imageDigest: string;
   imageTags?: string[];
   manifest?: string;
@@ -28,6 +34,10 @@ interface RawRegistry {
   registryId: string;
   region: string;
   scanningConfiguration?: Json;
+  /** DescribePullThroughCacheRules entries: `ecrRepositoryPrefix`, `upstreamRegistryUrl`, ... */
+  pullThroughCacheRules?: (Json & { ecrRepositoryPrefix: string; upstreamRepositoryPrefix?: string })[];
+  /** DescribeRepositoryCreationTemplates entries: `prefix`, `appliedFor`, `imageTagMutability`, ... */
+  repositoryCreationTemplates?: (Json & { prefix: string; appliedFor?: string[] })[];
   repositories?: RawRepository[];
 }
 export interface RawSnapshot {
@@ -53,6 +63,10 @@ export interface Faults {
   malformed?: boolean;
   /** Destroy the connection as soon as a call arrives. */
   drop?: boolean;
+  /** Registry API pulls (the faults above are the ECR API's): hold every pull open, answering nothing. */
+  registryHang?: boolean;
+  /** Registry API pulls: answer every pull with this HTTP status and a registry API error body. */
+  registryStatus?: number;
 }
 
 /** The faults the fault tier injects, one at a time, by name. */
@@ -78,6 +92,14 @@ export interface LocalEcr {
   reset(): void;
   setSnapshot(snapshot: RawSnapshot): void;
   faults: Faults;
+  /** Images imported through a pull-through cache into this repository (of any registry), by digest. */
+  imports(repositoryName: string, digest: string): number;
+  /** Every registry API token handed out so far is refused from now on (revoked, or expired early). */
+  revokeTokens(): void;
+  /** What UpdateImageStorageClass makes of an archived image (LocalEcrOptions.restore, changeable). */
+  restore: 'immediate' | 'activating';
+  /** Every image restored as ACTIVATING becomes ACTIVE (ECR finishing its restores). */
+  finishRestores(): void;
   close(): Promise<void>;
 }
 
@@ -86,6 +108,31 @@ export interface LocalEcrOptions {
   ownAccountId: string;
   /** Findings per page of DescribeImageScanFindings, whatever maxResults asks (to exercise pagination). */
   findingsPageSize?: number;
+  /** Entries per page of DescribePullThroughCacheRules and DescribeRepositoryCreationTemplates. */
+  registrySettingsPageSize?: number;
+  /**
+   * The upstream registries' images, by upstream repository name: the name in the registry with the
+   * rule's prefix (and the `/` after it) taken off, and its `upstreamRepositoryPrefix` put on
+   * (`docker-hub/library/nginx` is `library/nginx` for the prefix `docker-hub`). Imported with their
+   * scan, as scan on push would give them.
+   */
+  upstream?: Record<string, RawImage[]>;
+  /** What UpdateImageStorageClass makes of an archived image: ACTIVE at once (default) or ACTIVATING. */
+  restore?: 'immediate' | 'activating';
+}
+
+/**
+ * The environment that points the SDK's default chain at a local ECR (ECR and STS), as the caller's own
+ * account (any access key that is not a role's acts as `ownAccountId`).
+ */
+export function sdkEnvironment(local: Pick<LocalEcr, 'url'>, region = 'us-east-1'): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_ECR: local.url,
+    AWS_ENDPOINT_URL_STS: local.url,
+    AWS_ACCESS_KEY_ID: 'AKIDOWN',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_REGION: region,
+  };
 }
 
 const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
@@ -127,6 +174,9 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
   const throttled = new Map<string, number>();
   const pageSize = options.findingsPageSize ?? 1000;
   const roleKeys = new Map<string, string>();
+  /** Registry API passwords handed out by GetAuthorizationToken, and whose they are. */
+  const tokens = new Map<string, { account: string; region: string } | undefined>();
+  const imported = new Map<string, number>();
 
   const registry = (registryId: string, region: string) =>
     data.registries.find((r) => r.registryId === registryId && r.region === region);
@@ -148,6 +198,9 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
         ? i.imageDigest === id.imageDigest && (!id.imageTag || (i.imageTags ?? []).includes(id.imageTag))
         : (i.imageTags ?? []).includes(id.imageTag ?? ''),
     );
+  /** A registry API reference: a digest (it has a `:`) or a tag. */
+  const matchesReference = (i: RawImage, ref: string) =>
+    ref.includes(':') ? i.imageDigest === ref : (i.imageTags ?? []).includes(ref);
   /**
    * DescribeImages' filter on `imageStatus`: ACTIVE when absent (the API reference: "If not specified,
    * only images with ACTIVE status are returned"), or one status, or ANY.
@@ -161,7 +214,78 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
     return { registryId, repositoryName, ...rest };
   };
 
+  /** One page of a registry-level list: `nextToken` is the next entry's index. */
+  const settingsPage = (entries: Json[], body: Json, key: string, registryId: string) => {
+    const start = Number(body.nextToken ?? 0);
+    const size = Math.min(Number(body.maxResults ?? 100), options.registrySettingsPageSize ?? 100);
+    return {
+      registryId,
+      [key]: entries.slice(start, start + size),
+      ...(start + size < entries.length && { nextToken: String(start + size) }),
+    };
+  };
+
   const operations: Record<string, (body: Json, ctx: { region: string; caller: string }) => Json> = {
+    // The registry-level APIs answer for the caller's own registry, whatever `registryId` asks.
+    DescribePullThroughCacheRules(body, { region, caller }) {
+      const rules = (registry(caller, region)?.pullThroughCacheRules ?? []).map((rule) => ({
+        registryId: caller,
+        ...rule,
+      }));
+      const { registryId: _answeredFor, ...page } = settingsPage(
+        rules,
+        body,
+        'pullThroughCacheRules',
+        caller,
+      );
+      return page;
+    },
+    DescribeRepositoryCreationTemplates(body, { region, caller }) {
+      const templates = registry(caller, region)?.repositoryCreationTemplates ?? [];
+      return settingsPage(templates, body, 'repositoryCreationTemplates', caller);
+    },
+    UpdateImageStorageClass(body, { region, caller }) {
+      const registryId = String(body.registryId ?? caller);
+      const repo = repository(registryId, region, String(body.repositoryName));
+      const found = image(repo, body.imageId as Json);
+      if (!found) throw new EcrError('ImageNotFoundException', 'The image does not exist');
+      const status = String(found.imageStatus ?? 'ACTIVE');
+      const target = String(body.targetStorageClass);
+      const next =
+        target === 'STANDARD' && status === 'ARCHIVED'
+          ? local.restore === 'activating'
+            ? 'ACTIVATING'
+            : 'ACTIVE'
+          : target === 'ARCHIVE' && status === 'ACTIVE'
+            ? 'ARCHIVED'
+            : undefined;
+      if (!next) {
+        throw new EcrError(
+          'ImageStorageClassUpdateNotSupportedException',
+          `The image is ${status}: it cannot be moved to ${target}`,
+        );
+      }
+      found.imageStatus = next;
+      return {
+        registryId,
+        repositoryName: repo.repository.repositoryName,
+        imageId: { imageDigest: found.imageDigest },
+        imageStatus: next,
+      };
+    },
+    GetAuthorizationToken(_body, { region, caller }) {
+      const password = `local-${tokens.size + 1}`;
+      tokens.set(password, { account: caller, region });
+      return {
+        authorizationData: [
+          {
+            authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
+            expiresAt: new Date(Date.now() + 12 * 3600_000).toISOString(),
+            proxyEndpoint: local.url,
+          },
+        ],
+      };
+    },
     DescribeRepositories(body, { region, caller }) {
       const registryId = String(body.registryId ?? caller);
       const names = (body.repositoryNames as string[] | undefined) ?? [];
@@ -309,6 +433,153 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
     },
   };
 
+  /** A prefix names a repository under it (ECR adds the `/`); `ROOT` names every other one. */
+  const under = <T>(entries: T[], prefixOf: (entry: T) => string, name: string): T | undefined => {
+    const named = entries
+      .filter((e) => prefixOf(e) !== 'ROOT' && name.startsWith(`${prefixOf(e)}/`))
+      .sort((a, b) => prefixOf(b).length - prefixOf(a).length);
+    return named[0] ?? entries.find((e) => prefixOf(e) === 'ROOT');
+  };
+  /** The registry's scanning rules as BatchGetRepositoryScanningConfiguration would apply them. */
+  const appliedScanning = (reg: RawRegistry, name: string): Json => {
+    const rules = (reg.scanningConfiguration?.rules ?? []) as {
+      scanFrequency: string;
+      repositoryFilters?: Json[];
+    }[];
+    const matches = (filter: unknown) =>
+      new RegExp(
+        `^${String(filter)
+          .split('*')
+          .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      ).test(name);
+    const rule =
+      rules.find(
+        (r) => r.scanFrequency === 'CONTINUOUS_SCAN' && r.repositoryFilters?.some((f) => matches(f.filter)),
+      ) ?? rules.find((r) => r.repositoryFilters?.some((f) => matches(f.filter)));
+    const frequency = rule?.scanFrequency ?? 'MANUAL';
+    return { repositoryName: name, scanOnPush: frequency !== 'MANUAL', scanFrequency: frequency };
+  };
+  /** A repository created by a pull through the cache: with the template for PULL_THROUGH_CACHE, if any. */
+  const createCacheRepository = (reg: RawRegistry, name: string): RawRepository => {
+    const templates = (reg.repositoryCreationTemplates ?? []).filter((t) =>
+      (t.appliedFor ?? []).includes('PULL_THROUGH_CACHE'),
+    );
+    const template = under(templates, (t) => t.prefix, name);
+    const created: RawRepository = {
+      repository: {
+        repositoryName: name,
+        registryId: reg.registryId,
+        repositoryArn: `arn:aws:ecr:${reg.region}:${reg.registryId}:repository/${name}`,
+        imageTagMutability: template?.imageTagMutability ?? 'MUTABLE',
+        ...(template?.imageTagMutabilityExclusionFilters !== undefined && {
+          imageTagMutabilityExclusionFilters: template.imageTagMutabilityExclusionFilters,
+        }),
+        imageScanningConfiguration: { scanOnPush: false },
+        createdAt: new Date().toISOString(),
+      },
+      scanningConfiguration: appliedScanning(reg, name),
+      images: [],
+    };
+    reg.repositories = [...(reg.repositories ?? []), created];
+    return created;
+  };
+  const registryError = (res: ServerResponse, status: number, code: string, message: string) => {
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      ...(status === 401 && { 'www-authenticate': 'Basic realm="local-ecr",service="ecr.amazonaws.com"' }),
+    });
+    res.end(JSON.stringify({ errors: [{ code, message, detail: null }] }));
+  };
+  /**
+   * The image a pull of `name` asks for, imported from the upstream catalog through the rule whose
+   * prefix names the repository (created if need be): undefined when no rule applies or the upstream
+   * registry has no such image. An index brings the platform images it lists, as a pull of each would.
+   */
+  const importThroughCache = (reg: RawRegistry, name: string, ref: string): RawImage | undefined => {
+    const rule = under(reg.pullThroughCacheRules ?? [], (r) => r.ecrRepositoryPrefix, name);
+    if (!rule) return undefined;
+    const rest = rule.ecrRepositoryPrefix === 'ROOT' ? name : name.slice(rule.ecrRepositoryPrefix.length + 1);
+    const upstreamPrefix = rule.upstreamRepositoryPrefix;
+    const upstreamName = upstreamPrefix && upstreamPrefix !== 'ROOT' ? `${upstreamPrefix}/${rest}` : rest;
+    const catalog = options.upstream?.[upstreamName] ?? [];
+    const source = catalog.find((i) => matchesReference(i, ref));
+    if (!source) return undefined;
+    const repo =
+      reg.repositories?.find((r) => r.repository.repositoryName === name) ?? createCacheRepository(reg, name);
+    const importImage = (upstreamImage: RawImage, tag?: string) => {
+      const existing = repo.images?.find((i) => i.imageDigest === upstreamImage.imageDigest);
+      if (existing) {
+        if (tag && !(existing.imageTags ?? []).includes(tag)) {
+          existing.imageTags = [...(existing.imageTags ?? []), tag];
+        }
+        return existing;
+      }
+      const copy: RawImage = {
+        ...structuredClone(upstreamImage),
+        imageTags: tag ? [tag] : [],
+        imageStatus: 'ACTIVE',
+        imagePushedAt: new Date().toISOString(),
+      };
+      repo.images = [...(repo.images ?? []), copy];
+      const id = `${name}@${copy.imageDigest}`;
+      imported.set(id, (imported.get(id) ?? 0) + 1);
+      return copy;
+    };
+    const found = importImage(source, ref.includes(':') ? undefined : ref);
+    const listed =
+      (JSON.parse(found.manifest ?? '{}') as { manifests?: { digest?: string }[] }).manifests ?? [];
+    for (const entry of listed) {
+      const platform = catalog.find((i) => i.imageDigest === entry.digest);
+      if (platform) importImage(platform);
+    }
+    return found;
+  };
+  /**
+   * `GET /v2/<repository>/manifests/<tag or digest>`, with the Basic token GetAuthorizationToken gave.
+   * An image the repository has is pulled; one it does not have, under a pull-through cache rule, is
+   * imported first. One it has but not ACTIVE (archived, being restored) is not served: MANIFEST_UNKNOWN
+   * stands in for ECR's own answer, which is not modeled.
+   */
+  const pullManifest = (req: IncomingMessage, res: ServerResponse) => {
+    calls.set('RegistryApiPull', (calls.get('RegistryApiPull') ?? 0) + 1);
+    if (local.faults.registryHang) {
+      holding.add(res);
+      res.once('close', () => holding.delete(res));
+      return;
+    }
+    if (local.faults.registryStatus) {
+      const status = local.faults.registryStatus;
+      registryError(res, status, status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', 'injected');
+      return;
+    }
+    const match = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(req.method === 'GET' ? (req.url ?? '') : '');
+    if (!match) return registryError(res, 405, 'UNSUPPORTED', 'only manifest pulls are served');
+    const [, name = '', ref = ''] = match;
+    const basic = /^Basic (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
+    const [user, password = ''] = Buffer.from(basic, 'base64').toString().split(':');
+    const identity = user === 'AWS' ? tokens.get(password) : undefined;
+    if (!identity) return registryError(res, 401, 'UNAUTHORIZED', 'authentication required');
+    const reg = registry(identity.account, identity.region);
+    const repo = reg?.repositories?.find((r) => r.repository.repositoryName === name);
+    const held = repo?.images?.find((i) => matchesReference(i, ref));
+    const found = held
+      ? String(held.imageStatus ?? 'ACTIVE') === 'ACTIVE'
+        ? held
+        : undefined
+      : reg && importThroughCache(reg, name, ref);
+    if (!found) {
+      return reg?.repositories?.some((r) => r.repository.repositoryName === name)
+        ? registryError(res, 404, 'MANIFEST_UNKNOWN', 'Requested image not found')
+        : registryError(res, 404, 'NAME_UNKNOWN', `The repository with name '${name}' does not exist`);
+    }
+    res.writeHead(200, {
+      'content-type': String(found.imageManifestMediaType ?? 'application/vnd.oci.image.manifest.v1+json'),
+      'docker-content-digest': found.imageDigest,
+    });
+    res.end(found.manifest ?? JSON.stringify({ schemaVersion: 2 }));
+  };
+
   const send = (res: ServerResponse, status: number, body: unknown, type = 'application/x-amz-json-1.1') => {
     const text = typeof body === 'string' ? body : JSON.stringify(wire(body));
     res.writeHead(status, { 'content-type': type, 'x-amzn-requestid': `local-${Date.now()}` });
@@ -321,6 +592,16 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
     calls,
     faults: {},
     held: () => holding.size,
+    restore: options.restore ?? 'immediate',
+    revokeTokens: () => {
+      for (const password of tokens.keys()) tokens.set(password, undefined);
+    },
+    imports: (repositoryName, digest) => imported.get(`${repositoryName}@${digest}`) ?? 0,
+    finishRestores: () => {
+      for (const reg of data.registries)
+        for (const repo of reg.repositories ?? [])
+          for (const i of repo.images ?? []) if (i.imageStatus === 'ACTIVATING') i.imageStatus = 'ACTIVE';
+    },
     heal: () => {
       local.faults = {};
       for (const res of holding) res.destroy();
@@ -331,6 +612,7 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
     reset: () => {
       calls.clear();
       throttled.clear();
+      imported.clear();
     },
     setSnapshot: (next) => {
       data = next;
@@ -347,6 +629,7 @@ export async function startLocalEcr(snapshot: RawSnapshot, options: LocalEcrOpti
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
+      if (req.url?.startsWith('/v2/')) return pullManifest(req, res);
       const text = Buffer.concat(chunks).toString();
       const { accessKeyId, region } = signature(req);
       const target = String(req.headers['x-amz-target'] ?? '');

@@ -82,6 +82,20 @@ export interface RegistryOptions {
    * Default: basic scanning with a scan-on-push rule for every repository.
    */
   scanning?: JsonObject | null;
+  /** `DescribePullThroughCacheRules` entries (`pullThroughCache` builds one). */
+  pullThroughCacheRules?: JsonObject[];
+  /** `DescribeRepositoryCreationTemplates` entries (`creationTemplate` builds one). */
+  repositoryCreationTemplates?: JsonObject[];
+}
+
+/** A pull-through cache rule: repositories named `prefix/...` are imported from the upstream registry. */
+export function pullThroughCache(prefix: string, upstreamRegistryUrl = 'registry-1.docker.io'): JsonObject {
+  return { ecrRepositoryPrefix: prefix, upstreamRegistryUrl, upstreamRegistry: 'docker-hub' };
+}
+
+/** A repository creation template that applies to repositories a pull-through cache creates. */
+export function creationTemplate(prefix: string, imageTagMutability: TagMutability): JsonObject {
+  return { prefix, appliedFor: ['PULL_THROUGH_CACHE'], imageTagMutability };
 }
 
 export function registry(options: RegistryOptions, ...repositories: RepositoryEntry[]): RegistryEntry {
@@ -93,6 +107,10 @@ export function registry(options: RegistryOptions, ...repositories: RepositoryEn
     registryId,
     region,
     ...(scanning !== null && { scanningConfiguration: scanning }),
+    ...(options.pullThroughCacheRules && { pullThroughCacheRules: options.pullThroughCacheRules }),
+    ...(options.repositoryCreationTemplates && {
+      repositoryCreationTemplates: options.repositoryCreationTemplates,
+    }),
     // Recorded output names the registry in every repository; fill it in from the registry.
     repositories: repositories.map((entry) => {
       const name = entry.repository.repositoryName;

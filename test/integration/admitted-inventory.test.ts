@@ -78,7 +78,7 @@ describe('the admitted inventory against DynamoDB Local', () => {
       new GetItemCommand({ TableName: tableName, Key: { pk: { S: inventoryKey(admitted()) } } }),
     );
     expect(item.Item).toMatchObject({
-      pk: { S: `inventory/${digestOf(1)}/prod-eu/shop/ReplicaSet/web-7d4b9/${IMAGE}` },
+      pk: { S: `inventory#${digestOf(1)}/prod-eu/shop/ReplicaSet/web-7d4b9/${IMAGE}` },
       kind: { S: 'inventory' },
       inventoryDigest: { S: digestOf(1) },
       repositoryName: { S: REPO.repositoryName },

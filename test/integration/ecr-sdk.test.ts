@@ -3,13 +3,14 @@
  */
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { EcrFactsSource } from '../../src/adapters/ecr-facts';
+import { type EcrImportOptions, EcrSdkPreparation } from '../../src/adapters/ecr-import';
 import { EcrSdkReads } from '../../src/adapters/ecr-sdk';
 import { SnapshotReads } from '../../src/adapters/snapshot';
-import { FactsUnavailableError } from '../../src/domain/errors';
+import { FactsUnavailableError, PreparationError } from '../../src/domain/errors';
 import { parseImageReference } from '../../src/domain/image-ref';
 import { parsePolicy } from '../../src/domain/policy';
 import { judgeLookup, judgeReference } from '../../src/domain/verdict';
-import { type LocalEcr, type RawSnapshot, startLocalEcr } from '../helpers/local-ecr';
+import { type LocalEcr, type RawSnapshot, sdkEnvironment, startLocalEcr } from '../helpers/local-ecr';
 
 jest.setTimeout(30_000);
 
@@ -148,13 +149,7 @@ describe('EcrSdkReads through the AWS SDK against a local ECR endpoint', () => {
 
   beforeAll(async () => {
     ecr = await startLocalEcr(snapshot(), { ownAccountId: OWN, findingsPageSize: 2 });
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_ECR: ecr.url,
-      AWS_ENDPOINT_URL_STS: ecr.url,
-      AWS_ACCESS_KEY_ID: 'AKIDOWN',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_REGION: 'us-east-1',
-    });
+    Object.assign(process.env, sdkEnvironment(ecr));
   });
   afterAll(async () => {
     process.env = saved;
@@ -362,5 +357,398 @@ describe('EcrSdkReads through the AWS SDK against a local ECR endpoint', () => {
 
       expect(live).toEqual(file);
     }
+  });
+});
+
+describe('pull-through caches and the archive through the AWS SDK against a local ECR endpoint', () => {
+  let ecr: LocalEcr;
+  const saved = { ...process.env };
+  const NGINX = hex('nginx-1.27');
+  const NGINX_SCAN = {
+    imageScanStatus: { status: 'COMPLETE' },
+    imageScanFindings: {
+      findingSeverityCounts: { HIGH: 1 },
+      findings: [{ name: 'CVE-2026-4242', severity: 'HIGH' }],
+      imageScanCompletedAt: '2026-11-26T10:00:00Z',
+    },
+  };
+  const rule = (ecrRepositoryPrefix: string, upstreamRegistryUrl: string) => ({
+    ecrRepositoryPrefix,
+    upstreamRegistryUrl,
+    upstreamRegistry: 'docker-hub',
+    createdAt: '2026-10-01T00:00:00Z',
+  });
+  const template = (prefix: string, appliedFor: string[], imageTagMutability: string) => ({
+    prefix,
+    appliedFor,
+    imageTagMutability,
+    createdAt: '2026-10-01T00:00:00Z',
+  });
+
+  function registrySnapshot(): RawSnapshot {
+    return {
+      registries: [
+        {
+          registryId: OWN,
+          region: 'us-east-1',
+          scanningConfiguration: {
+            scanType: 'BASIC',
+            rules: [
+              { scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' }] },
+            ],
+          },
+          pullThroughCacheRules: [
+            rule('docker-hub', 'registry-1.docker.io'),
+            rule('quay', 'quay.io'),
+            rule('ghcr', 'ghcr.io'),
+          ],
+          repositoryCreationTemplates: [
+            template('ROOT', ['PULL_THROUGH_CACHE'], 'IMMUTABLE_WITH_EXCLUSION'),
+            template('docker-hub', ['PULL_THROUGH_CACHE', 'CREATE_ON_PUSH'], 'IMMUTABLE'),
+            // Applied to replication only: never to a repository a pull creates.
+            template('quay', ['REPLICATION'], 'IMMUTABLE'),
+          ],
+          repositories: [
+            {
+              repository: { repositoryName: 'team/app', registryId: OWN, imageTagMutability: 'IMMUTABLE' },
+              images: [
+                { imageDigest: hex('old'), imageTags: ['old'], imageStatus: 'ARCHIVED' },
+                { imageDigest: hex('new'), imageTags: ['new'] },
+              ],
+            },
+          ],
+        },
+        {
+          registryId: OTHER,
+          region: 'eu-west-1',
+          pullThroughCacheRules: [rule('hub', 'registry-1.docker.io')],
+          repositoryCreationTemplates: [template('ROOT', ['PULL_THROUGH_CACHE'], 'IMMUTABLE')],
+        },
+      ],
+    };
+  }
+
+  beforeAll(async () => {
+    ecr = await startLocalEcr(registrySnapshot(), {
+      ownAccountId: OWN,
+      registrySettingsPageSize: 2,
+      upstream: {
+        'library/nginx': [{ imageDigest: NGINX, imageTags: ['1.27'], scan: NGINX_SCAN }],
+        'coreos/etcd': [{ imageDigest: hex('etcd'), imageTags: ['3.5'] }],
+        'library/redis': [
+          {
+            imageDigest: hex('redis-index'),
+            imageTags: ['8'],
+            imageManifestMediaType: 'application/vnd.oci.image.index.v1+json',
+            manifest: JSON.stringify({
+              schemaVersion: 2,
+              mediaType: 'application/vnd.oci.image.index.v1+json',
+              manifests: [{ digest: hex('redis-amd64'), platform: { os: 'linux', architecture: 'amd64' } }],
+            }),
+          },
+          { imageDigest: hex('redis-amd64'), scan: NGINX_SCAN },
+        ],
+      },
+    });
+    Object.assign(process.env, sdkEnvironment(ecr));
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await ecr?.close();
+  });
+  beforeEach(() => {
+    ecr.setSnapshot(registrySnapshot());
+    ecr.reset();
+    ecr.faults = {};
+    ecr.restore = 'immediate';
+  });
+
+  const own = (repositoryName: string) => ({ registryId: OWN, region: 'us-east-1', repositoryName });
+
+  describe('registry settings', () => {
+    it('reads every pull-through cache rule and creation template of its own registry, page by page.', async () => {
+      const reads = new EcrSdkReads({ ownAccountId: OWN });
+
+      const rules = await reads.pullThroughCacheRules(OWN, 'us-east-1');
+      const templates = await reads.repositoryCreationTemplates(OWN, 'us-east-1');
+
+      expect(rules?.map((r) => [r.ecrRepositoryPrefix, r.upstreamRegistryUrl])).toEqual([
+        ['docker-hub', 'registry-1.docker.io'],
+        ['quay', 'quay.io'],
+        ['ghcr', 'ghcr.io'],
+      ]);
+      expect(templates?.map((t) => [t.prefix, t.appliedFor, t.imageTagMutability])).toEqual([
+        ['ROOT', ['PULL_THROUGH_CACHE'], 'IMMUTABLE_WITH_EXCLUSION'],
+        ['docker-hub', ['PULL_THROUGH_CACHE', 'CREATE_ON_PUSH'], 'IMMUTABLE'],
+        ['quay', ['REPLICATION'], 'IMMUTABLE'],
+      ]);
+      expect(ecr.calls.get('DescribePullThroughCacheRules')).toBe(2);
+      expect(ecr.calls.get('DescribeRepositoryCreationTemplates')).toBe(2);
+    });
+
+    it.each([
+      { name: 'once it knows its own account, without asking', known: true, calls: [0, 0] },
+      {
+        // The rules name the registry that answered: its own, learnt then, so templates are not asked.
+        name: 'while it does not know its own account yet, learning it from the answer',
+        known: false,
+        calls: [2, 0],
+      },
+    ])(
+      "reports another account's rules and templates as unreadable when no role is configured for it ($name).",
+      async ({ known, calls }) => {
+        const reads = new EcrSdkReads(known ? { ownAccountId: OWN } : {});
+
+        const rules = await reads.pullThroughCacheRules(OTHER, 'us-east-1');
+        const templates = await reads.repositoryCreationTemplates(OTHER, 'us-east-1');
+
+        expect([rules, templates]).toEqual([undefined, undefined]);
+        expect([
+          ecr.calls.get('DescribePullThroughCacheRules') ?? 0,
+          ecr.calls.get('DescribeRepositoryCreationTemplates') ?? 0,
+        ]).toEqual(calls);
+      },
+    );
+
+    it("reads another account's rules and templates through the role configured for it.", async () => {
+      const reads = new EcrSdkReads({
+        ownAccountId: OWN,
+        registryRoles: [{ accountId: OTHER, roleArn: `arn:aws:iam::${OTHER}:role/ecr-admission-read` }],
+      });
+
+      const rules = await reads.pullThroughCacheRules(OTHER, 'eu-west-1');
+      const templates = await reads.repositoryCreationTemplates(OTHER, 'eu-west-1');
+
+      expect(rules?.map((r) => r.ecrRepositoryPrefix)).toEqual(['hub']);
+      expect(templates?.map((t) => t.imageTagMutability)).toEqual(['IMMUTABLE']);
+      expect(ecr.calls.get('AssumeRole')).toBe(1);
+    });
+
+    it('fails, rather than answering part of the rules, when the pages never end.', async () => {
+      const many = registrySnapshot();
+      const [registry] = many.registries;
+      if (registry) {
+        registry.pullThroughCacheRules = Array.from({ length: 45 }, (_, i) => rule(`p${i}`, 'quay.io'));
+      }
+      ecr.setSnapshot(many);
+
+      const attempt = new EcrSdkReads({ ownAccountId: OWN }).pullThroughCacheRules(OWN, 'us-east-1');
+
+      await expect(attempt).rejects.toThrow('ECR DescribePullThroughCacheRules answered more than 20 pages');
+    });
+  });
+
+  describe('restoring an archived image', () => {
+    const status = async (digest: string) =>
+      (await new EcrSdkReads().describeImage(own('team/app'), { digest }))?.imageStatus;
+
+    it('moves an archived image back to the STANDARD storage class.', async () => {
+      await new EcrSdkReads().restoreImage(own('team/app'), hex('old'));
+
+      expect(await status(hex('old'))).toBe('ACTIVE');
+      expect(ecr.calls.get('UpdateImageStorageClass')).toBe(1);
+    });
+
+    it('counts an image already active, or already being restored, as restored.', async () => {
+      ecr.restore = 'activating';
+      const reads = new EcrSdkReads();
+
+      await reads.restoreImage(own('team/app'), hex('old'));
+      await reads.restoreImage(own('team/app'), hex('old'));
+      await reads.restoreImage(own('team/app'), hex('new'));
+
+      expect(await status(hex('old'))).toBe('ACTIVATING');
+      expect(ecr.calls.get('UpdateImageStorageClass')).toBe(3);
+      ecr.finishRestores();
+      expect(await status(hex('old'))).toBe('ACTIVE');
+    });
+
+    it('refuses for good to restore an image that no longer exists.', async () => {
+      const attempt = new EcrSdkReads().restoreImage(own('team/app'), hex('gone'));
+
+      await expect(attempt).rejects.toBeInstanceOf(PreparationError);
+      await expect(attempt).rejects.toThrow('the image to restore no longer exists');
+    });
+
+    it('reports a restore ECR denies as unavailable facts naming the missing permission.', async () => {
+      ecr.faults = { deny: (operation) => operation === 'UpdateImageStorageClass' };
+
+      const attempt = new EcrSdkReads().restoreImage(own('team/app'), hex('old'));
+
+      await expect(attempt).rejects.toMatchObject({
+        name: 'FactsUnavailableError',
+        reason: 'access-denied',
+        action: 'ecr:UpdateImageStorageClass',
+      });
+    });
+  });
+
+  describe('importing through a pull-through cache', () => {
+    const preparation = (options: EcrImportOptions = {}) =>
+      new EcrSdkPreparation({ ownAccountId: OWN, ...options });
+
+    it('creates the repository with the creation template that applies and imports the image, with its scan.', async () => {
+      const prep = preparation();
+      const key = own('docker-hub/library/nginx');
+
+      const started = await prep.importThroughCache(key, { tag: '1.27' });
+
+      expect(started).toBe('started');
+      expect(ecr.imports('docker-hub/library/nginx', NGINX)).toBe(1);
+      expect((await prep.describeRepository(key))?.imageTagMutability).toBe('IMMUTABLE');
+      expect(await prep.describeImage(key, { tag: '1.27' })).toMatchObject({
+        imageDigest: NGINX,
+        imageStatus: 'ACTIVE',
+      });
+      expect((await prep.scanFindings(key, NGINX))?.imageScanFindings?.findingSeverityCounts).toEqual({
+        HIGH: 1,
+      });
+      expect((await prep.repositoryScanning(key))?.scanOnPush).toBe(true);
+    });
+
+    it('pulls an image already imported without importing it again, with the token it already holds.', async () => {
+      const prep = preparation();
+      const key = own('docker-hub/library/nginx');
+
+      await prep.importThroughCache(key, { tag: '1.27' });
+      const again = await prep.importThroughCache(key, { digest: NGINX });
+
+      expect(again).toBe('started');
+      expect(ecr.imports('docker-hub/library/nginx', NGINX)).toBe(1);
+      expect(ecr.calls.get('RegistryApiPull')).toBe(2);
+      expect(ecr.calls.get('GetAuthorizationToken')).toBe(1);
+    });
+
+    it('imports an image index with the platform images it lists, each counted once.', async () => {
+      const prep = preparation();
+      const key = own('docker-hub/library/redis');
+
+      await prep.importThroughCache(key, { tag: '8' });
+
+      expect(ecr.imports('docker-hub/library/redis', hex('redis-index'))).toBe(1);
+      expect(ecr.imports('docker-hub/library/redis', hex('redis-amd64'))).toBe(1);
+      expect(await prep.imageManifest(key, hex('redis-index'))).toContain(hex('redis-amd64'));
+      expect((await prep.describeImage(key, { digest: hex('redis-amd64') }))?.imageTags).toEqual([]);
+    });
+
+    it.each([
+      {
+        name: "the ROOT template's settings when its own prefix's template applies to replication only",
+        templates: undefined,
+        mutability: 'IMMUTABLE_WITH_EXCLUSION',
+      },
+      {
+        name: "ECR's defaults when no template applies to pulls",
+        templates: [template('ROOT', ['REPLICATION'], 'IMMUTABLE')],
+        mutability: 'MUTABLE',
+      },
+    ])('creates a repository with $name, on import.', async ({ templates, mutability }) => {
+      const settings = registrySnapshot();
+      const [registry] = settings.registries;
+      if (registry && templates) registry.repositoryCreationTemplates = templates;
+      ecr.setSnapshot(settings);
+      const prep = preparation();
+
+      await prep.importThroughCache(own('quay/coreos/etcd'), { tag: '3.5' });
+
+      expect((await prep.describeRepository(own('quay/coreos/etcd')))?.imageTagMutability).toBe(mutability);
+    });
+
+    it.each([
+      {
+        name: 'an image the upstream registry does not have',
+        repository: 'docker-hub/library/nginx',
+        tag: '0.1',
+      },
+      { name: 'a repository under no pull-through cache rule', repository: 'elsewhere/nginx', tag: '1.27' },
+    ])('answers not-found for $name, creating nothing.', async ({ repository, tag }) => {
+      const prep = preparation();
+
+      const outcome = await prep.importThroughCache(own(repository), { tag });
+
+      expect(outcome).toBe('not-found');
+      expect(await prep.describeRepository(own(repository))).toBeUndefined();
+    });
+
+    it('renews its token shortly before the token expires.', async () => {
+      let now = Date.now();
+      const prep = preparation({ now: () => now });
+      const key = own('docker-hub/library/nginx');
+
+      await prep.importThroughCache(key, { tag: '1.27' });
+      now += 11 * 3600_000;
+      await prep.importThroughCache(key, { tag: '1.27' });
+      now += 56 * 60_000;
+      await prep.importThroughCache(key, { tag: '1.27' });
+
+      expect(ecr.calls.get('GetAuthorizationToken')).toBe(2);
+    });
+
+    it('renews a token the registry API refuses, and pulls again, once.', async () => {
+      const prep = preparation();
+      const key = own('docker-hub/library/nginx');
+      await prep.importThroughCache(key, { tag: '1.27' });
+      ecr.revokeTokens();
+
+      const again = await prep.importThroughCache(key, { tag: '1.27' });
+
+      expect(again).toBe('started');
+      expect(ecr.calls.get('GetAuthorizationToken')).toBe(2);
+      expect(ecr.calls.get('RegistryApiPull')).toBe(3);
+    });
+
+    it('ends a pull the registry API never answers by its own timeout.', async () => {
+      ecr.faults = { registryHang: true };
+      const started = Date.now();
+
+      const attempt = preparation({ registryApiTimeoutMs: 300 }).importThroughCache(
+        own('docker-hub/library/nginx'),
+        { tag: '1.27' },
+      );
+
+      await expect(attempt).rejects.toMatchObject({ name: 'FactsUnavailableError', reason: 'timed-out' });
+      expect(Date.now() - started).toBeLessThan(3_000);
+    });
+
+    it("ends a pull when the caller's signal aborts it.", async () => {
+      ecr.faults = { registryHang: true };
+
+      const attempt = preparation().importThroughCache(
+        own('docker-hub/library/nginx'),
+        { tag: '1.27' },
+        AbortSignal.timeout(200),
+      );
+
+      await expect(attempt).rejects.toMatchObject({ name: 'FactsUnavailableError', reason: 'timed-out' });
+    });
+
+    it.each([
+      { status: 429, error: 'FactsUnavailableError', reason: 'throttled' },
+      { status: 503, error: 'FactsUnavailableError', reason: 'unavailable' },
+      { status: 403, error: 'FactsUnavailableError', reason: 'access-denied' },
+      { status: 400, error: 'PreparationError', reason: undefined },
+    ])(
+      'reports a pull answered $status as $error, naming the status and code but no registry text.',
+      async ({ status, error, reason }) => {
+        ecr.faults = { registryStatus: status };
+
+        const attempt = preparation().importThroughCache(own('docker-hub/library/nginx'), { tag: '1.27' });
+
+        await expect(attempt).rejects.toMatchObject({ name: error, ...(reason && { reason }) });
+        await attempt.catch((e: Error) => {
+          expect(e.message).toMatch(
+            new RegExp(`^ECR registry API pull failed \\(HTTP ${status} [A-Z_]+\\)$`),
+          );
+          expect(e.message).not.toContain('injected');
+        });
+      },
+    );
+
+    it('refuses for good a reference that is not a tag or digest, without calling ECR.', async () => {
+      const attempt = preparation().importThroughCache(own('docker-hub/library/nginx'), { tag: '../x' });
+
+      await expect(attempt).rejects.toBeInstanceOf(PreparationError);
+      expect(ecr.totalEcrCalls()).toBe(0);
+    });
   });
 });

@@ -69,6 +69,8 @@ describe('the case table itself', () => {
       REPOSITORY_NOT_FOUND: true,
       IMAGE_NOT_FOUND: true,
       IMAGE_ARCHIVED: true,
+      IMAGE_IMPORTING: true,
+      IMAGE_RESTORING: true,
       TAG_MUTABLE: true,
       SCAN_ON_PUSH_DISABLED: true,
       SCAN_ON_PUSH_UNVERIFIED: true,

@@ -28,6 +28,7 @@ const DOCUMENTED_DEFAULTS: Omit<Policy, 'match'> = {
   failureMode: 'deny',
   scopes: [],
   pinDigests: 'pods',
+  archived: 'deny',
   registries: [],
 };
 
@@ -138,6 +139,7 @@ describe('parsePolicy', () => {
           },
           failureMode: 'allow',
           pinDigests: 'workloads',
+          archived: 'restore',
           registries: [{ accountId: '444455556666', roleArn: 'arn:aws:iam::444455556666:role/read' }],
         },
         expected: {
@@ -160,6 +162,7 @@ describe('parsePolicy', () => {
           },
           failureMode: 'allow',
           pinDigests: 'workloads',
+          archived: 'restore',
           registries: [{ accountId: '444455556666', roleArn: 'arn:aws:iam::444455556666:role/read' }],
         },
       },
@@ -907,6 +910,16 @@ describe('risk-based rules: countOnly, scoped exceptions and scopes', () => {
       name: 'a scope may not override what is not per namespace',
       document: { scopes: [{ namespaces: ['prod'], pinDigests: 'off' }] },
       issue: 'scopes[0].pinDigests: unknown key',
+    },
+    {
+      name: 'a scope may not override what is done with archived images',
+      document: { scopes: [{ namespaces: ['prod'], archived: 'restore' }] },
+      issue: 'scopes[0].archived: unknown key',
+    },
+    {
+      name: 'archived is deny or restore',
+      document: { archived: 'thaw' },
+      issue: /^archived: /,
     },
   ])('$name', ({ document, issue }) => {
     const error = policyErrorOf(document);
