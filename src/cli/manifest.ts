@@ -102,7 +102,8 @@ function commonWebhook(options: WebhookOptions, endpoint: 'validate' | 'mutate')
         { key: OPT_OUT_LABEL, operator: 'DoesNotExist' },
       ],
     },
-    // A dry run records nothing in the admitted inventory (the only side effect), so dry runs are sent too.
+    // The side effects (the admitted inventory, preparation requests) are skipped on a dry run, so dry
+    // runs are sent too.
     sideEffects: 'NoneOnDryRun',
     timeoutSeconds: options.timeoutSeconds ?? 5,
     admissionReviewVersions: ['v1', 'v1beta1'],
