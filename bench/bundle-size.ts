@@ -10,6 +10,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build, type Metafile } from 'esbuild';
+import { ADMISSION_LAZY_MODULES } from '../cdk/constructs/admission-endpoint';
 import { ESBUILD_OPTIONS, UNUSED_IN_LAMBDA } from '../cdk/constructs/bundled-function';
 
 const ROOT = resolve(__dirname, '..');
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
       mainFields: variant.mainFields,
       // As deployed: the ECR reads in a second file, loaded on the first miss; the credential providers
       // a Lambda never calls left to the runtime.
-      external: ['./ecr-sdk', ...UNUSED_IN_LAMBDA],
+      external: [...ADMISSION_LAZY_MODULES.map((m) => m.specifier), ...UNUSED_IN_LAMBDA],
       metafile: true,
       logLevel: 'error',
     });

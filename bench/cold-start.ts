@@ -16,6 +16,7 @@ import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { parse as parseYaml } from 'yaml';
+import { ADMISSION_LAZY_MODULES } from '../cdk/constructs/admission-endpoint';
 import { UNUSED_IN_LAMBDA } from '../cdk/constructs/bundled-function';
 import { assertBench, type Figure, figure, formatTable } from './lib/figures';
 import { POLICY_FILE, REPO_ROOT } from './lib/workloads';
@@ -46,7 +47,7 @@ export async function bundleAdmissionHandler(): Promise<{ bundle: number; ecrChu
     ...CDK_ESBUILD_OPTIONS,
     entryPoints: [join(REPO_ROOT, 'src/handlers/admission.ts')],
     outfile: BUNDLE,
-    external: ['./ecr-sdk', ...UNUSED_IN_LAMBDA],
+    external: [...ADMISSION_LAZY_MODULES.map((m) => m.specifier), ...UNUSED_IN_LAMBDA],
   });
   await build({
     ...CDK_ESBUILD_OPTIONS,

@@ -32,6 +32,16 @@ import type { DecisionCache } from './decision-cache';
 import { functionRole } from './function-role';
 
 /** The webhook paths; `mutate` is reserved for a future mutating webhook and reaches the same function. */
+/**
+ * What the admission function requires only on a rare path, each shipped as a file of its own next to
+ * its bundle: the ECR client on a cache miss, the EventBridge client to ask for an image's import or
+ * restore (docs/performance.md). The benchmarks bundle the function the same way.
+ */
+export const ADMISSION_LAZY_MODULES = [
+  { specifier: './ecr-sdk', entry: 'src/adapters/ecr-sdk.ts' },
+  { specifier: './preparation-events', entry: 'src/adapters/preparation-events.ts' },
+] as const;
+
 export const WEBHOOK_PATHS = ['validate', 'mutate'] as const;
 export const STAGE_NAME = 'v1';
 
@@ -67,10 +77,7 @@ export class AdmissionEndpoint extends Construct {
       handler: 'handler',
       // The ECR client is needed only on a cache miss, the EventBridge client only to ask for an
       // image's import or restore (docs/performance.md).
-      lazyModules: [
-        { specifier: './ecr-sdk', entry: 'src/adapters/ecr-sdk.ts' },
-        { specifier: './preparation-events', entry: 'src/adapters/preparation-events.ts' },
-      ],
+      lazyModules: ADMISSION_LAZY_MODULES,
       leaveToRuntime: UNUSED_IN_LAMBDA,
       description: 'ecr-admission: answers AdmissionReviews from the decision cache',
       role,
