@@ -203,11 +203,14 @@ export class DynamoDecisionStore implements DecisionStore, Claims, InventoryStor
   }
 
   async release(key: string): Promise<void> {
+    // Expired as of now: the next claim wins, and the table's TTL deletes it (DynamoDB leaves alone an
+    // item whose expiry is more than five years past, such as 0).
+    const expired = String(Math.floor(this.now() / 1000) - 1);
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.table,
-          Item: { pk: { S: `${CLAIM_PREFIX}${key}` }, kind: { S: 'claim' }, expiresAt: { N: '0' } },
+          Item: { pk: { S: `${CLAIM_PREFIX}${key}` }, kind: { S: 'claim' }, expiresAt: { N: expired } },
         }),
       );
     } catch (error) {

@@ -197,7 +197,9 @@ export class EcrFactsSource implements FactsSource {
     repositoryScanning: RepositoryScanningShape | undefined,
     signal?: AbortSignal,
   ): Promise<FactsLookup | undefined> {
-    const rules = await this.reads.pullThroughCacheRules(key.registryId, key.region, signal);
+    const rules = await this.reads
+      .pullThroughCacheRules(key.registryId, key.region, signal)
+      .catch(unlessAccessDenied);
     const rule = longestPrefix(
       (rules ?? []).map((r) => ({
         prefix: r.ecrRepositoryPrefix,
@@ -214,7 +216,9 @@ export class EcrFactsSource implements FactsSource {
         repository: repositoryFacts(key, repository, registryScanning, repositoryScanning),
       };
     }
-    const templates = await this.reads.repositoryCreationTemplates(key.registryId, key.region, signal);
+    const templates = await this.reads
+      .repositoryCreationTemplates(key.registryId, key.region, signal)
+      .catch(unlessAccessDenied);
     const template = longestPrefix(
       (templates ?? []).filter((t) => t.appliedFor.includes(PULL_THROUGH_CACHE)),
       key.repositoryName,
@@ -265,6 +269,15 @@ export class EcrFactsSource implements FactsSource {
       }),
     );
   }
+}
+
+/**
+ * A registry role of another account made before these reads existed may not allow them: its rules are
+ * then unknown (as when no role is configured), and a missing image stays "not found", not a failure.
+ */
+function unlessAccessDenied(error: unknown): undefined {
+  if (error instanceof FactsUnavailableError && error.reason === 'access-denied') return undefined;
+  throw error;
 }
 
 /** `appliedFor` of a creation template that applies to repositories a pull-through cache creates. */

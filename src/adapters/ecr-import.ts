@@ -14,9 +14,9 @@
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { AWS_CALL_TIMEOUTS, MAX_ECR_CLIENTS } from '../contracts/settings';
 import { FactsUnavailableError, type FailureCause, PreparationError } from '../domain/errors';
-import { INDEX_MEDIA_TYPES, type RepositoryKey } from '../domain/facts';
+import type { RepositoryKey } from '../domain/facts';
 import type { EcrPreparation } from '../domain/refresh';
-import { type EcrSdkOptions, EcrSdkReads } from './ecr-sdk';
+import { type EcrSdkOptions, EcrSdkReads, MANIFEST_TYPES } from './ecr-sdk';
 
 /**
  * The IAM actions of an import, declared here beside the calls. `authorizationToken` is the SDK call
@@ -30,12 +30,7 @@ export const ECR_IMPORT_ACTIONS = {
   registryApiPull: ['ecr:BatchGetImage', 'ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'],
 } as const;
 
-/** Every manifest a pull accepts: an image index as well as a single image, OCI and Docker alike. */
-const ACCEPT = [
-  ...INDEX_MEDIA_TYPES,
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
+const ACCEPT = MANIFEST_TYPES.join(', ');
 /** The registry API's codes for "no such repository" and "no such image" (404). */
 const NOT_FOUND_CODES = new Set(['NAME_UNKNOWN', 'MANIFEST_UNKNOWN']);
 /** A token is renewed this long before it expires, so that no pull starts with one about to lapse. */

@@ -97,7 +97,8 @@ function unlessRejectedParameter(error: unknown): undefined {
   if (cause?.name === 'InvalidParameterException') return undefined;
   throw error;
 }
-const MANIFEST_TYPES = [
+/** Every manifest a pull accepts: an image index as well as a single image, OCI and Docker alike. */
+export const MANIFEST_TYPES = [
   ...INDEX_MEDIA_TYPES,
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.v2+json',

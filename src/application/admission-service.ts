@@ -15,7 +15,13 @@ import {
   type ImageJudgement,
   ownerOf,
 } from '../domain/admission';
-import { type CachedImage, type DecisionCache, lookupKey, repositoryKeyOf } from '../domain/decision-store';
+import {
+  type CachedImage,
+  type DecisionCache,
+  lookupKey,
+  preparationKey,
+  repositoryKeyOf,
+} from '../domain/decision-store';
 import {
   DeadlineExceededError,
   describeCause,
@@ -30,7 +36,13 @@ import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPoint
 import { type Policy, policyFor } from '../domain/policy';
 import type { PreparationRequests, PreparationTarget } from '../domain/refresh';
 import { imagesInScope } from '../domain/scope';
-import { judgeLookup, judgeReference, shortWarning, type Verdict } from '../domain/verdict';
+import {
+  judgeLookup,
+  judgeReference,
+  shortWarning,
+  type Verdict,
+  withoutPreparation,
+} from '../domain/verdict';
 import type { ImageAtPath } from '../domain/workload';
 import type { InventoryRecorder } from './inventory-recorder';
 
@@ -166,9 +178,6 @@ export class AdmissionService {
       scope.kind === 'malformed'
         ? { judgements: [malformedObject(scope.path, scope.problem)], landed: Promise.resolve() }
         : await this.judge(scope.images, policy);
-    // Asked for whatever the decision (a workload object's images are prepared ahead of its Pods); a
-    // dry run asks for nothing (the webhook declares sideEffects: NoneOnDryRun).
-    if (!request.dryRun) await this.askPreparations(judgements);
     // A scope's explicit mode wins over `namespaces.warn`.
     const warnOnly =
       mode !== undefined
@@ -182,12 +191,15 @@ export class AdmissionService {
       warnOnly,
       judgements,
     });
-    // The write-throughs of this review's misses, and its inventory records, land side by side.
+    // The write-throughs of this review's misses, its inventory records and its asks for preparations
+    // (whatever the decision: a workload object's images are prepared ahead of its Pods) land side by
+    // side. A dry run records and asks for nothing (the webhook declares sideEffects: NoneOnDryRun).
     await Promise.all([
       landed,
       this.inventory && decision.allowed && !request.dryRun
         ? this.recordAdmitted(admittedImages(request, judgements, context), started)
         : undefined,
+      request.dryRun ? undefined : this.askPreparations(judgements, started),
     ]);
     return decision;
   }
@@ -214,14 +226,17 @@ export class AdmissionService {
    * process has not asked for lately, within the cache's budget. A failure is told, never answered:
    * the decision stands, and the next request asks again.
    */
-  private async askPreparations(judgements: readonly ImageJudgement[]): Promise<void> {
+  private async askPreparations(judgements: readonly ImageJudgement[], started: number): Promise<void> {
     if (!this.preparations) return;
     const now = Date.now();
+    // Within the cache's share of the deadline, and what is left of it: with none left, the next asks.
+    const budget = Math.min(this.cacheReadBudgetMs, started + this.deadlineMs - now);
+    if (budget <= 0) return;
     const wanted = new Map<string, PreparationTarget>();
     for (const judgement of judgements) {
       for (const { preparation } of judgement.verdict?.violations ?? []) {
         if (!preparation) continue;
-        const key = `${preparation.action}#${lookupKey(preparation)}`;
+        const key = preparationKey(preparation);
         if ((this.asked.get(key) ?? 0) + PREPARATION_ASKED_MS > now) continue;
         wanted.set(key, preparation);
       }
@@ -239,7 +254,7 @@ export class AdmissionService {
     const targets = [...wanted.values()];
     const controller = new AbortController();
     try {
-      await withDeadline(this.preparations.request(targets, controller.signal), this.cacheReadBudgetMs);
+      await withDeadline(this.preparations.request(targets, controller.signal), budget);
       this.onPreparationRequest(targets);
     } catch (error) {
       controller.abort();
@@ -324,7 +339,7 @@ export class AdmissionService {
         if (facts?.result) {
           judged.set(raw, {
             image: raw,
-            verdict: judgeLookup(facts.result, item.ref, policy, now),
+            verdict: this.asWired(judgeLookup(facts.result, item.ref, policy, now)),
             cache,
             ...(facts.result.status === 'found' && {
               judged: { ...repositoryKeyOf(facts.result.facts), digest: facts.result.facts.image.digest },
@@ -347,6 +362,11 @@ export class AdmissionService {
       return { path, ...(judged.get(raw) as Omit<ImageJudgement, 'path'>) };
     });
     return { judgements, landed };
+  }
+
+  /** Where nothing asks for preparations, a violation that would wait on one denies, saying what to do. */
+  private asWired(verdict: Verdict): Verdict {
+    return this.preparations ? verdict : withoutPreparation(verdict);
   }
 
   /** Lookups on their way in this process (shared ones counted once). */

@@ -4,7 +4,13 @@
  * through the same facts port as the admission path, judge them with the same judgement, and write
  * through the same decision store, conditionally.
  */
-import { type CachedImage, type Claims, type DecisionStore, lookupKey } from '../domain/decision-store';
+import {
+  type CachedImage,
+  type Claims,
+  type DecisionStore,
+  lookupKey,
+  preparationKey,
+} from '../domain/decision-store';
 import {
   carryFirstObserved,
   type EcrCatalog,
@@ -203,7 +209,7 @@ export class RefreshService {
     if (!claims || !preparation) {
       return { ...target, outcome: 'not-enabled', reason: 'this workflow cannot write to ECR' };
     }
-    const claim = `${target.action}#${lookupKey(target)}`;
+    const claim = preparationKey(target);
     if (!(await claims.claim(claim, PREPARATION_CLAIM_SECONDS)))
       return { ...target, outcome: 'already-asked' };
     try {

@@ -4,7 +4,7 @@
  * with the current policy and clock). Implemented in memory and on DynamoDB.
  */
 import type { Facts, ImageLookup, RepositoryKey } from './facts';
-import type { RepositoryScope } from './refresh';
+import type { PreparationTarget, RepositoryScope } from './refresh';
 import type { Violation } from './verdict';
 
 export interface StoredVerdict {
@@ -61,6 +61,11 @@ export interface Claims {
   claim(key: string, seconds: number): Promise<boolean>;
   /** Gives a claim up (its work failed), so that the next ask tries again. */
   release(key: string): Promise<void>;
+}
+
+/** The key an image's preparation is claimed and remembered by: one per action and image. */
+export function preparationKey(target: PreparationTarget): string {
+  return `${target.action}#${lookupKey(target)}`;
 }
 
 /** Repository names hold neither `:` nor `@`, so this key is unambiguous. */

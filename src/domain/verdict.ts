@@ -237,7 +237,7 @@ function judgePullThrough(
       {
         code: 'IMAGE_IMPORTING',
         image: ref.raw,
-        message: `${what} is not in ECR yet: it is being imported through ${through}; it is judged when its scan completes, and a retry is admitted if it passes`,
+        message: `${what} is not in ECR yet: its first pull imports it through ${through}; it is judged when its scan completes, and a retry is admitted if it passes (an image the upstream registry does not have is never imported)`,
         preparation: {
           registryId: lookup.repository.registryId,
           region: lookup.repository.region,
@@ -257,13 +257,41 @@ function notActiveMessage(lookup: { digest: string; imageStatus: string }, ref: 
   if (lookup.imageStatus === 'ACTIVATING') {
     return `image ${lookup.digest} is being restored from the ECR archive (it takes up to 20 minutes) and cannot be pulled yet; retry when it is restored`;
   }
-  const where = ref.ecr ? `--registry-id ${ref.ecr.accountId} --region ${ref.ecr.region} ` : '';
   const state = lookup.imageStatus === 'ARCHIVED' ? 'archived' : `in status ${lookup.imageStatus}`;
-  return (
-    `image ${lookup.digest} is ${state} and cannot be pulled; restore it: ` +
-    `aws ecr update-image-storage-class ${where}` +
-    `--repository-name ${ref.repository} --image-id imageDigest=${lookup.digest} --target-storage-class STANDARD`
-  );
+  return `image ${lookup.digest} is ${state} and cannot be pulled; restore it: ${restoreCommand(lookup.digest, repositoryOf(ref), ref.repository)}`;
+}
+
+/** The command that restores an archived image, exactly (the registry and region where the reference names them). */
+function restoreCommand(digest: string, key: RepositoryKey | undefined, repositoryName: string): string {
+  const where = key ? `--registry-id ${key.registryId} --region ${key.region} ` : '';
+  return `aws ecr update-image-storage-class ${where}--repository-name ${repositoryName} --image-id imageDigest=${digest} --target-storage-class STANDARD`;
+}
+
+/**
+ * A verdict where nothing asks the workflow to prepare images (the command line, `serve`): a violation
+ * that would wait on an import or a restore says what a person can do instead, and denies any kind.
+ */
+export function withoutPreparation(verdict: Verdict): Verdict {
+  if (!verdict.violations.some((v) => v.preparation)) return verdict;
+  return {
+    ...verdict,
+    violations: verdict.violations.map((violation) => {
+      const { preparation, ...rest } = violation;
+      if (!preparation) return violation;
+      if (preparation.action === 'import') {
+        return {
+          ...rest,
+          message: `${rest.message}; nothing here asks for the import: pull the image once to start it`,
+        };
+      }
+      const digest = preparation.digest ?? '';
+      return {
+        ...rest,
+        code: 'IMAGE_ARCHIVED' as const,
+        message: `${rest.platform ? `${rest.platform}: ` : ''}image ${digest} is archived and cannot be pulled; restore it: ${restoreCommand(digest, preparation, preparation.repositoryName)}`,
+      };
+    }),
+  };
 }
 
 /** Rules 2 to 4 on gathered facts, for the tag the object references, the current policy and clock. */

@@ -14,10 +14,9 @@ import type {
   Context,
 } from 'aws-lambda';
 import { loadAdmissionConfig } from '../adapters/config';
-import { LazyPreparationRequests } from '../adapters/preparation-requests';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contracts/metrics';
 import { handleWebhookRequest, toHttpRequest } from '../http/webhook';
-import { createAdmissionService } from '../wiring/admission';
+import { createAdmissionService, workflowPreparations } from '../wiring/admission';
 
 const logger = new Logger({ serviceName: SERVICE_NAME });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
@@ -38,7 +37,7 @@ const service = createAdmissionService({
     logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
   },
   // Images not imported yet through a pull-through cache, or archived under `archived: restore`.
-  preparations: new LazyPreparationRequests(),
+  preparations: workflowPreparations(),
   onPreparationRequest: (targets, error) => {
     if (error) {
       metrics.addMetric(METRIC.PreparationRequestFailures, MetricUnit.Count, targets.length);

@@ -9,6 +9,7 @@ import type { DynamoDecisionStore } from '../adapters/dynamodb-store';
 import { EcrFactsSource } from '../adapters/ecr-facts';
 import { LazyEcrReads } from '../adapters/ecr-lazy';
 import { MemoryDecisionStore } from '../adapters/memory-store';
+import { LazyPreparationRequests } from '../adapters/preparation-requests';
 import { TieredDecisionStore } from '../adapters/tiered-store';
 import { AdmissionService } from '../application/admission-service';
 import { InventoryRecorder } from '../application/inventory-recorder';
@@ -89,6 +90,14 @@ export function admissionStore(options: AdmissionWiringOptions, table?: DynamoDe
     maxEntries: options.warmCacheMaxEntries ?? ADMISSION_DEFAULTS.warmCacheMaxEntries,
   });
   return table ? new TieredDecisionStore(warm, table) : warm;
+}
+
+/**
+ * Where the Lambda asks the workflow to prepare images: `Image Preparation Requested` events on the
+ * default bus, the EventBridge client loaded on the first ask.
+ */
+export function workflowPreparations(): PreparationRequests {
+  return new LazyPreparationRequests();
 }
 
 export function createAdmissionService(options: AdmissionWiringOptions): AdmissionService {

@@ -474,7 +474,7 @@ const sampleBugs: AdmissionCase[] = [
     review: pod(at('docker-hub/library/nginx', '1.27')),
     expect: denied(['IMAGE_IMPORTING'], {
       messageIncludes: [
-        'tag "1.27" is not in ECR yet: it is being imported through the pull-through cache rule "docker-hub" (registry-1.docker.io); it is judged when its scan completes',
+        'tag "1.27" is not in ECR yet: its first pull imports it through the pull-through cache rule "docker-hub" (registry-1.docker.io); it is judged when its scan completes',
       ],
       messageExcludes: ['does not exist', 'Exception'],
     }),

@@ -39,6 +39,8 @@ export async function runCase(
     now: () => new Date(admissionCase.now ?? DEFAULT_NOW),
     deadlineMs: options.deadlineMs ?? 10_000,
     onFailure: (what, error) => failures.push(`${what}: ${String(error)}`),
+    // Judged as the webhook judges, where the workflow prepares images (what it is asked is not the case's).
+    preparations: { request: async () => {} },
   });
   // Through the wire text, as the webhook receives it.
   const parsed = parseAdmissionReview(JSON.stringify(admissionCase.review));

@@ -310,6 +310,25 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     expect(afterRepush.size).toBe(1);
   });
 
+  it('claims a preparation once until it is released, and a released claim expires now, for the TTL to delete', async () => {
+    const store = await newStore();
+    const key = `import#${lookupKey({ ...REPO, tag: '1.27' })}`;
+    await expect(store.claim(key, 1800)).resolves.toBe(true);
+    await expect(store.claim(key, 1800)).resolves.toBe(false);
+    await store.release(key);
+    const item = await client.send(
+      new GetItemCommand({
+        TableName: `decisions-${tableCount}`,
+        Key: { pk: { S: `claim#${key}` } },
+      }),
+    );
+    // DynamoDB's TTL leaves alone an item whose expiry is more than five years past: never 0.
+    expect(Math.abs(Number(item.Item?.expiresAt?.N) - Date.now() / 1000)).toBeLessThan(60);
+    await expect(store.claim(key, 1800)).resolves.toBe(true);
+    // Claims are none of the cache's entries.
+    await expect(store.listImages({})).resolves.toMatchObject({ entries: [] });
+  });
+
   it('reports an unreachable DynamoDB as StoreUnavailableError, not as a miss', async () => {
     proxy.down = true;
     const unreachable = new DynamoDecisionStore({

@@ -114,6 +114,7 @@ describe('an image being imported through a pull-through cache', () => {
     const decision = await service(PENDING, requests).review(podRequest());
     expect(decision.allowed).toBe(false);
     expect(decision.message).toContain('[IMAGE_IMPORTING] tag "1.27" is not in ECR yet');
+    expect(decision.message).not.toContain('nothing here asks');
     expect(decision.message).toContain('pull-through cache rule "docker-hub" (registry-1.docker.io)');
     expect(requests.asked).toEqual([
       [{ registryId: ACCOUNT, region: REGION, repositoryName: REPOSITORY, action: 'import', tag: '1.27' }],
@@ -187,6 +188,32 @@ describe('an image being imported through a pull-through cache', () => {
     const decision = await admission.review(podRequest());
     expect(decision.allowed).toBe(false);
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('where nothing asks for preparations (the command line, serve)', () => {
+  const unwired = (result: FactsLookup, policy = {}) =>
+    new AdmissionService({
+      policy: parsePolicy(policy),
+      facts: facts(result),
+      store: new MemoryDecisionStore(),
+    });
+
+  test('A Deployment whose image is not imported yet is denied, saying to pull it once: nothing would import it.', async () => {
+    const request = parseAdmissionReview(review(workload('Deployment', { containers: [IMAGE] }))).request;
+    const decision = await unwired(PENDING).review(request);
+    expect(decision.allowed).toBe(false);
+    expect(decision.message).toContain('[IMAGE_IMPORTING]');
+    expect(decision.message).toContain('nothing here asks for the import: pull the image once to start it');
+  });
+
+  test('Under archived: restore, an archived image is denied with the command that restores it.', async () => {
+    const archived: FactsLookup = { status: 'image-not-active', digest: DIGEST, imageStatus: 'ARCHIVED' };
+    const decision = await unwired(archived, { archived: 'restore' }).review(podRequest());
+    expect(decision.message).toContain('[IMAGE_ARCHIVED]');
+    expect(decision.message).toContain(
+      `aws ecr update-image-storage-class --registry-id ${ACCOUNT} --region ${REGION} --repository-name ${REPOSITORY} --image-id imageDigest=${DIGEST} --target-storage-class STANDARD`,
+    );
   });
 });
 
