@@ -2,13 +2,15 @@
  * Issue 16, end to end on one machine: the admission service and the refresh workflow (the very ASL
  * files CDK deploys, run locally) against DynamoDB Local and the local ECR endpoint, which imports
  * through a pull-through cache rule on a registry API pull and restores archived images. The request
- * the webhook puts is handed to the workflow as EventBridge would deliver it.
+ * the webhook puts reaches the workflow as the rule, the buffer and the Coalesce function deliver it.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
+import { parseRefreshEvent } from '../../src/adapters/ecr-events';
 import { preparationDetail } from '../../src/adapters/preparation-events';
+import { CoalesceService } from '../../src/application/coalesce-service';
 import { PREPARATION_REQUESTED } from '../../src/contracts/events';
 import { lookupKey } from '../../src/domain/decision-store';
 import { parsePolicy } from '../../src/domain/policy';
@@ -217,13 +219,24 @@ describe('images the workflow prepares ahead of their Pods (issue 16)', () => {
     }
     expect(bus.events).toHaveLength(2);
 
-    // Act: EventBridge delivers both asks; the workflow imports once.
-    const runs = [];
-    for (const event of bus.events) runs.push(await run(event));
-    expect(runs.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
-    expect(runs.flatMap((r) => r.preparations.map((p) => p.outcome)).sort()).toEqual([
-      'already-asked',
+    // Act: the rule puts both asks in the buffer; one batch coalesces them into one execution.
+    const started: string[] = [];
+    const coalescer = new CoalesceService({
+      parse: parseRefreshEvent,
+      starter: { start: async (_name, input) => (started.push(input), 'started') },
+    });
+    const report = await coalescer.startExecutions(
+      bus.events.map((event, i) => ({ messageId: `m-${i}`, body: JSON.stringify(event) })),
+    );
+    expect(report).toMatchObject({ coalesced: 1, failed: [], refused: [] });
+    expect(started).toHaveLength(1);
+    const first = await run(JSON.parse(started[0] ?? ''));
+    // An ask of a later batch (another instance, after the window) finds the claim: nothing more.
+    const later = await run(bus.events[1]);
+    expect([first.status, later.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect([...first.preparations, ...later.preparations].map((p) => p.outcome)).toEqual([
       'import-started',
+      'already-asked',
     ]);
     expect(ecr.imports('docker-hub/library/nginx', NGINX)).toBe(1);
 
