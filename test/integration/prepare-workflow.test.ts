@@ -223,7 +223,12 @@ describe('images the workflow prepares ahead of their Pods (issue 16)', () => {
     const started: string[] = [];
     const coalescer = new CoalesceService({
       parse: parseRefreshEvent,
-      starter: { start: async (_name, input) => (started.push(input), 'started') },
+      starter: {
+        start: async (_name, input) => {
+          started.push(input);
+          return 'started';
+        },
+      },
     });
     const report = await coalescer.startExecutions(
       bus.events.map((event, i) => ({ messageId: `m-${i}`, body: JSON.stringify(event) })),
