@@ -6,7 +6,9 @@
  */
 import { EcrFactsSource } from '../src/adapters/ecr-facts';
 import { loadPolicyFile, loadSnapshotFile } from '../src/adapters/files';
-import type { AdmissionService } from '../src/application/admission-service';
+import { MemoryDecisionStore } from '../src/adapters/memory-store';
+import { AdmissionService } from '../src/application/admission-service';
+import type { Facts } from '../src/domain/facts';
 import { handleWebhookRequest } from '../src/http/webhook';
 import { createAdmissionService } from '../src/wiring/admission';
 import { assertBench, type Figure, figure, medians, percentile } from './lib/figures';
@@ -56,6 +58,63 @@ async function reviewAll(service: AdmissionService, bodies: readonly string[], c
   return { p50: percentile(list, 50), p99: percentile(list, 99), perSecond: (count / elapsed) * 1000 };
 }
 
+/**
+ * A service whose in-process cache also holds `extra` other images (their keys never asked for), to
+ * show whether a review's cost grows with the cache (issue 17: it must not).
+ */
+async function serviceWithCached(extra: number): Promise<AdmissionService> {
+  const fixed = new Date(NOW);
+  const now = () => fixed;
+  const store = new MemoryDecisionStore({ ttlMs: 60 * 60_000, maxEntries: extra + 1_000 });
+  const facts = new EcrFactsSource(loadSnapshotFile(SNAPSHOT_FILE), now);
+  const service = new AdmissionService({
+    policy: loadPolicyFile(POLICY_FILE),
+    facts,
+    store,
+    now: () => fixed,
+  });
+  const template = (await facts.lookup({
+    registryId: '111122223333',
+    region: 'us-east-1',
+    repositoryName: 'team/api',
+    tag: '1.4.2',
+  })) as { status: 'found'; facts: Facts };
+  assertBench(template.status === 'found', 'the example snapshot lacks team/api:1.4.2');
+  for (let i = 0; i < extra; i++) {
+    const digest = `sha256:${i.toString(16).padStart(64, '0')}`;
+    await store.put({
+      facts: {
+        ...template.facts,
+        image: { ...template.facts.image, digest, tags: [] },
+        repository: { ...template.facts.repository, repositoryName: `filler/${i % 1000}` },
+      },
+    });
+  }
+  return service;
+}
+
+/** Pod reviews with 100 and with 1,000,000 other images cached, side by side: the ratio is the figure. */
+export async function cacheSizeFigures(bodies: readonly string[]): Promise<Figure[]> {
+  const p50 = async (extra: number) => {
+    const service = await serviceWithCached(extra);
+    await handleWebhookRequest(service, { method: 'POST', path: '/validate', body: bodies[0] });
+    await reviewAll(service, bodies, WARMUP);
+    const runs: Run[] = [];
+    for (let run = 0; run < RUNS; run++) runs.push(await reviewAll(service, bodies, REVIEWS_PER_RUN / 4));
+    return medians(runs).p50;
+  };
+  const small = await p50(100);
+  const large = await p50(1_000_000);
+  return [
+    figure(
+      'core, cache hit: Pod (4 images) p50 with 1,000,000 cached images / with 100',
+      large / small,
+      'x',
+      '<= 1.1',
+    ),
+  ];
+}
+
 async function measure(label: string, bodies: readonly string[], expectedHits: number): Promise<Figure[]> {
   const service = inMemoryService();
   // The first review fills the cache; from then on every image is a hit.
@@ -82,5 +141,6 @@ export async function admissionCoreFigures(): Promise<Figure[]> {
   return [
     ...(await measure('Pod (4 images)', pods, 4)),
     ...(await measure('Deployment (3 images)', deployments, 3)),
+    ...(await cacheSizeFigures(pods)),
   ];
 }

@@ -47,6 +47,8 @@ interface Slot {
   digest: string;
   /** Absent for what a remote store answered: any local write replaces it. */
   stamp?: EntryStamp;
+  /** Read since it was stored or last spared: spared once by the eviction (second chance). */
+  used?: boolean;
 }
 
 const PAGE_SIZE = 100;
@@ -95,10 +97,12 @@ export class MemoryDecisionStore implements DecisionStore, Claims {
       const key = lookupKey(lookup);
       const slot = this.entries.get(key);
       if (!slot) continue;
-      this.entries.delete(key);
-      if (slot.expiresAt <= now) continue;
-      // Re-inserting moves the key to the end: Map order is the recency order.
-      this.entries.set(key, slot);
+      if (slot.expiresAt <= now) {
+        this.entries.delete(key);
+        continue;
+      }
+      // A hit only marks the entry (no Map reordering on the hot path): the eviction spares it once.
+      slot.used = true;
       if (slot.value) found.set(key, slot.value);
     }
     return found;
@@ -145,8 +149,24 @@ export class MemoryDecisionStore implements DecisionStore, Claims {
     });
   }
 
+  /**
+   * Stores a slot as the newest, then evicts beyond the bound: the oldest first, except that an entry
+   * read since it was stored (or last spared) is spared once and moved to the newest end (the CLOCK,
+   * or second chance, approximation of least recently used; amortized constant time).
+   */
   private setSlot(key: string, slot: Slot): void {
-    setBounded(this.entries, key, slot, this.maxEntries);
+    this.entries.delete(key);
+    this.entries.set(key, slot);
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.entries().next().value;
+      if (!oldest) break;
+      const [oldestKey, oldestSlot] = oldest;
+      this.entries.delete(oldestKey);
+      if (oldestSlot.used && oldestKey !== key) {
+        oldestSlot.used = false;
+        this.entries.set(oldestKey, oldestSlot);
+      }
+    }
   }
 
   async deleteImage(repository: RepositoryKey, digest: string, tags: readonly string[]): Promise<string[]> {

@@ -102,4 +102,23 @@ describe('MemoryDecisionStore', () => {
     expect((await store.getMany([{ ...REPO, digest: B }])).size).toBe(0);
     expect((await store.getMany([{ ...REPO, digest: A }])).size).toBe(1);
   });
+
+  it('spares an entry read since it was stored once, and evicts it when it is not read again', async () => {
+    const store = new MemoryDecisionStore({ maxEntries: 2 });
+    const put = (digest: string) =>
+      store.put({ facts: { ...facts(digest, LATER), image: { ...facts(digest, LATER).image, tags: [] } } });
+    const has = async (digest: string) => (await store.getMany([{ ...REPO, digest }])).size === 1;
+    const [c, d, e] = ['c', 'd', 'e'].map((x) => `sha256:${x.repeat(64)}`) as [string, string, string];
+    await put(A);
+    await put(B);
+    await store.getMany([{ ...REPO, digest: A }]);
+
+    await put(c); // A was read: spared, moved to the newest end; B was not: evicted
+    await put(d); // c: never read, evicted
+    await put(e); // A: not read since it was spared, evicted
+
+    expect(store.size).toBe(2);
+    expect(await has(e)).toBe(true);
+    expect(await has(A)).toBe(false);
+  });
 });
