@@ -111,7 +111,7 @@ export async function largeFindingsFigures(): Promise<Figure[]> {
         `findings: Pod review, 20,000 findings / none, ${label} (p50 ${large.toFixed(0)} µs)`,
         large / base,
         'x',
-        '<= 2',
+        '<= 1.2',
       ),
     );
   }
