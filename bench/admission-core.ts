@@ -115,6 +115,23 @@ export async function cacheSizeFigures(bodies: readonly string[]): Promise<Figur
   ];
 }
 
+/** The floor of any review: parsing the body and writing an answer as long, nothing judged. */
+function floorAll(bodies: readonly string[], count: number): Run {
+  const samples = new Float64Array(count);
+  const started = performance.now();
+  let sink = 0;
+  for (let i = 0; i < count; i++) {
+    const body = bodies[i % bodies.length] as string;
+    const t0 = performance.now();
+    sink += JSON.stringify(JSON.parse(body)).length;
+    samples[i] = performance.now() - t0;
+  }
+  const elapsed = performance.now() - started;
+  assertBench(sink > 0, 'the floor measured nothing');
+  const list = Array.from(samples);
+  return { p50: percentile(list, 50), p99: percentile(list, 99), perSecond: (count / elapsed) * 1000 };
+}
+
 async function measure(label: string, bodies: readonly string[], expectedHits: number): Promise<Figure[]> {
   const service = inMemoryService();
   // The first review fills the cache; from then on every image is a hit.
@@ -125,10 +142,23 @@ async function measure(label: string, bodies: readonly string[], expectedHits: n
   assertBench(cache === `hit=${expectedHits},miss=0`, `${label}: expected only cache hits, got ${cache}`);
 
   await reviewAll(service, bodies, WARMUP);
+  floorAll(bodies, WARMUP);
   const runs: Run[] = [];
-  for (let run = 0; run < RUNS; run++) runs.push(await reviewAll(service, bodies, REVIEWS_PER_RUN));
+  const floors: Run[] = [];
+  // Side by side, run by run: the floor moves with the machine's load as the review does.
+  for (let run = 0; run < RUNS; run++) {
+    runs.push(await reviewAll(service, bodies, REVIEWS_PER_RUN));
+    floors.push(floorAll(bodies, REVIEWS_PER_RUN));
+  }
   const m = medians(runs);
+  const floor = medians(floors);
   return [
+    figure(
+      `core, cache hit: ${label} review p50 / JSON floor p50 (parse + stringify)`,
+      m.p50 / floor.p50,
+      'x',
+      '<= 1.5',
+    ),
     figure(`core, cache hit: ${label} review p50`, m.p50 * 1000, 'µs', '< 1000'),
     figure(`core, cache hit: ${label} review p99`, m.p99 * 1000, 'µs', '< 1000'),
     figure(`core, cache hit: ${label} reviews per second (1 core)`, m.perSecond, '/s', '>= 10000'),
