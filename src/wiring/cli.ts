@@ -110,24 +110,32 @@ export async function* tableInventory(tableName: string, cluster?: string): Asyn
   } while (cursor);
 }
 
-/** The admitted inventory a command reads: the `--inventory` file, else the `--table`'s; none is a usage error. */
+/**
+ * The admitted inventory a command reads: the `--inventory` file, else the `--table`'s (none is a usage
+ * error), in where-it-runs order (cluster, namespace, owner, image), whichever the source.
+ */
 export async function readInventory(
   options: CoreOptions & { readonly cluster?: string | undefined },
 ): Promise<AdmittedRecord[]> {
   const cluster = parseCluster(options.cluster);
+  let records: AdmittedRecord[] = [];
   if (options.inventory) {
-    return loadInventoryFile(options.inventory).records.filter(
+    records = loadInventoryFile(options.inventory).records.filter(
       (r) => cluster === undefined || r.cluster === cluster,
     );
-  }
-  if (!options.table) {
+  } else if (options.table) {
+    for await (const record of tableInventory(options.table, cluster)) records.push(record);
+  } else {
     throw new UsageError(
       'the admitted inventory is needed: --table NAME, or --inventory FILE (inventory export)',
     );
   }
-  const records: AdmittedRecord[] = [];
-  for await (const record of tableInventory(options.table, cluster)) records.push(record);
-  return records;
+  const where = (r: AdmittedRecord) =>
+    [r.cluster, r.namespace, r.owner.kind, r.owner.name, r.image, r.digest].join('\u0000');
+  return records
+    .map((record) => ({ record, key: where(record) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map(({ record }) => record);
 }
 
 /** The refresh workflow's tasks for `refresh`: the same facts, cache and policy options as the other commands. */
