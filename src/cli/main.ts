@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `ecr-admission`: the admission core on the command line. stdout carries only results; messages go to
- * stderr. Exit codes: 0 done (all admitted), 1 something denied (`check`), 2 bad input or usage, 3 an
- * image could not be judged (`check`: the failure mode answered).
+ * stderr. Exit codes: 0 done (all admitted), 1 something denied (`check`, `exposure`), 2 bad input or
+ * usage, 3 an image could not be judged (`check`, `exposure`: the failure mode answered) or the table
+ * could not be read (`exposure`, `inventory export`).
  *
  * Only commander and the error classes load up front: each command loads its own modules (the AWS SDK,
  * the local workflow runner, TLS) when it runs, so that `--help` and `--version` start at once.
@@ -228,6 +229,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0;
+      // A command group without its subcommand (`inventory`): its usage was printed, as for no command.
+      if (error.code === 'commander.help') return 2;
       process.stderr.write(
         `ecr-admission${commandName ? ` ${commandName}` : ''}: ${usageError ?? error.message}\n`,
       );
