@@ -616,6 +616,14 @@ export class DynamoDecisionStore implements DecisionStore, Claims, InventoryStor
         failure: classifyAwsError(error, 'dynamodb', 'Query'),
       });
     }
+    return this.inventoryPage(out);
+  }
+
+  /** A page of inventory records as read: expired ones left out, the cursor kept. */
+  private inventoryPage(out: {
+    Items?: Record<string, AttributeValue>[];
+    LastEvaluatedKey?: Record<string, AttributeValue>;
+  }): InventoryPage {
     const nowSeconds = Math.floor(this.now() / 1000);
     return {
       records: (out.Items ?? []).flatMap((item) => decodeRecord(item, nowSeconds) ?? []),
@@ -646,11 +654,7 @@ export class DynamoDecisionStore implements DecisionStore, Claims, InventoryStor
         failure: classifyAwsError(error, 'dynamodb', 'Scan'),
       });
     }
-    const nowSeconds = Math.floor(this.now() / 1000);
-    return {
-      records: (out.Items ?? []).flatMap((item) => decodeRecord(item, nowSeconds) ?? []),
-      ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }),
-    };
+    return this.inventoryPage(out);
   }
 }
 

@@ -7,6 +7,11 @@
 import { stringify } from 'yaml';
 import type { Exposure, ExposureResult } from '../application/exposure';
 import type { ViolationCode } from '../domain/verdict';
+import { JUDGED_KINDS } from '../domain/workload';
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
 
 export const POLICY_REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
 /** The policy, source and report name every result and report carries. */
@@ -38,18 +43,15 @@ const RESULT: Readonly<Record<ExposureResult, 'fail' | 'warn' | 'error'>> = {
   unverified: 'error',
 };
 
-/** The owner kinds the webhook records, with their API versions (an object reference names both). */
-const API_VERSIONS: Readonly<Record<string, string>> = {
-  Pod: 'v1',
-  ReplicationController: 'v1',
-  PodTemplate: 'v1',
-  ReplicaSet: 'apps/v1',
-  Deployment: 'apps/v1',
-  StatefulSet: 'apps/v1',
-  DaemonSet: 'apps/v1',
-  Job: 'batch/v1',
-  CronJob: 'batch/v1',
-};
+/**
+ * The owner's API version, for its object reference: every kind the webhook judges is served at v1 of
+ * its group (a Pod's controlling owner is one of them); another kind is named without one.
+ */
+function apiVersionOf(kind: string): string | undefined {
+  const known = JUDGED_KINDS.find((k) => k.kind === kind);
+  if (!known) return undefined;
+  return known.group ? `${known.group}/v1` : 'v1';
+}
 
 export interface PolicyReportInput {
   /** The exposed workloads of one cluster. */
@@ -75,7 +77,7 @@ export function formatPolicyReports(input: PolicyReportInput): Record<string, un
           message: `${exposure.image} (${exposure.digest}): ${violation.message}`,
           resources: [
             {
-              ...(API_VERSIONS[exposure.owner.kind] && { apiVersion: API_VERSIONS[exposure.owner.kind] }),
+              ...optional('apiVersion', apiVersionOf(exposure.owner.kind)),
               kind: exposure.owner.kind,
               name: exposure.owner.name,
               namespace,
