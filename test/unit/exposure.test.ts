@@ -23,7 +23,9 @@ import { formatPolicyReports, printPolicyReports } from '../../src/cli/policy-re
 import { FactsUnavailableError } from '../../src/domain/errors';
 import type { FactsSource } from '../../src/domain/facts';
 import type { AdmittedRecord } from '../../src/domain/inventory';
+import { parseAdmissionReview } from '../../src/http/admission-review';
 import { buildJudgingCore } from '../../src/wiring/cli';
+import { podReview } from '../helpers/reviews';
 
 const ROOT = join(__dirname, '../..');
 const NOW = new Date('2026-11-27T12:00:00Z');
@@ -118,6 +120,38 @@ describe('exposure of the example inventory', () => {
 
     expect(exposureExitCode(await findExposure(service, [API], policy))).toBe(0);
   });
+});
+
+describe('one judgement: exposure agrees with a review of the same image by digest', () => {
+  const namespaces = ['shop', 'sandbox-alice', 'kube-system'];
+  // Every image of the example snapshot, by digest, in each kind of namespace (enforced, warn-only, exempt).
+  const images = new Map<string, { repositoryName: string; digest: string }>();
+  JSON.stringify(JSON.parse(readFileSync(EXAMPLES.snapshot, 'utf8')), (_key, value) => {
+    if (value?.repositoryName && typeof value.imageDigest === 'string') {
+      images.set(value.imageDigest, { repositoryName: value.repositoryName, digest: value.imageDigest });
+    }
+    return value;
+  });
+  const cases = [...images.values()].flatMap((image) =>
+    namespaces.map((namespace): AdmittedRecord => ({ ...API, ...image, namespace })),
+  );
+
+  it.each(cases.map((c) => [`${c.repositoryName}@${c.digest.slice(7, 19)} in ${c.namespace}`, c] as const))(
+    '%s',
+    async (_name, record) => {
+      const { service, policy } = exampleCore();
+      const { request } = parseAdmissionReview(
+        podReview({ containers: [digestReference(record)] }, { namespace: record.namespace }),
+      );
+
+      const decision = await service.review(request);
+      const [exposure] = await findExposure(service, [record], policy);
+
+      const expected = !decision.allowed ? 'denied' : decision.violations.length > 0 ? 'warned' : undefined;
+      expect(exposure?.result).toBe(expected);
+      expect(exposure?.violations.map((v) => v.code) ?? []).toEqual(decision.violations.map((v) => v.code));
+    },
+  );
 });
 
 describe('the exposure table', () => {
