@@ -3,6 +3,7 @@
  * of the admitted inventory is judged by its digest, under its namespace's policy, by the admission
  * core's own judgement (`judgeImages`): the same rules, cache, facts and failure mode as a review.
  */
+import { ADMISSION_DEFAULTS } from '../contracts/settings';
 import type { ImageJudgement } from '../domain/admission';
 import type { FailureCause } from '../domain/errors';
 import type { AdmittedRecord, Owner } from '../domain/inventory';
@@ -39,8 +40,8 @@ export function digestReference(record: AdmittedRecord): string {
   return `${record.registryId}.dkr.ecr.${record.region}.amazonaws.com/${record.repositoryName}@${record.digest}`;
 }
 
-/** Images judged in one call: the admission path's own bound on lookups per review. */
-const IMAGES_PER_CALL = 20;
+/** Images judged in one call: no more than one review may look up (beyond it, the failure mode answers). */
+const IMAGES_PER_CALL = ADMISSION_DEFAULTS.maxLookupsPerReview;
 
 /**
  * Every exposed record, in the records' order. Records in an exempt namespace are not judged (the
@@ -54,7 +55,9 @@ export async function findExposure(
   const byNamespace = new Map<string, AdmittedRecord[]>();
   for (const record of records) {
     if (record.namespace && policy.match.exemptNamespace(record.namespace)) continue;
-    byNamespace.set(record.namespace, [...(byNamespace.get(record.namespace) ?? []), record]);
+    const inNamespace = byNamespace.get(record.namespace);
+    if (inNamespace) inNamespace.push(record);
+    else byNamespace.set(record.namespace, [record]);
   }
   const judged = new Map<AdmittedRecord, ImageJudgement>();
   for (const [namespace, inNamespace] of byNamespace) {
@@ -108,11 +111,4 @@ function exposureOf(record: AdmittedRecord, judgement: ImageJudgement, warn: boo
     ...(judgement.unverified && { unverified: judgement.unverified }),
     lastAdmittedAt: record.lastAdmittedAt,
   };
-}
-
-/** Consistent with `check`: 1 any denied, 3 none denied but some could not be judged, else 0. */
-export function exposureExitCode(exposures: readonly Exposure[]): number {
-  if (exposures.some((e) => e.result === 'denied')) return 1;
-  if (exposures.some((e) => e.result === 'unverified')) return 3;
-  return 0;
 }

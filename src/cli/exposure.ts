@@ -7,7 +7,7 @@
  * denied by a rule, 3 none denied but an image could not be judged (the failure mode answered), 2 bad
  * input or usage.
  */
-import { type Exposure, exposureExitCode, findExposure } from '../application/exposure';
+import { type Exposure, findExposure } from '../application/exposure';
 import { UsageError } from '../domain/errors';
 import type { AdmittedRecord } from '../domain/inventory';
 import { buildJudgingCore, type CoreOptions, readInventory } from '../wiring/cli';
@@ -17,6 +17,13 @@ import { formatPolicyReports, printPolicyReports } from './policy-report';
 export interface ExposureOptions extends CoreOptions {
   readonly cluster?: string;
   readonly output?: 'table' | 'json' | 'policyreport';
+}
+
+/** Consistent with `check`: 1 any denied, 3 none denied but some could not be judged, else 0. */
+export function exposureExitCode(exposures: readonly Exposure[]): number {
+  if (exposures.some((e) => e.result === 'denied')) return 1;
+  if (exposures.some((e) => e.result === 'unverified')) return 3;
+  return 0;
 }
 
 const LABELS: Record<Exposure['result'], string> = {

@@ -12,13 +12,8 @@ import { loadPolicyFile } from '../../src/adapters/files';
 import { loadInventoryFile } from '../../src/adapters/inventory-lines';
 import { MemoryDecisionStore } from '../../src/adapters/memory-store';
 import { AdmissionService } from '../../src/application/admission-service';
-import {
-  digestReference,
-  type Exposure,
-  exposureExitCode,
-  findExposure,
-} from '../../src/application/exposure';
-import { formatExposureTable } from '../../src/cli/exposure';
+import { digestReference, type Exposure, findExposure } from '../../src/application/exposure';
+import { exposureExitCode, formatExposureTable } from '../../src/cli/exposure';
 import { formatPolicyReports, printPolicyReports } from '../../src/cli/policy-report';
 import { FactsUnavailableError } from '../../src/domain/errors';
 import type { FactsSource } from '../../src/domain/facts';
