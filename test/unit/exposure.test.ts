@@ -110,6 +110,22 @@ describe('exposure of the example inventory', () => {
     expect(exposureExitCode(exposures)).toBe(3);
   });
 
+  it('judges more images than one review may look up, every one on facts (none left to the failure mode)', async () => {
+    const { service, policy } = exampleCore();
+    const many = Array.from({ length: 60 }, (_, n) => ({
+      ...API,
+      owner: { kind: 'ReplicaSet', name: `api-${n}` },
+      digest: `sha256:${n.toString(16).padStart(64, '0')}`,
+    }));
+
+    const exposures = await findExposure(service, many, policy);
+
+    expect(exposures).toHaveLength(60);
+    expect(new Set(exposures.map((e) => e.violations.map((v) => v.code).join()))).toEqual(
+      new Set(['IMAGE_NOT_FOUND']),
+    );
+  });
+
   it('exits 0 when nothing is exposed', async () => {
     const { service, policy } = exampleCore();
 
