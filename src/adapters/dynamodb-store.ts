@@ -67,6 +67,8 @@ export const DECISION_TABLE_ACTIONS = {
   recordAdmitted: { table: ['dynamodb:UpdateItem'] },
   /** Through the inventory's own index (INVENTORY_INDEX); wired into no function yet. */
   listInventory: { index: ['dynamodb:Query'] },
+  /** Every inventory record, by a paged scan of the table (`inventory export`, `exposure --table`). */
+  scanInventory: { table: ['dynamodb:Scan'] },
 } as const satisfies Record<
   Exclude<keyof (DecisionStore & Claims & InventoryStore), 'listImages'>,
   TableActions
@@ -156,6 +158,8 @@ export const REPOSITORY_INDEX = 'byRepository';
 /** The sparse index over admitted inventory records by image digest (docs/decision-cache.md). */
 export const INVENTORY_INDEX = 'inventoryByDigest';
 const LIST_PAGE_SIZE = 100;
+/** Items a scan reads per page, before its filter: a page of a table of mostly cache entries. */
+const SCAN_PAGE_SIZE = 1_000;
 
 /** The key prefix of claims (docs/decision-cache.md): never an image's key, which starts with an account id. */
 export const CLAIM_PREFIX = 'claim#';
@@ -615,11 +619,45 @@ export class DynamoDecisionStore implements DecisionStore, Claims, InventoryStor
         failure: classifyAwsError(error, 'dynamodb', 'Query'),
       });
     }
+    return this.inventoryPage(out);
+  }
+
+  /** A page of inventory records as read: expired ones left out, the cursor kept. */
+  private inventoryPage(out: {
+    Items?: Record<string, AttributeValue>[];
+    LastEvaluatedKey?: Record<string, AttributeValue>;
+  }): InventoryPage {
     const nowSeconds = Math.floor(this.now() / 1000);
     return {
       records: (out.Items ?? []).flatMap((item) => decodeRecord(item, nowSeconds) ?? []),
       ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }),
     };
+  }
+
+  /**
+   * Every live inventory record, a page at a time: a scan filtered on the records' `kind` (the decision
+   * cache's entries are read and left out by the filter, so a page may hold none and still have a cursor).
+   */
+  async scanInventory(cursor?: string): Promise<InventoryPage> {
+    let out: { Items?: Record<string, AttributeValue>[]; LastEvaluatedKey?: Record<string, AttributeValue> };
+    try {
+      out = await this.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: '#kind = :inventory',
+          ExpressionAttributeNames: { '#kind': 'kind' },
+          ExpressionAttributeValues: { ':inventory': { S: 'inventory' } },
+          Limit: SCAN_PAGE_SIZE,
+          ...(cursor && { ExclusiveStartKey: decodeCursor(cursor) }),
+        }),
+      );
+    } catch (error) {
+      throw new StoreUnavailableError('the admitted inventory could not be listed', {
+        cause: error,
+        failure: classifyAwsError(error, 'dynamodb', 'Scan'),
+      });
+    }
+    return this.inventoryPage(out);
   }
 }
 

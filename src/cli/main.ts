@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `ecr-admission`: the admission core on the command line. stdout carries only results; messages go to
- * stderr. Exit codes: 0 done (all admitted), 1 something denied (`check`), 2 bad input or usage, 3 an
- * image could not be judged (`check`: the failure mode answered).
+ * stderr. Exit codes: 0 done (all admitted), 1 something denied (`check`, `exposure`), 2 bad input or
+ * usage, 3 an image could not be judged (`check`, `exposure`: the failure mode answered) or the table
+ * could not be read (`exposure`, `inventory export`).
  *
  * Only commander and the error classes load up front: each command loads its own modules (the AWS SDK,
  * the local workflow runner, TLS) when it runs, so that `--help` and `--version` start at once.
@@ -15,7 +16,15 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { AdmissionReviewError, FileError, oneLine, UsageError } from '../domain/errors';
+import {
+  AdmissionReviewError,
+  describeCause,
+  FileError,
+  failureCause,
+  oneLine,
+  StoreUnavailableError,
+  UsageError,
+} from '../domain/errors';
 
 /** Read from the package itself, so that `--version` always matches what is installed. */
 function packageVersion(): string {
@@ -41,6 +50,10 @@ const EXIT_CODES = `
 Exit codes: 0 all admitted (warnings included), 1 a workload denied by a rule, 2 bad input or usage,
 3 none denied by a rule but an image could not be judged (the failure mode answered).`;
 
+const EXPOSURE_EXIT_CODES = `
+Exit codes: 0 nothing exposed (warn-only namespaces included), 1 a workload's image denied by a rule,
+2 bad input or usage, 3 none denied but an image could not be judged, or the table could not be read.`;
+
 function program(setCode: (code: number) => void, argv: readonly string[]): Command {
   const root = new Command('ecr-admission')
     .description('Admit only compliant Amazon ECR images: the admission webhook, on the command line')
@@ -54,7 +67,11 @@ function program(setCode: (code: number) => void, argv: readonly string[]): Comm
       .description(
         'judge one AdmissionReview from stdin and print the response review (exit 0; 2 when unparseable)',
       )
-      .option('--mutate', 'answer as the mutating endpoint, with a patch pinning images to digests'),
+      .option('--mutate', 'answer as the mutating endpoint, with a patch pinning images to digests')
+      .option(
+        '--inventory <file>',
+        'an exported admitted inventory (JSON lines, `inventory export`), read offline: for the continuity guard',
+      ),
   ).action(async (options) =>
     setCode(await load<typeof import('./review')>('./review').reviewCommand(options)),
   );
@@ -79,6 +96,36 @@ function program(setCode: (code: number) => void, argv: readonly string[]): Comm
     .addHelpText('after', EXIT_CODES)
     .action(async (options) =>
       setCode(await load<typeof import('./check')>('./check').checkCommand(options)),
+    );
+
+  coreOptions(
+    root
+      .command('exposure')
+      .description(
+        'list every admitted workload whose image the current facts and policy deny (the admitted inventory, judged by digest)',
+      )
+      .option('--inventory <file>', "an exported admitted inventory (JSON lines); default: the --table's")
+      .option('--cluster <name>', 'only the workloads of this cluster')
+      .addOption(
+        new Option('-o, --output <format>', 'result format')
+          .choices(['table', 'json', 'policyreport'])
+          .default('table'),
+      ),
+  )
+    .addHelpText('after', EXPOSURE_EXIT_CODES)
+    .action(async (options) =>
+      setCode(await load<typeof import('./exposure')>('./exposure').exposureCommand(options)),
+    );
+
+  root
+    .command('inventory')
+    .description("the admitted inventory in the table: 'inventory export'")
+    .command('export')
+    .description('write the admitted inventory as JSON lines on stdout (what --inventory FILE reads)')
+    .requiredOption('--table <name>', 'DynamoDB decision table')
+    .option('--cluster <name>', 'only the records of this cluster')
+    .action(async (options) =>
+      setCode(await load<typeof import('./inventory')>('./inventory').inventoryExportCommand(options)),
     );
 
   coreOptions(
@@ -164,7 +211,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`ecr-admission: unknown command "${first}"; see ecr-admission --help\n`);
     return 2;
   }
-  for (const command of [root, ...root.commands]) {
+  for (const command of [root, ...root.commands, ...root.commands.flatMap((c) => c.commands)]) {
     command.exitOverride();
     command.configureOutput({
       outputError: (text) => {
@@ -182,10 +229,20 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0;
+      // A command group without its subcommand (`inventory`): its usage was printed, as for no command.
+      if (error.code === 'commander.help') return 2;
       process.stderr.write(
         `ecr-admission${commandName ? ` ${commandName}` : ''}: ${usageError ?? error.message}\n`,
       );
       return 2;
+    }
+    if (error instanceof StoreUnavailableError) {
+      // The table could not be read: nothing could be judged (exit 3, as an image that could not be).
+      const cause = describeCause(failureCause(error), 'the decision table (DynamoDB)');
+      process.stderr.write(
+        `ecr-admission ${commandName}: ${error.message}: ${cause.what}; ${cause.advice}\n`,
+      );
+      return 3;
     }
     process.stderr.write(
       `ecr-admission ${commandName ?? ''}: ${isKnown(error) ? (error as Error).message : `unexpected error: ${(error as Error).stack ?? error}`}\n`,

@@ -37,9 +37,13 @@ export interface AdmittedImage extends RepositoryKey {
   readonly digest: string;
 }
 
-export interface InventoryRecord extends AdmittedImage {
+/** One image admitted in one place, first and last (ISO times): the record as exported (JSON lines). */
+export interface AdmittedRecord extends AdmittedImage {
   readonly firstAdmittedAt: string;
   readonly lastAdmittedAt: string;
+}
+
+export interface InventoryRecord extends AdmittedRecord {
   /** Epoch seconds after which the record is gone (a configured time after the last admission). */
   readonly expiresAt: number;
 }
@@ -66,6 +70,17 @@ export interface InventoryStore {
   recordAdmitted(admitted: AdmittedImage, at: Date, refreshMs: number): Promise<RecordOutcome>;
   /** Every live record of one image digest, in key order, a page at a time. */
   listInventory(digest: string, cursor?: string): Promise<InventoryPage>;
+}
+
+/**
+ * The inventory read back, by digest and by record: what the continuity guard asks (has this owner been
+ * admitted this digest before?), answered by the table or, offline, by an exported file.
+ */
+export interface InventoryReader {
+  /** Every record of one image digest, in key order. */
+  recordsOf(digest: string): Promise<readonly AdmittedRecord[]>;
+  /** The record of one admission (by its key: digest, cluster, namespace, owner, image), if any. */
+  recordOf(admitted: AdmittedImage): Promise<AdmittedRecord | undefined>;
 }
 
 /**

@@ -16,6 +16,7 @@ import { InventoryRecorder } from '../application/inventory-recorder';
 import { ADMISSION_DEFAULTS, AWS_CALL_TIMEOUTS, INVENTORY_DEFAULTS } from '../contracts/settings';
 import type { DecisionStore } from '../domain/decision-store';
 import type { FactsSource } from '../domain/facts';
+import type { InventoryReader } from '../domain/inventory';
 import type { Policy } from '../domain/policy';
 import type { PreparationRequests, PreparationTarget } from '../domain/refresh';
 
@@ -50,6 +51,12 @@ export interface AdmissionWiringOptions extends WiringOptions {
    */
   readonly inventory?: { readonly ttlSeconds?: number; readonly refreshSeconds?: number };
   readonly onInventoryFailure?: (error: unknown) => void;
+  /**
+   * The admitted inventory to read back (`review --inventory FILE`: an exported file, offline): what
+   * the continuity guard (issue 15, item 3) asks whether an owner was admitted a digest before. Nothing
+   * in the service reads it until the guard lands.
+   */
+  readonly readInventory?: InventoryReader;
 }
 
 /** ECR's reads and listings on live ECR, the SDK loaded on first use. */

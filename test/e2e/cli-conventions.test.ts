@@ -61,8 +61,10 @@ describe('--version and --help', () => {
     ['serve', '--tls-san'],
     ['refresh', '--event'],
     ['manifest', '--policy'],
+    ['exposure', '--inventory'],
+    ['inventory export', '--table'],
   ])('prints the help of %s itself, naming its own options', async (command, option) => {
-    const result = await runCli([command, '--help']);
+    const result = await runCli([...command.split(' '), '--help']);
 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Usage: ecr-admission ${command} [options]`);
@@ -84,6 +86,13 @@ describe('--version and --help', () => {
     const help = time([CLI, 'check', '--help']);
 
     expect(help).toBeLessThan(2 * bare);
+  });
+
+  it('a command group without its subcommand (inventory) prints its usage and exits 2', async () => {
+    const result = await runCli(['inventory']);
+
+    expect(result.code).toBe(2);
+    expect(`${result.stdout}${result.stderr}`).toContain('export');
   });
 });
 

@@ -69,6 +69,9 @@ function allowedExits(args: readonly string[]): readonly number[] {
     case 'check':
       // Live: a rule that needs no facts (NOT_ECR) may still deny; the rest could not be judged.
       return live ? [1, 3] : [0, 1];
+    case 'exposure':
+      // The example inventory holds a denied workload; live, nothing can be judged.
+      return live ? [3] : [0, 1];
     case 'refresh':
       return [0];
     default:
@@ -79,7 +82,9 @@ function allowedExits(args: readonly string[]): readonly number[] {
 beforeAll(() => requireBuiltCli());
 
 test('the docs show commands to run', () => {
-  expect(EXAMPLES.map((e) => e.args[0])).toEqual(expect.arrayContaining(['check', 'refresh', 'manifest']));
+  expect(EXAMPLES.map((e) => e.args[0])).toEqual(
+    expect.arrayContaining(['check', 'refresh', 'manifest', 'exposure']),
+  );
 });
 
 test.each(EXAMPLES.map((e) => [e.where, e.args.join(' '), e] as const))(
