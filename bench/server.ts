@@ -3,12 +3,17 @@
  * connections for 10 s posting the Pod review, every image a cache hit (the cache is warmed first).
  * Requests per second and p99 latency as autocannon measures them, and the server's peak RSS (VmHWM).
  * autocannon runs in its own process and trusts the server's self-signed CA (`--ca-out`).
+ *
+ * Then the figure that cannot flatter (issue 17): `serve` against a minimal Node HTTPS server that only
+ * parses the review and echoes an answer, the same certificate, body and 32 keep-alive connections,
+ * alternated run by run, as a ratio of requests per second.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { makeSelfSignedTls } from '../src/http/tls';
 import { assertBench, type Figure, figure, median } from './lib/figures';
 import { POD_IMAGES, POLICY_FILE, podReviewBody, REPO_ROOT, SNAPSHOT_FILE } from './lib/workloads';
 
@@ -16,6 +21,10 @@ const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
 const AUTOCANNON = join(REPO_ROOT, 'node_modules/autocannon/autocannon.js');
 const RESULTS = join(REPO_ROOT, 'bench/results');
 const CONNECTIONS = 50;
+/** The side-by-side comparison with the minimal server (issue 17's goal row). */
+const COMPARED_CONNECTIONS = 32;
+const COMPARED_SECONDS = 5;
+const COMPARED_RUNS = 3;
 const SECONDS = 10;
 const RUNS = 5;
 const WARMUP_SECONDS = 3;
@@ -27,13 +36,44 @@ interface Served {
   readonly url: string;
 }
 
-async function startServe(caFile: string): Promise<Served> {
+/** The floor of any HTTPS webhook: parse the review, answer allowed. Nothing judged, nothing logged. */
+const MINIMAL_SERVER = `
+const { createServer } = require('node:https');
+const { readFileSync } = require('node:fs');
+const [cert, key] = process.argv.slice(1);
+const server = createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const review = JSON.parse(Buffer.concat(chunks).toString());
+    const body = JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview',
+      response: { uid: review.request.uid, allowed: true } });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body);
+  });
+});
+server.listen(0, '127.0.0.1', () => console.log('listening on https://127.0.0.1:' + server.address().port));
+`;
+
+async function startServe(caFile: string, tls?: { cert: string; key: string }): Promise<Served> {
   assertBench(existsSync(CLI), `${CLI} is missing: run \`npm run build\` first (npm run bench does)`);
-  const child = spawn(
-    process.execPath,
-    [CLI, 'serve', '--port', '0', '--snapshot', SNAPSHOT_FILE, '--policy', POLICY_FILE, '--ca-out', caFile],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  const args = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : ['--ca-out', caFile];
+  return listening(
+    spawn(
+      process.execPath,
+      [CLI, 'serve', '--port', '0', '--snapshot', SNAPSHOT_FILE, '--policy', POLICY_FILE, ...args],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
   );
+}
+
+function startMinimal(tls: { cert: string; key: string }): Promise<Served> {
+  return listening(
+    spawn(process.execPath, ['-e', MINIMAL_SERVER, tls.cert, tls.key], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
+}
+
+async function listening(child: ChildProcess): Promise<Served> {
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -45,7 +85,7 @@ async function startServe(caFile: string): Promise<Served> {
       const match = /listening on (\S+)/.exec(stdout);
       if (match?.[1]) resolve(match[1]);
     });
-    child.once('exit', (code) => reject(new Error(`serve exited (${code}): ${stderr}`)));
+    child.once('exit', (code) => reject(new Error(`the server exited (${code}): ${stderr}`)));
   });
   return { child, url };
 }
@@ -71,12 +111,18 @@ interface Load {
   readonly p99: number;
 }
 
-async function load(url: string, bodyFile: string, caFile: string, seconds: number): Promise<Load> {
+async function load(
+  url: string,
+  bodyFile: string,
+  caFile: string,
+  seconds: number,
+  connections = CONNECTIONS,
+): Promise<Load> {
   const { stdout } = await run(
     process.execPath,
     [
       AUTOCANNON,
-      ...['-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST'],
+      ...['-c', String(connections), '-d', String(seconds), '-m', 'POST'],
       ...[
         '-H',
         'content-type=application/json',
@@ -141,10 +187,52 @@ export async function serverFigures(): Promise<Figure[]> {
       ),
       figure('server: p99 latency', median(runs.map((r) => r.p99)), 'ms', '< 25'),
       figure('server: peak RSS', rss, 'MB', '< 200'),
+      ...(await comparedWithMinimal(body, bodyFile)),
     ];
   } finally {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    await stop(child);
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** `serve` and the minimal server on one certificate, loaded alternately: the ratio of their rates. */
+async function comparedWithMinimal(body: string, bodyFile: string): Promise<Figure[]> {
+  const made = await makeSelfSignedTls(['127.0.0.1', 'localhost']);
+  const tls = { cert: join(RESULTS, 'compare-cert.pem'), key: join(RESULTS, 'compare-key.pem') };
+  const caFile = join(RESULTS, 'compare-ca.pem');
+  writeFileSync(tls.cert, made.cert);
+  writeFileSync(tls.key, made.key);
+  writeFileSync(caFile, made.caPem ?? '');
+  const serve = await startServe(caFile, tls);
+  const minimal = await startMinimal(tls);
+  try {
+    const ca = readFileSync(caFile, 'utf8');
+    await post(serve.url, body, ca);
+    for (const server of [serve, minimal]) {
+      const answer = await post(server.url, body, ca);
+      assertBench(answer.status === 200, `${server.url}: HTTP ${answer.status}`);
+      await load(server.url, bodyFile, caFile, WARMUP_SECONDS, COMPARED_CONNECTIONS);
+    }
+    const ratios: number[] = [];
+    for (let i = 0; i < COMPARED_RUNS; i++) {
+      const ours = await load(serve.url, bodyFile, caFile, COMPARED_SECONDS, COMPARED_CONNECTIONS);
+      const floor = await load(minimal.url, bodyFile, caFile, COMPARED_SECONDS, COMPARED_CONNECTIONS);
+      ratios.push(ours.perSecond / floor.perSecond);
+    }
+    return [
+      figure(
+        `server: requests per second / minimal HTTPS server's (${COMPARED_CONNECTIONS} keep-alive connections)`,
+        median(ratios),
+        'x',
+        '>= 0.85',
+      ),
+    ];
+  } finally {
+    await Promise.all([stop(serve.child), stop(minimal.child)]);
   }
 }
