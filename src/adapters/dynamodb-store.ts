@@ -46,8 +46,8 @@ import type { RepositoryScope } from '../domain/refresh';
 import { boundedRequestHandler, type CallTimeouts } from './aws-http';
 
 /**
- * The IAM actions each store method performs, on the table (`table`) or on its repository index
- * (`index`), declared beside the calls: CDK grants each function the methods it uses, and the contract
+ * The IAM actions each store method performs, on the table (`table`), on its repository index
+ * (`index`) or on its inventory index (`inventoryIndex`), declared beside the calls: CDK grants each function the methods it uses, and the contract
  * tests (test/contract/iam.test.ts) simulate them against the synthesized roles.
  */
 export const DECISION_TABLE_ACTIONS = {
@@ -65,8 +65,8 @@ export const DECISION_TABLE_ACTIONS = {
   release: { table: ['dynamodb:PutItem'] },
   /** The admitted inventory: one conditional update per record due a write. */
   recordAdmitted: { table: ['dynamodb:UpdateItem'] },
-  /** Through the inventory's own index (INVENTORY_INDEX); wired into no function yet. */
-  listInventory: { index: ['dynamodb:Query'] },
+  /** Through the inventory's own index (INVENTORY_INDEX): the workflow's exposure lookup. */
+  listInventory: { inventoryIndex: ['dynamodb:Query'] },
 } as const satisfies Record<
   Exclude<keyof (DecisionStore & Claims & InventoryStore), 'listImages'>,
   TableActions
@@ -75,7 +75,10 @@ export const DECISION_TABLE_ACTIONS = {
 
 export interface TableActions {
   readonly table?: readonly string[];
+  /** On the repository index (REPOSITORY_INDEX). */
   readonly index?: readonly string[];
+  /** On the inventory index (INVENTORY_INDEX). */
+  readonly inventoryIndex?: readonly string[];
 }
 
 import { classifyAwsError } from './aws-errors';

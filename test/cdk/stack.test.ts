@@ -312,6 +312,29 @@ describe('IAM', () => {
     ]);
   });
 
+  test('only Refresh and Rejudge announce exposure: PutEvents on the default bus, Query on the inventory index', () => {
+    const functions = template.findResources('AWS::Lambda::Function') as Resources;
+    const substitutions = {
+      ...machine('refresh')[1].Properties.DefinitionSubstitutions,
+      ...machine('pages')[1].Properties.DefinitionSubstitutions,
+    } as Record<string, { 'Fn::GetAtt': [string, string] }>;
+    const granted = (role: string, action: string, resource: string) =>
+      statements().some(
+        (s) =>
+          JSON.stringify(s.roles).includes(role) &&
+          JSON.stringify(s.Action).includes(action) &&
+          JSON.stringify(s.Resource).includes(resource),
+      );
+    const announcing = Object.keys(REFRESH_TASKS).filter((task) => {
+      const fnId = substitutions[`${task}FunctionArn`]?.['Fn::GetAtt'][0] ?? '';
+      const role = roleOf(functions[fnId] as Resources[string]);
+      const events = granted(role, 'events:PutEvents', 'event-bus/default');
+      expect(granted(role, 'dynamodb:Query', '/index/inventoryByDigest')).toBe(events);
+      return events;
+    });
+    expect(announcing).toEqual(['Refresh', 'Rejudge']);
+  });
+
   test.each([
     ['refresh', ['Plan', 'Refresh', 'Delete', 'RecordFailure', 'Prepare']],
     ['pages', ['Refresh', 'Delete', 'ListTargets', 'Rejudge', 'RecordFailure']],
