@@ -32,6 +32,12 @@ export const METRIC = {
    */
   ExposureEvents: 'ExposureEvents',
   ExposureEventFailures: 'ExposureEventFailures',
+  /**
+   * Pods the continuity guard admitted with a warning (re-created by their controller within the
+   * grace), and its inventory reads that failed or ran out of time (the request was judged as ever).
+   */
+  ContinuityGraced: 'ContinuityGraced',
+  ContinuityLookupFailures: 'ContinuityLookupFailures',
   /** Images the refresh workflow could not refresh (nothing cached for them). */
   RefreshFailures: 'RefreshFailures',
   /** Images the admission function asked the workflow to import or restore, and asks that failed. */

@@ -134,9 +134,13 @@ export type DeployedFunction = 'Admission' | 'Coalesce' | RefreshTask;
 export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
   /**
    * src/wiring/admission.ts: the cache's batched reads and write-through, live facts on a miss, the
-   * admitted inventory.
+   * admitted inventory (its writes, and the continuity guard's point reads).
    */
-  Admission: uses({ store: ['getMany', 'put', 'recordAdmitted'], ecr: FACTS_READS, asksPreparations: true }),
+  Admission: uses({
+    store: ['getMany', 'put', 'recordAdmitted', 'findAdmitted'],
+    ecr: FACTS_READS,
+    asksPreparations: true,
+  }),
   /** Parses the event: no AWS call. */
   Plan: uses({}),
   /**

@@ -250,6 +250,38 @@ describe('exposure: an admitted image that turns denied (issue 15)', () => {
     expect(announcements.events.map((e) => [e.repository, e.workloads.length])).toEqual([['team/api', 1]]);
   });
 
+  test('Under continuity.recreate: warn, a re-created Pod of that ReplicaSet is admitted with a warning inside the grace and denied after it; a new Deployment is denied throughout.', async () => {
+    const { admission, announcements, run, at } = await setup({
+      continuity: { recreate: 'warn', graceDays: 14 },
+    });
+    const image = `${HOST}/team/api:1.0`;
+    await admission().review(request(replicaPod(image)), { cluster: 'prod' });
+    ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
+    at(SCANNED_AT);
+    await run(scanEvent('team/api', API, 'scan-1'));
+    expect(announcements.events).toHaveLength(1);
+    const deployment = () => request(workload('Deployment', { containers: [image] }));
+
+    // Inside the grace (a day after the scan): the ReplicaSet's re-created Pod is admitted, warned.
+    at(new Date(SCANNED_AT.getTime() + 86_400_000));
+    const recreated = await admission().review(request(replicaPod(image)), { cluster: 'prod' });
+    const newRollout = await admission().review(deployment(), { cluster: 'prod' });
+    const otherCluster = await admission().review(request(replicaPod(image)), { cluster: 'staging' });
+
+    expect(recreated.allowed).toBe(true);
+    expect(recreated.warnings.join('\n')).toContain('grace ends 2026-12-16');
+    expect(recreated.auditAnnotations.continuity).toBe('SEVERITY_LIMIT_EXCEEDED until 2026-12-16');
+    expect(newRollout.allowed).toBe(false);
+    expect(otherCluster.allowed).toBe(false);
+
+    // After the grace: denied as any Pod.
+    at(new Date(SCANNED_AT.getTime() + 14 * 86_400_000));
+    const late = await admission().review(request(replicaPod(image)), { cluster: 'prod' });
+    expect(late.allowed).toBe(false);
+    expect(late.message).toContain('[SEVERITY_LIMIT_EXCEEDED]');
+    expect((await admission().review(deployment(), { cluster: 'prod' })).allowed).toBe(false);
+  });
+
   test('When publishing fails the verdict is still stored, and the failure is in the record for the handler to count.', async () => {
     const { admission, announcements, run, store, at } = await setup();
     await admission().review(request(replicaPod(`${HOST}/team/api:1.0`)), { cluster: 'prod' });
