@@ -5,13 +5,12 @@
  * ReplicaSet is admitted with a warning; a new Deployment, and a Pod of a new ReplicaSet, are denied.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
 import { EcrFactsSource } from '../../src/adapters/ecr-facts';
 import { loadSnapshotFile } from '../../src/adapters/files';
-import { REPO_ROOT, type RunningCli, requireBuiltCli, startCli } from '../helpers/cli';
+import { postToServe, REPO_ROOT, type RunningCli, requireBuiltCli, startCli } from '../helpers/cli';
 import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
 
 jest.setTimeout(60_000);
@@ -19,29 +18,6 @@ jest.setTimeout(60_000);
 const NOW = '2026-11-27T12:00:00Z';
 const IMAGE = '111122223333.dkr.ecr.us-east-1.amazonaws.com/team/api:1.5.0';
 const SNAPSHOT = join(REPO_ROOT, 'examples/registry-snapshot.json');
-
-function post(port: number, ca: Buffer, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/validate/prod',
-        ca,
-        agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('serve --table: the continuity guard', () => {
   let dynamo: DynamoLocal;
@@ -150,11 +126,12 @@ describe('serve --table: the continuity guard', () => {
 
   it('admits the re-created Pod with a warning and the audit annotation; denies the new ReplicaSet and the Deployment', async () => {
     const answers = await Promise.all([
-      post(port, ca, reviewOf('u-1', podOf('api-7d9'))),
-      post(port, ca, reviewOf('u-2', podOf('api-8e1'))),
-      post(
+      postToServe(port, ca, '/validate/prod', reviewOf('u-1', podOf('api-7d9'))),
+      postToServe(port, ca, '/validate/prod', reviewOf('u-2', podOf('api-8e1'))),
+      postToServe(
         port,
         ca,
+        '/validate/prod',
         reviewOf(
           'u-3',
           {
