@@ -109,9 +109,10 @@ export interface RefreshRecord {
   /**
    * Set when the image turned from admitted to denied and the inventory shows it running: the
    * workloads the exposure event named, or why it could not be announced (`failed`: the cache write
-   * stands; the handler logs and counts it).
+   * stands; the handler logs and counts it), or `published: false` where nothing publishes (the
+   * `refresh` command).
    */
-  readonly exposure?: { readonly workloads: number; readonly failed?: string };
+  readonly exposure?: { readonly workloads: number; readonly failed?: string; readonly published?: false };
 }
 
 export interface RefreshServiceOptions {
@@ -129,7 +130,10 @@ export interface RefreshServiceOptions {
   /** Cached entries expiring within this many seconds are refreshed by reconciliation. */
   readonly refreshWindowSeconds?: number;
   readonly now?: () => Date;
-  /** Where an image that turned denied is looked up, and where it is announced; both, or no exposure. */
+  /**
+   * Where an image that turned denied is looked up, and where it is announced: without the inventory,
+   * nothing is looked up; without a publisher, the record only says where it runs.
+   */
   readonly inventory?: Pick<InventoryStore, 'listInventory'>;
   readonly exposure?: ExposureEvents;
 }
@@ -302,7 +306,7 @@ export class RefreshService {
     violations: Verdict['violations'],
   ): Promise<Pick<RefreshRecord, 'exposure'>> {
     const { inventory, exposure } = this.options;
-    if (!inventory || !exposure) return {};
+    if (!inventory) return {};
     try {
       const records: InventoryRecord[] = [];
       let cursor: string | undefined;
@@ -313,8 +317,10 @@ export class RefreshService {
       } while (cursor);
       const event = exposureEvent(facts, violations, records);
       if (!event) return {};
+      const workloads = event.workloads.length + (event.workloadsOmitted ?? 0);
+      if (!exposure) return { exposure: { workloads, published: false } };
       await exposure.publish([event]);
-      return { exposure: { workloads: event.workloads.length + (event.workloadsOmitted ?? 0) } };
+      return { exposure: { workloads } };
     } catch (error) {
       return { exposure: { workloads: 0, failed: error instanceof Error ? error.message : String(error) } };
     }

@@ -282,6 +282,25 @@ describe('exposure: an admitted image that turns denied (issue 15)', () => {
     expect((await admission().review(deployment(), { cluster: 'prod' })).allowed).toBe(false);
   });
 
+  test('With no publisher (the refresh command), the record says where the image runs and that nothing was published.', async () => {
+    const { admission } = await setup();
+    await admission().review(request(replicaPod(`${HOST}/team/api:1.0`)), { cluster: 'prod' });
+    ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
+    const local = createRefreshService({
+      policy: parsePolicy({}),
+      tableName: `exposure-${tables}`,
+      region: REGION,
+      ownAccountId: OWN,
+      now: () => SCANNED_AT,
+    });
+
+    const result = await runWorkflowLocally(local, scanEvent('team/api', API, 'scan-1'), {
+      retryIntervalMs: 1,
+    });
+
+    expect(result.records.map((r) => r.exposure)).toEqual([{ workloads: 1, published: false }]);
+  });
+
   test('When publishing fails the verdict is still stored, and the failure is in the record for the handler to count.', async () => {
     const { admission, announcements, run, store, at } = await setup();
     await admission().review(request(replicaPod(`${HOST}/team/api:1.0`)), { cluster: 'prod' });
