@@ -10,7 +10,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct, IConstruct } from 'constructs';
-import { REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
+import { INVENTORY_INDEX, REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
 import type { Policy } from '../../src/domain/policy';
 import type { FunctionActions } from '../../src/wiring/permissions';
 import type { DecisionCache } from './decision-cache';
@@ -50,6 +50,7 @@ export function functionRole(scope: Construct, id: string, props: FunctionRolePr
   };
   grant(actions.decisionTable, [cache.table.tableArn]);
   grant(actions.decisionIndex, [`${cache.table.tableArn}/index/${REPOSITORY_INDEX}`]);
+  grant(actions.inventoryIndex, [`${cache.table.tableArn}/index/${INVENTORY_INDEX}`]);
   if (actions.idempotencyTable.length > 0) {
     if (!props.idempotencyTable) throw new Error(`${id}: the function uses an idempotency table; none given`);
     grant(actions.idempotencyTable, [props.idempotencyTable.tableArn]);

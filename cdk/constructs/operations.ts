@@ -349,6 +349,16 @@ export class Operations extends Construct {
     );
     this.dashboard.addWidgets(
       new GraphWidget({
+        title: 'Exposure: admitted images that turned denied where they run (events announced, failed)',
+        left: [
+          serviceMetric(METRIC.ExposureEvents, 'Sum', 'Exposure events'),
+          serviceMetric(METRIC.ExposureEventFailures, 'Sum', 'Not announced'),
+        ],
+        width: 24,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
         title: 'What the API server sees',
         left: [apiErrorRate],
         right: [apiThrottled, functionThrottles.with({ label: 'Function throttles' })],

@@ -46,8 +46,8 @@ import type { RepositoryScope } from '../domain/refresh';
 import { boundedRequestHandler, type CallTimeouts } from './aws-http';
 
 /**
- * The IAM actions each store method performs, on the table (`table`) or on its repository index
- * (`index`), declared beside the calls: CDK grants each function the methods it uses, and the contract
+ * The IAM actions each store method performs, on the table (`table`), on its repository index
+ * (`index`) or on its inventory index (`inventoryIndex`), declared beside the calls: CDK grants each function the methods it uses, and the contract
  * tests (test/contract/iam.test.ts) simulate them against the synthesized roles.
  */
 export const DECISION_TABLE_ACTIONS = {
@@ -65,8 +65,10 @@ export const DECISION_TABLE_ACTIONS = {
   release: { table: ['dynamodb:PutItem'] },
   /** The admitted inventory: one conditional update per record due a write. */
   recordAdmitted: { table: ['dynamodb:UpdateItem'] },
-  /** Through the inventory's own index (INVENTORY_INDEX); wired into no function yet. */
-  listInventory: { index: ['dynamodb:Query'] },
+  /** Point reads of records by their keys: the continuity guard, on the admission path. */
+  findAdmitted: { table: ['dynamodb:BatchGetItem'] },
+  /** Through the inventory's own index (INVENTORY_INDEX): the workflow's exposure lookup. */
+  listInventory: { inventoryIndex: ['dynamodb:Query'] },
   /** Every inventory record, by a paged scan of the table (`inventory export`, `exposure --table`). */
   scanInventory: { table: ['dynamodb:Scan'] },
 } as const satisfies Record<
@@ -77,7 +79,10 @@ export const DECISION_TABLE_ACTIONS = {
 
 export interface TableActions {
   readonly table?: readonly string[];
+  /** On the repository index (REPOSITORY_INDEX). */
   readonly index?: readonly string[];
+  /** On the inventory index (INVENTORY_INDEX). */
+  readonly inventoryIndex?: readonly string[];
 }
 
 import { classifyAwsError } from './aws-errors';
@@ -230,35 +235,66 @@ export class DynamoDecisionStore implements DecisionStore, Claims, InventoryStor
     const found = new Map<string, CachedImage>();
     const chunks: string[][] = [];
     for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) chunks.push(keys.slice(i, i + BATCH_GET_LIMIT));
-    await Promise.all(chunks.map((chunk) => this.getChunk(chunk, found)));
+    const nowSeconds = Math.floor(this.now() / 1000);
+    await Promise.all(
+      chunks.map((chunk) =>
+        this.getChunk(chunk, PROJECTION, 'the decision cache', (pk, item) => {
+          const entry = decode(item, nowSeconds);
+          if (entry) found.set(pk, entry);
+        }),
+      ),
+    );
     return found;
   }
 
-  private async getChunk(keys: string[], found: Map<string, CachedImage>): Promise<void> {
+  /** One BatchGetItem of at most BATCH_GET_LIMIT keys, its unprocessed keys retried within the attempts. */
+  private async getChunk(
+    keys: string[],
+    projection: string | undefined,
+    what: string,
+    onItem: (pk: string, item: Record<string, AttributeValue>) => void,
+  ): Promise<void> {
     let pending: Record<string, AttributeValue>[] = keys.map((pk) => ({ pk: { S: pk } }));
-    const nowSeconds = Math.floor(this.now() / 1000);
     for (let attempt = 0; pending.length > 0 && attempt < this.maxAttempts; attempt++) {
       if (attempt > 0) await sleep(Math.random() * 10 * 2 ** attempt);
       let out: BatchGetItemCommandOutput;
       try {
         out = await this.client.send(
           new BatchGetItemCommand({
-            RequestItems: { [this.table]: { Keys: pending, ProjectionExpression: PROJECTION } },
+            RequestItems: {
+              [this.table]: { Keys: pending, ...(projection && { ProjectionExpression: projection }) },
+            },
           }),
         );
       } catch (error) {
-        throw new StoreUnavailableError('the decision cache could not be read', {
+        throw new StoreUnavailableError(`${what} could not be read`, {
           cause: error,
           failure: classifyAwsError(error, 'dynamodb', 'BatchGetItem'),
         });
       }
       for (const item of out.Responses?.[this.table] ?? []) {
-        const entry = decode(item, nowSeconds);
-        if (entry && item.pk?.S) found.set(item.pk.S, entry);
+        if (item.pk?.S) onItem(item.pk.S, item);
       }
       pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
     }
     // Keys still unprocessed are answered as misses: the caller gathers their facts instead.
+  }
+
+  /**
+   * The records of the given admissions, by their keys (`inventoryKey`): point reads, one
+   * BatchGetItem, for the continuity guard. An expired record is absent; a key still unprocessed after
+   * the attempts is absent too (no grace, as for a record never written).
+   */
+  async findAdmitted(admitted: readonly AdmittedImage[]): Promise<Map<string, InventoryRecord>> {
+    const keys = [...new Set(admitted.map(inventoryKey))].slice(0, BATCH_GET_LIMIT);
+    const found = new Map<string, InventoryRecord>();
+    if (keys.length === 0) return found;
+    const nowSeconds = Math.floor(this.now() / 1000);
+    await this.getChunk(keys, undefined, 'the admitted inventory', (pk, item) => {
+      const record = decodeRecord(item, nowSeconds);
+      if (record) found.set(pk, record);
+    });
+    return found;
   }
 
   async put(entry: CachedImage): Promise<PutOutcome> {

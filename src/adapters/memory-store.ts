@@ -284,6 +284,16 @@ export class MemoryInventoryStore implements InventoryStore {
     };
   }
 
+  async findAdmitted(admitted: readonly AdmittedImage[]): Promise<Map<string, InventoryRecord>> {
+    const found = new Map<string, InventoryRecord>();
+    for (const item of admitted) {
+      const key = inventoryKey(item);
+      const record = this.live(key);
+      if (record) found.set(key, record);
+    }
+    return found;
+  }
+
   private live(key: string): InventoryRecord | undefined {
     const record = this.records.get(key);
     return record && record.expiresAt * 1000 > this.now() ? record : undefined;

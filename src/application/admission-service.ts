@@ -15,6 +15,7 @@ import {
   type ImageJudgement,
   ownerOf,
 } from '../domain/admission';
+import { graced, graceEnds, recreatingOwner, violationAppeared } from '../domain/continuity';
 import {
   type CachedImage,
   type DecisionCache,
@@ -31,7 +32,7 @@ import {
 } from '../domain/errors';
 import { carryFirstObserved, type FactsLookup, type FactsSource, type ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
-import { type AdmittedImage, DEFAULT_CLUSTER } from '../domain/inventory';
+import { type AdmittedImage, DEFAULT_CLUSTER, type InventoryStore, inventoryKey } from '../domain/inventory';
 import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
 import { type Policy, policyFor } from '../domain/policy';
 import type { PreparationRequests, PreparationTarget } from '../domain/refresh';
@@ -69,6 +70,10 @@ export interface AdmissionServiceOptions {
   readonly inventory?: InventoryRecorder;
   /** Told of an inventory write that failed or ran out of time (the decision stands). */
   readonly onInventoryFailure?: (error: unknown) => void;
+  /** Where the continuity guard reads what was admitted (absent: the guard never admits anything). */
+  readonly admitted?: Pick<InventoryStore, 'findAdmitted'>;
+  /** Told of a guard's inventory read that failed or ran out of time (the request is judged as ever). */
+  readonly onContinuityFailure?: (error: unknown) => void;
 }
 
 /** Where a review comes from: the cluster named in the webhook's URL. */
@@ -90,6 +95,8 @@ export interface Resolved {
   readonly cache: 'hit' | 'miss';
   readonly result?: FactsLookup;
   readonly failure?: FailureCause;
+  /** From a cache hit: when the workflow first stored a denying verdict for the image. */
+  readonly violatingSince?: string;
 }
 
 /**
@@ -116,6 +123,8 @@ export class AdmissionService {
   private readonly onFailure: (what: string, error: unknown) => void;
   private readonly inventory: InventoryRecorder | undefined;
   private readonly onInventoryFailure: (error: unknown) => void;
+  private readonly admitted: Pick<InventoryStore, 'findAdmitted'> | undefined;
+  private readonly onContinuityFailure: (error: unknown) => void;
   private readonly cacheReadBudgetMs: number;
   private readonly maxLookupsPerReview: number;
   private readonly maxLookupsInFlight: number;
@@ -142,6 +151,8 @@ export class AdmissionService {
     this.onPreparationRequest = options.onPreparationRequest ?? (() => {});
     this.inventory = options.inventory;
     this.onInventoryFailure = options.onInventoryFailure ?? (() => {});
+    this.admitted = options.admitted;
+    this.onContinuityFailure = options.onContinuityFailure ?? (() => {});
     this.carriesHistory = [options.policy, ...options.policy.match.scopes.map((s) => s.policy)].some(
       (p) => p.rules.countOnly?.minAgeDays !== undefined,
     );
@@ -174,7 +185,7 @@ export class AdmissionService {
     if (scope.kind === 'untouched') return allowUntouched(scope.reason, { exempt: scope.exempt === true });
     // What applies in this namespace: a scope's rules, and exceptions scoped to it.
     const { policy, mode } = policyFor(this.policy, request.namespace);
-    const { judgements, landed } =
+    const { judgements: judged, landed } =
       scope.kind === 'malformed'
         ? { judgements: [malformedObject(scope.path, scope.problem)], landed: Promise.resolve() }
         : await this.judge(scope.images, policy);
@@ -184,6 +195,7 @@ export class AdmissionService {
         ? mode === 'warn'
         : policy.mode === 'warn' ||
           (request.namespace !== '' && this.policy.match.warnNamespace(request.namespace));
+    const judgements = warnOnly ? judged : await this.continuity(request, judged, context, started);
     const decision = decide({
       kind: request.kind.kind,
       namespace: request.namespace,
@@ -202,6 +214,55 @@ export class AdmissionService {
       request.dryRun ? undefined : this.askPreparations(judgements, started),
     ]);
     return decision;
+  }
+
+  /**
+   * The continuity guard (policy `continuity.recreate: warn`, src/domain/continuity.ts): for a Pod its
+   * controller re-creates, the images that would be denied only for findings that appeared after the
+   * owner first ran them are admitted with a warning until the grace ends. Looked up only when such an
+   * image is there (one point read for all of them, within the cache's budget), so a compliant
+   * admission costs nothing more; a lookup that fails or runs out of time grants no grace.
+   */
+  private async continuity(
+    request: AdmissionRequest,
+    judgements: ImageJudgement[],
+    context: ReviewContext,
+    started: number,
+  ): Promise<ImageJudgement[]> {
+    const { recreate, graceDays } = this.policy.continuity;
+    const owner = recreate === 'warn' && this.admitted ? recreatingOwner(request) : undefined;
+    if (!owner || !this.admitted) return judgements;
+    const cluster = context.cluster ?? DEFAULT_CLUSTER;
+    const candidates = judgements.flatMap((judgement) => {
+      if (!judgement.judged || !judgement.verdict) return [];
+      const appeared = violationAppeared(judgement.verdict.violations, judgement.violatingSince);
+      if (!appeared) return [];
+      const admitted: AdmittedImage = {
+        ...judgement.judged,
+        cluster,
+        namespace: request.namespace,
+        owner,
+        image: judgement.image,
+      };
+      return [{ judgement, appeared, key: inventoryKey(admitted), admitted }];
+    });
+    if (candidates.length === 0) return judgements;
+    let records: Map<string, { firstAdmittedAt: string }>;
+    try {
+      const budget = Math.min(this.cacheReadBudgetMs, started + this.deadlineMs - Date.now());
+      records = await withDeadline(this.admitted.findAdmitted(candidates.map((c) => c.admitted)), budget);
+    } catch (error) {
+      this.onContinuityFailure(error);
+      return judgements;
+    }
+    const now = this.now();
+    const replaced = new Map<ImageJudgement, ImageJudgement>();
+    for (const { judgement, appeared, key } of candidates) {
+      const record = records.get(key);
+      const until = record && graceEnds(record.firstAdmittedAt, appeared, graceDays, now);
+      if (until) replaced.set(judgement, graced(judgement, owner, until));
+    }
+    return judgements.map((judgement) => replaced.get(judgement) ?? judgement);
   }
 
   /**
@@ -344,6 +405,7 @@ export class AdmissionService {
             ...(facts.result.status === 'found' && {
               judged: { ...repositoryKeyOf(facts.result.facts), digest: facts.result.facts.image.digest },
             }),
+            ...(facts.violatingSince && { violatingSince: facts.violatingSince }),
           });
         } else {
           const failure = facts?.failure ?? { reason: 'timed-out' as const };
@@ -416,7 +478,11 @@ export class AdmissionService {
     for (const lookup of unique) {
       const entry = cached.get(lookupKey(lookup));
       if (entry)
-        resolved.set(lookupKey(lookup), { cache: 'hit', result: { status: 'found', facts: entry.facts } });
+        resolved.set(lookupKey(lookup), {
+          cache: 'hit',
+          result: { status: 'found', facts: entry.facts },
+          ...(entry.verdict?.violatingSince && { violatingSince: entry.verdict.violatingSince }),
+        });
       else if (misses.length < this.maxLookupsPerReview) misses.push(lookup);
       else
         resolved.set(lookupKey(lookup), {

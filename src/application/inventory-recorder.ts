@@ -9,7 +9,7 @@ import { setBounded } from '../domain/bounded-map';
 import { type AdmittedImage, type InventoryStore, inventoryKey, isDue } from '../domain/inventory';
 
 export interface InventoryRecorderOptions {
-  readonly store: InventoryStore;
+  readonly store: Pick<InventoryStore, 'recordAdmitted'>;
   /** A record is written again only when its last-admitted time is older than this. */
   readonly refreshMs?: number;
   /** Records remembered in process (least recently recorded go first). */
@@ -24,7 +24,7 @@ export interface RecordTally {
 }
 
 export class InventoryRecorder {
-  private readonly store: InventoryStore;
+  private readonly store: Pick<InventoryStore, 'recordAdmitted'>;
   private readonly refreshMs: number;
   private readonly maxRemembered: number;
   /** Key → last-admitted time (epoch ms) this process knows of. Map order is the recency order. */

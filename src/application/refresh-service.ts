@@ -10,7 +10,9 @@ import {
   type DecisionStore,
   lookupKey,
   preparationKey,
+  type StoredVerdict,
 } from '../domain/decision-store';
+import { type ExposureEvents, exposureEvent, turnsDenied, violatingSince } from '../domain/exposure';
 import {
   carryFirstObserved,
   type EcrCatalog,
@@ -19,6 +21,7 @@ import {
   type RepositoryKey,
 } from '../domain/facts';
 import { ecrDigestReference } from '../domain/image-ref';
+import type { InventoryRecord, InventoryStore } from '../domain/inventory';
 import { type Policy, policyHash } from '../domain/policy';
 import type {
   EcrPreparation,
@@ -104,6 +107,13 @@ export interface RefreshRecord {
     readonly policyHash: string;
   };
   readonly reason?: string;
+  /**
+   * Set when the image turned from admitted to denied and the inventory shows it running: the
+   * workloads the exposure event named, or why it could not be announced (`failed`: the cache write
+   * stands; the handler logs and counts it), or `published: false` where nothing publishes (the
+   * `refresh` command).
+   */
+  readonly exposure?: { readonly workloads: number; readonly failed?: string; readonly published?: false };
 }
 
 export interface RefreshServiceOptions {
@@ -121,6 +131,12 @@ export interface RefreshServiceOptions {
   /** Cached entries expiring within this many seconds are refreshed by reconciliation. */
   readonly refreshWindowSeconds?: number;
   readonly now?: () => Date;
+  /**
+   * Where an image that turned denied is looked up, and where it is announced: without the inventory,
+   * nothing is looked up; without a publisher, the record only says where it runs.
+   */
+  readonly inventory?: Pick<InventoryStore, 'listInventory'>;
+  readonly exposure?: ExposureEvents;
 }
 
 /** Where reconciliation is in a registry: repositories left on the current page, and ECR's cursors. */
@@ -271,9 +287,44 @@ export class RefreshService {
     const key = lookupKey({ ...target, digest: target.digest });
     const previous = (await this.options.store.getMany([{ ...target, digest: target.digest }])).get(key);
     const facts = previous ? carryFirstObserved(lookup.facts, previous.facts) : lookup.facts;
-    const verdict = this.judge(facts);
+    const verdict = this.judge(facts, previous?.verdict);
     const { written } = await this.options.store.put({ facts, verdict });
-    return this.record(written.length > 0 ? 'written' : 'unchanged', facts, written, verdict);
+    const record = this.record(written.length > 0 ? 'written' : 'unchanged', facts, written, verdict);
+    // Announced only by the write that stored the change: a redelivered event, or one that lost to a
+    // newer entry, finds nothing to announce.
+    return written.includes(key) && turnsDenied(previous?.verdict, verdict)
+      ? { ...record, ...(await this.announce(facts, verdict.violations)) }
+      : record;
+  }
+
+  /**
+   * Publishes one exposure event for an image that turned denied, naming where the inventory shows it
+   * admitted; nothing when nothing runs it. Never throws: the verdict is stored already, and a failure
+   * is returned for the handler to log and count.
+   */
+  private async announce(
+    facts: Facts,
+    violations: Verdict['violations'],
+  ): Promise<Pick<RefreshRecord, 'exposure'>> {
+    const { inventory, exposure } = this.options;
+    if (!inventory) return {};
+    try {
+      const records: InventoryRecord[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await inventory.listInventory(facts.image.digest, cursor);
+        records.push(...page.records);
+        cursor = page.cursor;
+      } while (cursor);
+      const event = exposureEvent(facts, violations, records);
+      if (!event) return {};
+      const workloads = event.workloads.length + (event.workloadsOmitted ?? 0);
+      if (!exposure) return { exposure: { workloads, published: false } };
+      await exposure.publish([event]);
+      return { exposure: { workloads } };
+    } catch (error) {
+      return { exposure: { workloads: 0, failed: error instanceof Error ? error.message : String(error) } };
+    }
   }
 
   /** The cached image indexes of the target's repository that list the target as a platform image. */
@@ -398,10 +449,15 @@ export class RefreshService {
     const page = await this.options.store.listImages({}, request.cursor);
     const records: RefreshRecord[] = [];
     for (const entry of page.entries) {
-      const verdict = this.judge(entry.facts);
+      const verdict = this.judge(entry.facts, entry.verdict);
       if (entry.verdict && sameVerdict(entry.verdict, verdict)) continue;
       if (await this.options.store.updateVerdict(entry, verdict)) {
-        records.push(this.record('rejudged', entry.facts, [], verdict));
+        const record = this.record('rejudged', entry.facts, [], verdict);
+        records.push(
+          turnsDenied(entry.verdict, verdict)
+            ? { ...record, ...(await this.announce(entry.facts, verdict.violations)) }
+            : record,
+        );
       }
     }
     return { records, ...(page.cursor && { cursor: page.cursor }) };
@@ -421,16 +477,25 @@ export class RefreshService {
     };
   }
 
-  /** The verdict stored with an image's facts: judged as a reference by digest (tags are judged on admission). */
-  private judge(facts: Facts): RefreshRecord['verdict'] & { judgedAt: string } {
+  /**
+   * The verdict stored with an image's facts: judged as a reference by digest (tags are judged on
+   * admission) under the top-level policy, with when it turned denied (kept from `previous`).
+   */
+  private judge(
+    facts: Facts,
+    previous: StoredVerdict | undefined,
+  ): NonNullable<RefreshRecord['verdict']> & StoredVerdict {
     const { registryId, region, repositoryName } = facts.repository;
     const ref = ecrDigestReference(registryId, region, repositoryName, facts.image.digest);
-    const verdict = judgeFacts(facts, ref, this.options.policy, this.now());
+    const now = this.now();
+    const verdict = judgeFacts(facts, ref, this.options.policy, now);
+    const since = violatingSince(previous, verdict, now);
     return {
       allowed: verdict.violations.length === 0,
       violations: verdict.violations,
       policyHash: this.hash,
-      judgedAt: this.now().toISOString(),
+      judgedAt: now.toISOString(),
+      ...(since && { violatingSince: since }),
     };
   }
 

@@ -75,3 +75,16 @@ export const PREPARATION_REQUESTED = {
   source: 'ecr-admission',
   detailType: 'Image Preparation Requested',
 } as const;
+
+/**
+ * Put by the refresh workflow when an image the webhook admitted turns denied (a new finding, a failed
+ * scan, a setting or the policy changed) and the admitted inventory shows it running: one event per
+ * image, none when nothing runs it. The detail (src/domain/exposure.ts `ExposureEvent`): `image`,
+ * `digest`, `registryId`, `region`, `repository`, `violations` [{code, message}], `workloads`
+ * [{cluster, namespace, owner: {kind, name}, lastAdmittedAt}], and `workloadsOmitted` when there were
+ * more workloads than one event names. External names: docs/design.md documents the event.
+ */
+export const EXPOSURE_DETECTED = {
+  source: 'ecr-admission',
+  detailType: 'Admitted Image Noncompliant',
+} as const;

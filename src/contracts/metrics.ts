@@ -26,6 +26,18 @@ export const METRIC = {
   EventToVerdictLag: 'EventToVerdictLag',
   /** Admitted inventory writes that failed or ran out of time (the decision stands). */
   InventoryWriteFailures: 'InventoryWriteFailures',
+  /**
+   * Exposure events published (an admitted image turned denied where it runs), and those that could not
+   * be (the inventory could not be listed, or EventBridge refused: logged; the verdict is stored).
+   */
+  ExposureEvents: 'ExposureEvents',
+  ExposureEventFailures: 'ExposureEventFailures',
+  /**
+   * Pods the continuity guard admitted with a warning (re-created by their controller within the
+   * grace), and its inventory reads that failed or ran out of time (the request was judged as ever).
+   */
+  ContinuityGraced: 'ContinuityGraced',
+  ContinuityLookupFailures: 'ContinuityLookupFailures',
   /** Images the refresh workflow could not refresh (nothing cached for them). */
   RefreshFailures: 'RefreshFailures',
   /** Images the admission function asked the workflow to import or restore, and asks that failed. */

@@ -59,6 +59,8 @@ export const AWS_CALL_TIMEOUTS = {
   dynamodbRefresh: { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, maxAttempts: 3 },
   /** The admission path's requests to the workflow (it also stops waiting at its cache budget). */
   events: { connectionTimeoutMs: 500, requestTimeoutMs: 1_500, maxAttempts: 2 },
+  /** The refresh workflow's exposure events (a failure is logged and counted; the verdict is stored). */
+  exposureEvents: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 3 },
   /** The buffer's consumer starting executions: a failed start is delivered again by SQS. */
   stepFunctions: { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 3 },
   /**

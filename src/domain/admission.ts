@@ -48,6 +48,10 @@ export interface ImageJudgement {
   readonly unverified?: FailureCause;
   /** Set when judged on facts: the repository and the digest the verdict was judged for. */
   readonly judged?: RepositoryKey & { readonly digest: string };
+  /** From the cache: when the workflow first stored a denying verdict for the image (ISO). */
+  readonly violatingSince?: string;
+  /** Set when the continuity guard admitted the image: the violations it graced, and until when. */
+  readonly continuity?: { readonly codes: readonly string[]; readonly until: string };
 }
 
 /** An image the failure mode answered for, with the cause class. */
@@ -146,6 +150,14 @@ export function decide(input: DecideInput): Decision {
   if (exemptImages.length > 0) audit.exempt = String(exemptImages.length);
   const counted = countedFindings(violations);
   if (counted) audit.findings = counted;
+  // Admitted by the continuity guard: what was graced, and until when (`CODE until DATE`).
+  const graced = input.judgements.flatMap((j) =>
+    j.continuity ? j.continuity.codes.map((code) => `${code} until ${j.continuity?.until.slice(0, 10)}`) : [],
+  );
+  if (graced.length > 0) {
+    audit.continuity = [...new Set(graced)].join(',');
+    if (!denied) audit.decision = 'warned';
+  }
 
   const warned = denied ? [] : violations.map((v) => shortWarning(v.code, v.image, firstClause(v.message)));
   const warnings = [...new Set([...warned, ...imageWarnings])];

@@ -11,6 +11,12 @@ export interface StoredVerdict {
   readonly violations: readonly Violation[];
   readonly policyHash: string;
   readonly judgedAt: string;
+  /**
+   * When the workflow first stored a denying verdict for the image (ISO), kept while it stays denied;
+   * absent on an admitting verdict, and on entries written before it was kept. The continuity guard's
+   * "when the violation appeared" (docs/decision-cache.md).
+   */
+  readonly violatingSince?: string;
 }
 
 export interface CachedImage {

@@ -70,6 +70,8 @@ export interface InventoryStore {
   recordAdmitted(admitted: AdmittedImage, at: Date, refreshMs: number): Promise<RecordOutcome>;
   /** Every live record of one image digest, in key order, a page at a time. */
   listInventory(digest: string, cursor?: string): Promise<InventoryPage>;
+  /** The live records of these admissions, keyed by `inventoryKey`: point reads, one round trip. */
+  findAdmitted(admitted: readonly AdmittedImage[]): Promise<Map<string, InventoryRecord>>;
 }
 
 /**

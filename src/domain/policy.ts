@@ -172,6 +172,14 @@ export const policySchema = z.strictObject({
   pinDigests: z._default(z.enum(['pods', 'workloads', 'off']), 'pods'),
   /** An archived image: denied with the command that restores it, or restored by the workflow. */
   archived: z._default(z.enum(['deny', 'restore']), 'deny'),
+  /** The continuity guard: a re-created Pod of a workload admitted before a findings violation appeared. */
+  continuity: z._default(
+    z.strictObject({
+      recreate: z._default(z.enum(['off', 'warn']), 'off'),
+      graceDays: z._default(count(), 14),
+    }),
+    { recreate: 'off', graceDays: 14 },
+  ),
   registries: z._default(
     z.array(
       z
@@ -256,6 +264,12 @@ export interface Policy {
   readonly pinDigests: 'pods' | 'workloads' | 'off';
   /** `restore`: the workflow restores an archived image that a Pod asks for (once); top-level only. */
   readonly archived: 'deny' | 'restore';
+  /**
+   * `warn`: a Pod its controller re-creates, whose image the inventory shows admitted for the same
+   * owner before a findings violation appeared, is admitted with a warning for `graceDays` after it
+   * appeared (docs/design.md, "The continuity guard"); top-level only.
+   */
+  readonly continuity: { readonly recreate: 'off' | 'warn'; readonly graceDays: number };
   readonly registries: readonly { readonly accountId: string; readonly roleArn: string }[];
   readonly match: {
     readonly exemptNamespace: Matcher;

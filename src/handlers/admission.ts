@@ -32,6 +32,10 @@ const service = createAdmissionService({
     logger.warn('admitted inventory not recorded', { error: error as Error });
     metrics.addMetric(METRIC.InventoryWriteFailures, MetricUnit.Count, 1);
   },
+  onContinuityFailure: (error) => {
+    logger.warn('continuity guard could not read the inventory; judged as ever', { error: error as Error });
+    metrics.addMetric(METRIC.ContinuityLookupFailures, MetricUnit.Count, 1);
+  },
   onEcrError: (operation, error) => {
     metrics.addMetric(METRIC.EcrErrors, MetricUnit.Count, 1);
     logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
@@ -61,8 +65,10 @@ class AdmissionFunction implements LambdaInterface {
       const reply = await handleWebhookRequest(service, toHttpRequest(event), {
         onReview: (request) => logger.appendKeys({ uid: request.uid }),
         onDecision: (decision, request) => {
+          const graced = decision.auditAnnotations.continuity !== undefined;
+          if (graced) metrics.addMetric(METRIC.ContinuityGraced, MetricUnit.Count, 1);
           const outcome = decision.allowed
-            ? decision.violations.length > 0
+            ? decision.violations.length > 0 || graced
               ? METRIC.Warned
               : METRIC.Allowed
             : METRIC.Denied;

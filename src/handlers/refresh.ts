@@ -12,6 +12,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { loadRefreshConfig } from '../adapters/config';
 import { parseRefreshEvent } from '../adapters/ecr-events';
+import { EventBridgeExposureEvents } from '../adapters/exposure-events';
 import { idempotencyStore } from '../adapters/idempotency';
 import type { ListRequest, RefreshRecord, RefreshTarget } from '../application/refresh-service';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contracts/metrics';
@@ -24,16 +25,30 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE
 const config = loadRefreshConfig(process.env);
 const service = createRefreshService({
   ...config,
+  exposure: new EventBridgeExposureEvents(),
   onEcrError: (operation, error) => {
     metrics.addMetric(METRIC.EcrErrors, MetricUnit.Count, 1);
     logger.warn('ECR call failed', { operation, errorName: (error as Error).name });
   },
 });
 
+/** Logs and counts the exposure a record announced, or failed to (the verdict is stored either way). */
+function countExposure(record: RefreshRecord): void {
+  if (!record.exposure) return;
+  if (record.exposure.failed) {
+    metrics.addMetric(METRIC.ExposureEventFailures, MetricUnit.Count, 1);
+    logger.error('exposure not announced', { digest: record.digest, reason: record.exposure.failed });
+  } else {
+    metrics.addMetric(METRIC.ExposureEvents, MetricUnit.Count, 1);
+    logger.warn('exposure announced', { digest: record.digest, workloads: record.exposure.workloads });
+  }
+}
+
 async function refreshTarget(target: RefreshTarget): Promise<RefreshRecord[]> {
   const records = await service.refresh(target);
   for (const record of records) {
     logger.info('refreshed', { action: record.action, keys: record.keys, digest: record.digest });
+    countExposure(record);
     if (record.action === 'written') {
       metrics.addMetric(
         METRIC.EventToVerdictLag,
@@ -102,7 +117,11 @@ export const listTargets = task((request: ListRequest) => service.listTargets(re
 /** The records go to the log; the state machine keeps only a count and the cursor (its payload limit). */
 export const rejudge = task(async (request: { cursor?: string }) => {
   const page = await service.rejudge(request);
-  for (const record of page.records) logger.info('rejudged', { keys: record.keys, digest: record.digest });
+  for (const record of page.records) {
+    logger.info('rejudged', { keys: record.keys, digest: record.digest });
+    countExposure(record);
+  }
+  flushMetrics();
   return { rejudged: page.records.length, ...(page.cursor && { cursor: page.cursor }) };
 });
 

@@ -42,6 +42,8 @@ export interface AdmissionWiringOptions extends WiringOptions {
   readonly warmCacheTtlMs?: number;
   readonly warmCacheMaxEntries?: number;
   readonly onFailure?: (what: string, error: unknown) => void;
+  /** Told of a continuity guard's inventory read that failed (the request is judged as ever). */
+  readonly onContinuityFailure?: (error: unknown) => void;
   /** Where to ask the workflow to import or restore images (the Lambda: EventBridge); absent: never. */
   readonly preparations?: PreparationRequests;
   readonly onPreparationRequest?: (targets: readonly PreparationTarget[], error?: unknown) => void;
@@ -131,6 +133,9 @@ export function createAdmissionService(options: AdmissionWiringOptions): Admissi
         }),
       }),
     ...(options.onInventoryFailure && { onInventoryFailure: options.onInventoryFailure }),
+    // The continuity guard reads the table's inventory wherever there is a table (reads only).
+    ...(table && { admitted: table }),
+    ...(options.onContinuityFailure && { onContinuityFailure: options.onContinuityFailure }),
     ...(options.now && { now: options.now }),
     ...(options.deadlineMs && { deadlineMs: options.deadlineMs }),
     ...(options.cacheReadSharePercent && { cacheReadSharePercent: options.cacheReadSharePercent }),

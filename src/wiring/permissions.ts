@@ -16,6 +16,7 @@ import {
   REGISTRY_LEVEL_METHODS,
   REGISTRY_ROLE_ACTIONS,
 } from '../adapters/ecr-sdk';
+import { EXPOSURE_EVENT_ACTIONS } from '../adapters/exposure-events';
 import { IDEMPOTENCY_TABLE_ACTIONS } from '../adapters/idempotency';
 import { PREPARATION_REQUEST_ACTIONS } from '../adapters/preparation-events';
 import { WORKFLOW_START_ACTIONS } from '../adapters/sfn-starter';
@@ -59,9 +60,10 @@ const PREPARATION_REPOSITORY_ACTIONS = [...ECR_ACTIONS.restoreImage, ...ECR_IMPO
 const PREPARATION_UNSCOPED_ACTIONS = ECR_IMPORT_ACTIONS.authorizationToken;
 
 export interface FunctionActions {
-  /** On the decision table, and on its repository index. */
+  /** On the decision table, on its repository index, and on its inventory index. */
   readonly decisionTable: readonly string[];
   readonly decisionIndex: readonly string[];
+  readonly inventoryIndex: readonly string[];
   readonly idempotencyTable: readonly string[];
   /** ECR reads on repositories of every registry the policy admits (an image's facts). */
   readonly ecrRepository: readonly string[];
@@ -71,7 +73,10 @@ export interface FunctionActions {
   readonly unscoped: readonly string[];
   /** On the roles the policy's `registries` names for other accounts (when it names any). */
   readonly registryRoles: readonly string[];
-  /** On the account's default event bus: asking the workflow to import or restore an image. */
+  /**
+   * On the account's default event bus: asking the workflow to import or restore an image, announcing
+   * an admitted image that turned denied.
+   */
   readonly eventBus: readonly string[];
   /** On the event-driven refresh state machine (starting its executions). */
   readonly refreshStateMachine: readonly string[];
@@ -89,6 +94,8 @@ function uses(wired: {
   prepares?: boolean;
   /** Asks the workflow to (the admission function). */
   asksPreparations?: boolean;
+  /** Announces admitted images that turned denied (exposure events). */
+  announcesExposure?: boolean;
   /** Starts the refresh state machine from the buffer's batches. */
   coalesces?: boolean;
 }): FunctionActions {
@@ -99,6 +106,7 @@ function uses(wired: {
   return {
     decisionTable: unique(store.flatMap((a) => a.table ?? [])),
     decisionIndex: unique(store.flatMap((a) => a.index ?? [])),
+    inventoryIndex: unique(store.flatMap((a) => a.inventoryIndex ?? [])),
     idempotencyTable: wired.idempotency ? unique(IDEMPOTENCY_TABLE_ACTIONS) : [],
     ecrRepository: unique([
       ...ecr.filter((m) => !REGISTRY_LEVEL_READS.includes(m)).flatMap((m) => ECR_ACTIONS[m]),
@@ -112,7 +120,10 @@ function uses(wired: {
     ]),
     // Facts are read from other accounts' registries through their roles; listing is own-registry only.
     registryRoles: readsFindings ? unique(REGISTRY_ROLE_ACTIONS) : [],
-    eventBus: wired.asksPreparations ? unique(PREPARATION_REQUEST_ACTIONS) : [],
+    eventBus: unique([
+      ...(wired.asksPreparations ? PREPARATION_REQUEST_ACTIONS : []),
+      ...(wired.announcesExposure ? EXPOSURE_EVENT_ACTIONS : []),
+    ]),
     refreshStateMachine: wired.coalesces ? unique(WORKFLOW_START_ACTIONS) : [],
     buffer: wired.coalesces ? unique(BUFFER_CONSUMER_ACTIONS) : [],
   };
@@ -123,19 +134,25 @@ export type DeployedFunction = 'Admission' | 'Coalesce' | RefreshTask;
 export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
   /**
    * src/wiring/admission.ts: the cache's batched reads and write-through, live facts on a miss, the
-   * admitted inventory.
+   * admitted inventory (its writes, and the continuity guard's point reads).
    */
-  Admission: uses({ store: ['getMany', 'put', 'recordAdmitted'], ecr: FACTS_READS, asksPreparations: true }),
+  Admission: uses({
+    store: ['getMany', 'put', 'recordAdmitted', 'findAdmitted'],
+    ecr: FACTS_READS,
+    asksPreparations: true,
+  }),
   /** Parses the event: no AWS call. */
   Plan: uses({}),
   /**
    * Gathers facts and writes them; an image gone from ECR is removed; the repository's cached image
-   * indexes are listed (by repository, through the index); idempotency records per event.
+   * indexes are listed (by repository, through the index); idempotency records per event. An image
+   * that turned denied is looked up in the admitted inventory (its index) and announced.
    */
   Refresh: uses({
-    store: ['getMany', 'put', 'deleteImage', 'listImagesOfRepository'],
+    store: ['getMany', 'put', 'deleteImage', 'listImagesOfRepository', 'listInventory'],
     ecr: FACTS_READS,
     idempotency: true,
+    announcesExposure: true,
   }),
   Delete: uses({ store: ['deleteImage'] }),
   /** Pages of the cache (by repository or by scan), or of the own registry with the cache's view of it. */
@@ -143,8 +160,11 @@ export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
     store: ['getMany', 'listImagesOfRepository', 'listImagesByScan'],
     ecr: CATALOG_READS,
   }),
-  /** Judges cached facts again: no ECR call. */
-  Rejudge: uses({ store: ['listImagesByScan', 'updateVerdict'] }),
+  /** Judges cached facts again (no ECR call), and announces an image that turned denied, as Refresh. */
+  Rejudge: uses({
+    store: ['listImagesByScan', 'updateVerdict', 'listInventory'],
+    announcesExposure: true,
+  }),
   /** Logs and counts: no AWS call. */
   RecordFailure: uses({}),
   /**

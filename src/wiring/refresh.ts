@@ -8,7 +8,9 @@ import { MemoryDecisionStore } from '../adapters/memory-store';
 import { RefreshService } from '../application/refresh-service';
 import { STORE_DEFAULTS } from '../contracts/settings';
 import type { Claims, DecisionStore } from '../domain/decision-store';
+import type { ExposureEvents } from '../domain/exposure';
 import type { EcrCatalog } from '../domain/facts';
+import type { InventoryStore } from '../domain/inventory';
 import type { EcrPreparation } from '../domain/refresh';
 import { ecrReads, tableStore, type WiringOptions } from './admission';
 
@@ -36,12 +38,19 @@ export interface RefreshWiringOptions extends WiringOptions {
   readonly region: string;
   /** A catalog to list instead of live ECR (a registry snapshot). */
   readonly catalog?: EcrCatalog;
+  /**
+   * Where images that turned denied are announced (the deployed workflow: EventBridge); absent, nothing
+   * is. They are looked up in the table's admitted inventory, or in `inventory` (tests, in process).
+   */
+  readonly exposure?: ExposureEvents;
+  readonly inventory?: Pick<InventoryStore, 'listInventory'>;
 }
 
 export function createRefreshService(options: RefreshWiringOptions): RefreshService {
   const { tableName } = options;
-  const store: DecisionStore & Claims = tableName
-    ? tableStore({ ...options, tableName })
+  const table = tableName ? tableStore({ ...options, tableName }) : undefined;
+  const store: DecisionStore & Claims = table
+    ? table
     : new MemoryDecisionStore({ ttlMs: (options.cacheTtlSeconds ?? STORE_DEFAULTS.cacheTtlSeconds) * 1000 });
   const live = options.facts && options.catalog ? undefined : ecrReads(options);
   // The Prepare task's writes to ECR, on live ECR only (a snapshot cannot import or restore anything).
@@ -54,6 +63,8 @@ export function createRefreshService(options: RefreshWiringOptions): RefreshServ
     claims: store,
     ...(preparation && { preparation }),
     region: options.region,
+    ...(options.exposure && { exposure: options.exposure }),
+    ...((options.inventory ?? table) && { inventory: options.inventory ?? table }),
     ...(options.ownAccountId && { ownAccountId: options.ownAccountId }),
     ...(options.now && { now: options.now }),
   });

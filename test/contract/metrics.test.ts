@@ -13,6 +13,7 @@ import { removeTemporaryDirectories, synthesizeInProcess } from '../cdk/synth';
 import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
 import { coldStart, lambdaContext } from '../helpers/lambda';
 import { type LocalEcr, type RawSnapshot, startLocalEcr } from '../helpers/local-ecr';
+import { type LocalEventBridge, startLocalEventBridge } from '../helpers/local-eventbridge';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../helpers/local-stepfunctions';
 import { sqsBatch } from '../helpers/sqs';
 import { cveStorm } from '../helpers/storm';
@@ -22,7 +23,16 @@ jest.setTimeout(60_000);
 const OWN = '111122223333';
 const HOST = `${OWN}.dkr.ecr.us-east-1.amazonaws.com`;
 const DIGEST = `sha256:${'c'.repeat(64)}`;
-const SNAPSHOT: RawSnapshot = {
+const NEXT = `sha256:${'d'.repeat(64)}`;
+const scanned = (critical: number) => ({
+  imageScanStatus: { status: 'COMPLETE' },
+  imageScanFindings: {
+    findingSeverityCounts: critical > 0 ? { CRITICAL: critical } : {},
+    imageScanCompletedAt: critical > 0 ? '2026-11-21T10:00:00Z' : '2026-11-20T10:00:00Z',
+  },
+});
+/** team/api 1.0.0 and 1.1.0, clean or (after a rescan) each with a CRITICAL finding. */
+const snapshot = (critical = 0): RawSnapshot => ({
   registries: [
     {
       registryId: OWN,
@@ -41,20 +51,21 @@ const SNAPSHOT: RawSnapshot = {
               imageDigest: DIGEST,
               imageTags: ['1.0.0'],
               imagePushedAt: '2026-11-20T09:00:00Z',
-              scan: {
-                imageScanStatus: { status: 'COMPLETE' },
-                imageScanFindings: {
-                  findingSeverityCounts: {},
-                  imageScanCompletedAt: '2026-11-20T10:00:00Z',
-                },
-              },
+              scan: scanned(critical),
+            },
+            {
+              imageDigest: NEXT,
+              imageTags: ['1.1.0'],
+              imagePushedAt: '2026-11-20T09:00:00Z',
+              scan: scanned(critical),
             },
           ],
         },
       ],
     },
   ],
-};
+});
+const SNAPSHOT = snapshot();
 
 /** A metric as CloudWatch identifies it: namespace, name, and dimensions (sorted `name=value`). */
 interface MetricId {
@@ -172,6 +183,7 @@ describe('metrics', () => {
   let dynamo: DynamoLocal;
   let ecr: LocalEcr;
   let sfn: LocalStepFunctions;
+  let events: LocalEventBridge;
   const saved = { ...process.env };
   const written: string[] = [];
   let emitted: MetricId[] = [];
@@ -205,6 +217,7 @@ describe('metrics', () => {
     dynamo = await startDynamoLocal();
     ecr = await startLocalEcr(SNAPSHOT, { ownAccountId: OWN });
     sfn = await startLocalStepFunctions();
+    events = await startLocalEventBridge();
     await createDecisionTable(dynamo.client(), 'decisions');
     await dynamo.client().send(
       new CreateTableCommand({
@@ -218,6 +231,7 @@ describe('metrics', () => {
       AWS_ENDPOINT_URL_ECR: ecr.url,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SFN: sfn.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
       AWS_ACCESS_KEY_ID: 'AKIDOWN',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_REGION: 'us-east-1',
@@ -272,6 +286,14 @@ describe('metrics', () => {
       );
       ecr.faults = {};
       await refresh.recordFailure({ ...target, error: { Error: 'FactsUnavailableError' } }, lambdaContext());
+      // Exposure: both running images turn denied; one announcement is refused, the other published.
+      await admission.handler(apiEvent(podReview('next', 'shop', `${HOST}/team/api:1.1.0`)), lambdaContext());
+      ecr.setSnapshot(snapshot(1));
+      events.refuse = true;
+      await refresh.refresh({ ...target, digest: NEXT, tags: ['1.1.0'], eventId: 'e3' }, lambdaContext());
+      events.refuse = false;
+      await refresh.refresh({ ...target, eventId: 'e2' }, lambdaContext());
+      expect(events.entries.map((e) => JSON.parse(e.Detail).digest)).toEqual([DIGEST]);
       // The buffer's consumer: two findings on one image (one execution, one event coalesced), one refused.
       const { coalesce } = coldStart(() => require('../../src/handlers/coalesce'), {
         STATE_MACHINE_ARN: `arn:aws:states:us-east-1:${OWN}:stateMachine:Refresh`,
@@ -295,6 +317,7 @@ describe('metrics', () => {
     removeTemporaryDirectories();
     await ecr?.close();
     await sfn?.close();
+    await events?.close();
     await dynamo?.stop();
   });
 

@@ -4,45 +4,24 @@
  * a dry run and a bad cluster name write nothing.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDecisionStore } from '../../src/adapters/dynamodb-store';
-import { EXAMPLE_ARGS, REPO_ROOT, type RunningCli, requireBuiltCli, runCli, startCli } from '../helpers/cli';
+import {
+  EXAMPLE_ARGS,
+  postToServe,
+  REPO_ROOT,
+  type RunningCli,
+  requireBuiltCli,
+  runCli,
+  startCli,
+} from '../helpers/cli';
 import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
 
 jest.setTimeout(60_000);
 
 /** team/api:1.4.2 in examples/registry-snapshot.json. */
 const DIGEST = 'sha256:16eb06ced985216bb14744c43dad833c58f56296d152e580542d0e8630f63316';
-
-function post(
-  port: number,
-  ca: Buffer,
-  path: string,
-  body: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path,
-        ca,
-        agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('serve --table --cluster records the admitted inventory', () => {
   let dynamo: DynamoLocal;
@@ -95,10 +74,10 @@ describe('serve --table --cluster records the admitted inventory', () => {
 
   it('records the bare path under --cluster and /validate/NAME under NAME; a dry run and a bad name write nothing', async () => {
     const answers = [
-      await post(port, ca, '/validate', allowed),
-      await post(port, ca, '/validate/prod-eu?timeout=5s', withRequest({ uid: 'u-2' })),
-      await post(port, ca, '/validate/dry-run', withRequest({ uid: 'u-3', dryRun: true })),
-      await post(port, ca, '/validate/prod.eu', withRequest({ uid: 'u-4' })),
+      await postToServe(port, ca, '/validate', allowed),
+      await postToServe(port, ca, '/validate/prod-eu?timeout=5s', withRequest({ uid: 'u-2' })),
+      await postToServe(port, ca, '/validate/dry-run', withRequest({ uid: 'u-3', dryRun: true })),
+      await postToServe(port, ca, '/validate/prod.eu', withRequest({ uid: 'u-4' })),
     ];
 
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 400]);

@@ -4,6 +4,7 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(__dirname, '../..');
@@ -220,4 +221,33 @@ export function expectOneLineError(result: CliResult, ...fragments: readonly str
   const lines = result.stderr.trimEnd().split('\n');
   expect(lines).toHaveLength(1);
   for (const fragment of fragments) expect(lines[0]).toContain(fragment);
+}
+
+/** POSTs a JSON body to `serve` on 127.0.0.1, trusting its CA; the status and the body as text. */
+export function postToServe(
+  port: number,
+  ca: Buffer,
+  path: string,
+  body: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path,
+        ca,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }

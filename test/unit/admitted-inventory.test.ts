@@ -58,6 +58,9 @@ class CountedInventory implements InventoryStore {
   listInventory(digest: string, cursor?: string) {
     return this.memory.listInventory(digest, cursor);
   }
+  findAdmitted(admitted: readonly AdmittedImage[]) {
+    return this.memory.findAdmitted(admitted);
+  }
 }
 
 function setup(options: { store?: InventoryStore; deadlineMs?: number } = {}) {
@@ -324,6 +327,7 @@ describe('when the inventory cannot be written', () => {
         throw new StoreUnavailableError('the admitted inventory could not be written');
       },
       listInventory: async () => ({ records: [] }),
+      findAdmitted: async () => new Map(),
     };
     const { service, failures } = setup({ store: failing });
 
@@ -342,6 +346,7 @@ describe('when the inventory cannot be written', () => {
         return new Promise<never>(() => {});
       },
       listInventory: async () => ({ records: [] }),
+      findAdmitted: async () => new Map(),
     };
     const { service, failures } = setup({ store: silent, deadlineMs: 300 });
 

@@ -29,6 +29,7 @@ const DOCUMENTED_DEFAULTS: Omit<Policy, 'match'> = {
   scopes: [],
   pinDigests: 'pods',
   archived: 'deny',
+  continuity: { recreate: 'off', graceDays: 14 },
   registries: [],
 };
 
@@ -140,6 +141,7 @@ describe('parsePolicy', () => {
           failureMode: 'allow',
           pinDigests: 'workloads',
           archived: 'restore',
+          continuity: { recreate: 'warn' },
           registries: [{ accountId: '444455556666', roleArn: 'arn:aws:iam::444455556666:role/read' }],
         },
         expected: {
@@ -163,6 +165,7 @@ describe('parsePolicy', () => {
           failureMode: 'allow',
           pinDigests: 'workloads',
           archived: 'restore',
+          continuity: { recreate: 'warn', graceDays: 14 },
           registries: [{ accountId: '444455556666', roleArn: 'arn:aws:iam::444455556666:role/read' }],
         },
       },
@@ -915,6 +918,26 @@ describe('risk-based rules: countOnly, scoped exceptions and scopes', () => {
       name: 'a scope may not override what is done with archived images',
       document: { scopes: [{ namespaces: ['prod'], archived: 'restore' }] },
       issue: 'scopes[0].archived: unknown key',
+    },
+    {
+      name: 'a scope may not override the continuity guard',
+      document: { scopes: [{ namespaces: ['prod'], continuity: { recreate: 'warn' } }] },
+      issue: 'scopes[0].continuity: unknown key',
+    },
+    {
+      name: 'continuity.recreate is off or warn',
+      document: { continuity: { recreate: 'allow' } },
+      issue: /^continuity\.recreate: /,
+    },
+    {
+      name: 'continuity.graceDays is a non-negative integer',
+      document: { continuity: { graceDays: -1 } },
+      issue: /^continuity\.graceDays: /,
+    },
+    {
+      name: 'continuity takes no other key',
+      document: { continuity: { recreate: 'warn', forever: true } },
+      issue: 'continuity.forever: unknown key',
     },
     {
       name: 'archived is deny or restore',
