@@ -113,7 +113,13 @@ export class FileInventory implements InventoryReader {
     return this.byDigest.get(digest) ?? [];
   }
 
-  async recordOf(admitted: AdmittedImage): Promise<AdmittedRecord | undefined> {
-    return this.byKey.get(inventoryKey(admitted));
+  async findAdmitted(admitted: readonly AdmittedImage[]): Promise<ReadonlyMap<string, AdmittedRecord>> {
+    const found = new Map<string, AdmittedRecord>();
+    for (const image of admitted) {
+      const key = inventoryKey(image);
+      const record = this.byKey.get(key);
+      if (record) found.set(key, record);
+    }
+    return found;
   }
 }

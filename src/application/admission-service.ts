@@ -32,7 +32,7 @@ import {
 } from '../domain/errors';
 import { carryFirstObserved, type FactsLookup, type FactsSource, type ImageLookup } from '../domain/facts';
 import { type ImageReference, parseImageReference } from '../domain/image-ref';
-import { type AdmittedImage, DEFAULT_CLUSTER, type InventoryStore, inventoryKey } from '../domain/inventory';
+import { type AdmittedImage, DEFAULT_CLUSTER, type InventoryReader, inventoryKey } from '../domain/inventory';
 import { type Mutation, NO_MUTATION, pinCandidates, pinnedReference, toJsonPointer } from '../domain/pinning';
 import { type Policy, policyFor } from '../domain/policy';
 import type { PreparationRequests, PreparationTarget } from '../domain/refresh';
@@ -71,7 +71,7 @@ export interface AdmissionServiceOptions {
   /** Told of an inventory write that failed or ran out of time (the decision stands). */
   readonly onInventoryFailure?: (error: unknown) => void;
   /** Where the continuity guard reads what was admitted (absent: the guard never admits anything). */
-  readonly admitted?: Pick<InventoryStore, 'findAdmitted'>;
+  readonly admitted?: Pick<InventoryReader, 'findAdmitted'>;
   /** Told of a guard's inventory read that failed or ran out of time (the request is judged as ever). */
   readonly onContinuityFailure?: (error: unknown) => void;
 }
@@ -123,7 +123,7 @@ export class AdmissionService {
   private readonly onFailure: (what: string, error: unknown) => void;
   private readonly inventory: InventoryRecorder | undefined;
   private readonly onInventoryFailure: (error: unknown) => void;
-  private readonly admitted: Pick<InventoryStore, 'findAdmitted'> | undefined;
+  private readonly admitted: Pick<InventoryReader, 'findAdmitted'> | undefined;
   private readonly onContinuityFailure: (error: unknown) => void;
   private readonly cacheReadBudgetMs: number;
   private readonly maxLookupsPerReview: number;
@@ -247,7 +247,7 @@ export class AdmissionService {
       return [{ judgement, appeared, key: inventoryKey(admitted), admitted }];
     });
     if (candidates.length === 0) return judgements;
-    let records: Map<string, { firstAdmittedAt: string }>;
+    let records: ReadonlyMap<string, { firstAdmittedAt: string }>;
     try {
       const budget = Math.min(this.cacheReadBudgetMs, started + this.deadlineMs - Date.now());
       records = await withDeadline(this.admitted.findAdmitted(candidates.map((c) => c.admitted)), budget);

@@ -100,6 +100,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       onFailure: observability.onFailure,
       onEcrError: observability.onEcrError,
       onInventoryFailure: observability.onInventoryFailure,
+      onContinuityFailure: observability.onContinuityFailure,
     },
     { recordsInventory: true },
   );

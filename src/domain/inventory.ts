@@ -81,8 +81,8 @@ export interface InventoryStore {
 export interface InventoryReader {
   /** Every record of one image digest, in key order. */
   recordsOf(digest: string): Promise<readonly AdmittedRecord[]>;
-  /** The record of one admission (by its key: digest, cluster, namespace, owner, image), if any. */
-  recordOf(admitted: AdmittedImage): Promise<AdmittedRecord | undefined>;
+  /** The records of these admissions (by their keys: digest, cluster, namespace, owner, image), by key. */
+  findAdmitted(admitted: readonly AdmittedImage[]): Promise<ReadonlyMap<string, AdmittedRecord>>;
 }
 
 /**

@@ -133,8 +133,9 @@ export function createAdmissionService(options: AdmissionWiringOptions): Admissi
         }),
       }),
     ...(options.onInventoryFailure && { onInventoryFailure: options.onInventoryFailure }),
-    // The continuity guard reads the table's inventory wherever there is a table (reads only).
-    ...(table && { admitted: table }),
+    // The continuity guard reads an exported inventory when given one (`--inventory FILE`), else the
+    // table's wherever there is a table (reads only).
+    ...((options.readInventory ?? table) && { admitted: options.readInventory ?? table }),
     ...(options.onContinuityFailure && { onContinuityFailure: options.onContinuityFailure }),
     ...(options.now && { now: options.now }),
     ...(options.deadlineMs && { deadlineMs: options.deadlineMs }),

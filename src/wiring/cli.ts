@@ -29,6 +29,7 @@ export interface CliHooks {
   readonly onFailure?: (what: string, error: unknown) => void;
   readonly onEcrError?: (operation: string, error: unknown) => void;
   readonly onInventoryFailure?: (error: unknown) => void;
+  readonly onContinuityFailure?: (error: unknown) => void;
 }
 
 /** What only the webhook (`serve`) does: record what it admits in the table's admitted inventory. */
@@ -80,6 +81,7 @@ export function buildJudgingCore(
     ...(hooks.onFailure && { onFailure: hooks.onFailure }),
     ...(hooks.onEcrError && { onEcrError: hooks.onEcrError }),
     ...(hooks.onInventoryFailure && { onInventoryFailure: hooks.onInventoryFailure }),
+    ...(hooks.onContinuityFailure && { onContinuityFailure: hooks.onContinuityFailure }),
     // Only in a table: an inventory in process would die with it, unread.
     ...(role.recordsInventory && options.table && { inventory: {} }),
     ...(readInventory && { readInventory }),

@@ -15,6 +15,8 @@ export interface ServerObservability {
   readonly hooks: WebhookHooks;
   readonly onFailure: (what: string, error: unknown) => void;
   readonly onInventoryFailure: (error: unknown) => void;
+  /** The continuity guard could not read the inventory: the Pod was judged without grace. */
+  readonly onContinuityFailure: (error: unknown) => void;
   readonly onEcrError: (operation: string, error: unknown) => void;
   metrics(): Promise<{ contentType: string; body: string }>;
 }
@@ -141,6 +143,11 @@ export function createServerObservability(destination: DestinationStream): Serve
       const cause = failureCause(error);
       failures.inc({ what: 'inventory', cause: cause.reason });
       logger.warn({ cause: cause.reason }, 'admitted inventory not recorded; the decision stands');
+    },
+    onContinuityFailure: (error) => {
+      const cause = failureCause(error);
+      failures.inc({ what: 'continuity', cause: cause.reason });
+      logger.warn({ cause: cause.reason }, 'admitted inventory not read; judged without the continuity guard');
     },
     onEcrError: (operation, error) => {
       const cause = classifyAwsError(error, 'ecr', operation);

@@ -4,11 +4,12 @@
  * nothing more. In process: the memory cache and inventory, facts from a snapshot with a CRITICAL.
  */
 import { EcrFactsSource } from '../../src/adapters/ecr-facts';
+import { FileInventory } from '../../src/adapters/inventory-lines';
 import { MemoryDecisionStore, MemoryInventoryStore } from '../../src/adapters/memory-store';
 import { SnapshotReads } from '../../src/adapters/snapshot';
 import { AdmissionService } from '../../src/application/admission-service';
 import { graceEnds, violationAppeared } from '../../src/domain/continuity';
-import type { AdmittedImage } from '../../src/domain/inventory';
+import type { AdmittedImage, AdmittedRecord } from '../../src/domain/inventory';
 import { parsePolicy } from '../../src/domain/policy';
 import type { Violation } from '../../src/domain/verdict';
 import { parseAdmissionReview } from '../../src/http/admission-review';
@@ -84,8 +85,11 @@ async function setup(
     firstAdmitted?: string;
     violatingSince?: string | null;
     owner?: typeof RS;
+    /** The inventory exported to a file and read back (`review --inventory FILE`), not the store. */
+    fromFile?: boolean;
   } = {},
 ) {
+  const exported: AdmittedRecord[] = [];
   const store = new MemoryDecisionStore({ ttlMs: 365 * DAY });
   const inventory = new MemoryInventoryStore({ now: () => Date.parse(APPEARED) });
   let reads = 0;
@@ -116,11 +120,14 @@ async function setup(
       image: image_,
     };
     await inventory.recordAdmitted(admitted, new Date(options.firstAdmitted ?? FIRST_ADMITTED), 0);
+    const at = new Date(options.firstAdmitted ?? FIRST_ADMITTED).toISOString();
+    exported.push({ ...admitted, firstAdmittedAt: at, lastAdmittedAt: at });
   }
+  const source = options.fromFile ? new FileInventory(exported) : inventory;
   const counted = {
     findAdmitted: (admitted: readonly AdmittedImage[]) => {
       reads++;
-      return inventory.findAdmitted(admitted);
+      return source.findAdmitted(admitted);
     },
   };
   let clock = new Date(Date.parse(APPEARED) + DAY);
@@ -148,6 +155,17 @@ describe('the continuity guard', () => {
     ]);
     expect(decision.auditAnnotations).toMatchObject({
       decision: 'warned',
+      continuity: 'SEVERITY_LIMIT_EXCEEDED until 2026-12-09',
+    });
+  });
+
+  test('An exported inventory read back (review --inventory FILE) answers the guard offline, alike.', async () => {
+    const { service } = await setup({ fromFile: true });
+
+    const decision = await service.review(request(pod([APP], RS)));
+
+    expect(decision.allowed).toBe(true);
+    expect(decision.auditAnnotations).toMatchObject({
       continuity: 'SEVERITY_LIMIT_EXCEEDED until 2026-12-09',
     });
   });

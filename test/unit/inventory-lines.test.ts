@@ -12,7 +12,7 @@ import {
   parseInventoryLines,
 } from '../../src/adapters/inventory-lines';
 import { FileError } from '../../src/domain/errors';
-import type { AdmittedRecord } from '../../src/domain/inventory';
+import { type AdmittedRecord, inventoryKey } from '../../src/domain/inventory';
 
 const ROOT = join(__dirname, '../..');
 const DIGEST = `sha256:${'a'.repeat(64)}`;
@@ -113,7 +113,9 @@ describe('the file inventory', () => {
 
   it('finds a record by its key, whatever the times asked with', async () => {
     const { firstAdmittedAt: _f, lastAdmittedAt: _l, ...admitted } = RECORD;
-    expect(await inventory.recordOf(admitted)).toEqual(RECORD);
-    expect(await inventory.recordOf({ ...admitted, owner: { kind: 'Pod', name: 'x' } })).toBeUndefined();
+    const other = { ...admitted, owner: { kind: 'Pod', name: 'x' } };
+    const found = await inventory.findAdmitted([admitted, other]);
+    expect([...found.values()]).toEqual([RECORD]);
+    expect(found.get(inventoryKey(other))).toBeUndefined();
   });
 });
