@@ -147,7 +147,10 @@ export function createServerObservability(destination: DestinationStream): Serve
     onContinuityFailure: (error) => {
       const cause = failureCause(error);
       failures.inc({ what: 'continuity', cause: cause.reason });
-      logger.warn({ cause: cause.reason }, 'admitted inventory not read; judged without the continuity guard');
+      logger.warn(
+        { cause: cause.reason },
+        'admitted inventory not read; judged without the continuity guard',
+      );
     },
     onEcrError: (operation, error) => {
       const cause = classifyAwsError(error, 'ecr', operation);
