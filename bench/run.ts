@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every figure of docs/performance.md, printed as a table with its target and whether
- * it is met, and written to bench/results/latest.json. `--only core,calls,inventory,rollout,cold-start,server,faults,cli,findings,workflow`
+ * it is met, and written to bench/results/latest.json. `--only core,calls,inventory,rollout,cold-start,server,faults,cli,findings,pods,workflow`
  * runs a subset. Benchmarks are not tests: they print figures and exit 0 even when a target is missed
  * (exit 1 only when a benchmark cannot run).
  */
@@ -12,6 +12,7 @@ import { callsPerAdmissionFigures } from './calls-per-admission';
 import { cliStartupFigures } from './cli-startup';
 import { coldStartFigures } from './cold-start';
 import { faultRecoveryFigures } from './fault-recovery';
+import { imagesPerPodFigures } from './images-per-pod';
 import { inventoryFigures } from './inventory';
 import { largeFindingsFigures } from './large-findings';
 import { stopSharedAwsSetting } from './lib/aws-setting';
@@ -31,6 +32,7 @@ const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   faults: faultRecoveryFigures,
   cli: cliStartupFigures,
   findings: largeFindingsFigures,
+  pods: imagesPerPodFigures,
   workflow: workflowScaleFigures,
 };
 
