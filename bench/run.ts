@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every figure of docs/performance.md, printed as a table with its target and whether
- * it is met, and written to bench/results/latest.json. `--only core,calls,inventory,rollout,cold-start,server,faults,cli,findings,pods,workflow`
+ * it is met, and written to bench/results/latest.json. `--only core,calls,inventory,rollout,lambda,cold-start,server,faults,cli,findings,pods,workflow`
  * runs a subset. Benchmarks are not tests: they print figures and exit 0 even when a target is missed
  * (exit 1 only when a benchmark cannot run).
  */
@@ -14,6 +14,7 @@ import { coldStartFigures } from './cold-start';
 import { faultRecoveryFigures } from './fault-recovery';
 import { imagesPerPodFigures } from './images-per-pod';
 import { inventoryFigures } from './inventory';
+import { lambdaFigures } from './lambda';
 import { largeFindingsFigures } from './large-findings';
 import { stopSharedAwsSetting } from './lib/aws-setting';
 import { type Figure, formatTable } from './lib/figures';
@@ -27,6 +28,7 @@ const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   calls: callsPerAdmissionFigures,
   inventory: inventoryFigures,
   rollout: rolloutBurstFigures,
+  lambda: lambdaFigures,
   'cold-start': coldStartFigures,
   server: serverFigures,
   faults: faultRecoveryFigures,
@@ -36,7 +38,7 @@ const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   workflow: workflowScaleFigures,
 };
 
-const USES_LOCAL_AWS = new Set(['calls', 'inventory', 'rollout']);
+const USES_LOCAL_AWS = new Set(['calls', 'inventory', 'rollout', 'lambda']);
 
 function selected(argv: readonly string[]): string[] {
   const at = argv.indexOf('--only');
