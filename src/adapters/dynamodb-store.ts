@@ -72,7 +72,8 @@ export const DECISION_TABLE_ACTIONS = {
   /** Every inventory record, by a paged scan of the table (`inventory export`, `exposure --table`). */
   scanInventory: { table: ['dynamodb:Scan'] },
 } as const satisfies Record<
-  Exclude<keyof (DecisionStore & Claims & InventoryStore), 'listImages'>,
+  // `getManyAtOnce` answers from memory only: no call, no action.
+  Exclude<keyof (DecisionStore & Claims & InventoryStore), 'listImages' | 'getManyAtOnce'>,
   TableActions
 > &
   Record<string, TableActions>;

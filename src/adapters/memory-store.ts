@@ -89,6 +89,11 @@ export class MemoryDecisionStore implements DecisionStore, Claims {
     return this.getManySync(lookups);
   }
 
+  /** Everything this store holds is in memory: its answer is always at hand. */
+  getManyAtOnce(lookups: readonly ImageLookup[]): Map<string, CachedImage> {
+    return this.getManySync(lookups);
+  }
+
   /** The same read without a promise, for a warm layer in front of a remote store. */
   getManySync(lookups: readonly ImageLookup[]): Map<string, CachedImage> {
     const found = new Map<string, CachedImage>();

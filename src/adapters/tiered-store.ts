@@ -24,6 +24,12 @@ export class TieredDecisionStore implements DecisionStore {
     private readonly table: DecisionStore,
   ) {}
 
+  /** At hand when the warm layer holds every image; otherwise the remote store has to be asked. */
+  getManyAtOnce(lookups: readonly ImageLookup[]): Map<string, CachedImage> | undefined {
+    const found = this.warm.getManySync(lookups);
+    return found.size === lookups.length ? found : undefined;
+  }
+
   async getMany(lookups: readonly ImageLookup[]): Promise<Map<string, CachedImage>> {
     const found = this.warm.getManySync(lookups);
     if (found.size === lookups.length) return found;

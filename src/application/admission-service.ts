@@ -448,6 +448,9 @@ export class AdmissionService {
   private async readCache(lookups: ImageLookup[], started: number): Promise<Map<string, CachedImage>> {
     const budget = Math.min(this.cacheReadBudgetMs, this.deadlineMs - (Date.now() - started));
     try {
+      // Answered from memory: nothing to wait for, so no deadline timer.
+      const atOnce = this.store.getManyAtOnce?.(lookups);
+      if (atOnce) return atOnce;
       return await withDeadline(this.store.getMany(lookups), budget);
     } catch (error) {
       this.onFailure('decision cache read', error);

@@ -12,7 +12,7 @@ import { clusterNameProblem, DEFAULT_CLUSTER } from '../domain/inventory';
 import { type RunningServer, startServer } from '../http/https-server';
 import { loadTls, makeSelfSignedTls, type ServerTls, writeCa } from '../http/tls';
 import { buildAdmissionService, type CoreOptions } from '../wiring/cli';
-import { createServerObservability } from '../wiring/server';
+import { createServerObservability, linesPerTurn } from '../wiring/server';
 
 export interface ServeOptions extends CoreOptions {
   readonly port: string;
@@ -93,7 +93,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   const cluster = options.cluster ?? DEFAULT_CLUSTER;
   const problem = clusterNameProblem(cluster);
   if (problem) throw new UsageError(`--cluster: ${problem}`);
-  const observability = createServerObservability(process.stderr);
+  const observability = createServerObservability(linesPerTurn(process.stderr));
   const service = buildAdmissionService(
     options,
     {

@@ -30,6 +30,11 @@ export interface CachedImage {
 export interface DecisionCache {
   /** Entries found for the lookups, keyed by `lookupKey`. One round trip for all of them. */
   getMany(lookups: readonly ImageLookup[]): Promise<Map<string, CachedImage>>;
+  /**
+   * `getMany`'s answer when it is at hand in memory (no round trip), else undefined: read without a
+   * promise or a deadline timer on every admission a warm process answers.
+   */
+  getManyAtOnce?(lookups: readonly ImageLookup[]): Map<string, CachedImage> | undefined;
   /** Stores an image under its digest and under each of its tags, unless a newer entry is there. */
   put(entry: CachedImage): Promise<PutOutcome>;
 }

@@ -65,6 +65,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let closing = false;
   let buffered = 0;
   let inFlight = 0;
+  const hooks: WebhookHooks = { ...options.hooks, ...(options.onError && { onError: options.onError }) };
   const server = createServer(
     // Checked every second (not every 30 s), so a held body is cut off close to requestTimeout.
     { cert: options.tls.cert, key: options.tls.key, connectionsCheckingInterval: 1_000 },
@@ -82,7 +83,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         counted = false;
       };
       res.once('close', release);
-      const send = (statusCode: number, headers: Record<string, string>, body: string) => {
+      const send = (statusCode: number, headers: Readonly<Record<string, string>>, body: string) => {
         if (res.headersSent) return;
         // Once shutting down, keep-alive clients (the apiserver) are told to reconnect elsewhere, so that
         // the connection ends with the review in flight instead of idling until the grace period is over.
@@ -143,10 +144,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         handleWebhookRequest(
           options.service,
           { method: req.method ?? 'GET', path: req.url ?? '/', body },
-          { ...options.hooks, ...(options.onError && { onError: options.onError }) },
+          hooks,
           options.webhook,
         )
-          .then((reply) => send(reply.statusCode, { ...reply.headers }, reply.body))
+          .then((reply) => send(reply.statusCode, reply.headers, reply.body))
           .catch((error) => {
             options.onError?.(error);
             send(500, { 'content-type': 'application/json' }, JSON.stringify({ error: 'internal error' }));

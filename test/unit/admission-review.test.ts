@@ -82,6 +82,18 @@ const corpus: [name: string, body: string | Buffer, says: string][] = [
   ['a lowercase operation', withReview({}, { operation: 'create' }), 'request.operation'],
   ['a dryRun that is a string', withReview({}, { dryRun: 'true' }), 'request.dryRun'],
   ['a namespace that is a number', withReview({}, { namespace: 7 }), 'request.namespace'],
+  ['a name that is a number', withReview({}, { name: 7 }), 'request.name'],
+  ['a subResource that is an object', withReview({}, { subResource: {} }), 'request.subResource'],
+  [
+    'a kind whose group is a number',
+    withReview({}, { kind: { group: 1, version: 'v1', kind: 'Pod' } }),
+    'request.kind.group',
+  ],
+  [
+    'a kind whose version is null',
+    withReview({}, { kind: { group: '', version: null, kind: 'Pod' } }),
+    'request.kind.version',
+  ],
   ['an array as the body', '[]', 'expected object, received array'],
   ['null as the body', 'null', 'expected object, received null'],
   ['a number as the body', '42', 'expected object, received number'],
