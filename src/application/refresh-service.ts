@@ -8,6 +8,7 @@ import {
   type CachedImage,
   type Claims,
   type DecisionStore,
+  factsContent,
   lookupKey,
   preparationKey,
   type StoredVerdict,
@@ -289,10 +290,18 @@ export class RefreshService {
     const facts = previous ? carryFirstObserved(lookup.facts, previous.facts) : lookup.facts;
     const verdict = this.judge(facts, previous?.verdict);
     const { written } = await this.options.store.put({ facts, verdict });
+    // The same facts, stored without a verdict (the admission path's write-through on a miss): the put
+    // only extends their life, so the verdict is stored on them here, or no transition would be seen.
+    const judgedHere =
+      written.includes(key) ||
+      (previous !== undefined &&
+        previous.verdict === undefined &&
+        factsContent(previous.facts) === factsContent(facts) &&
+        (await this.options.store.updateVerdict(previous, verdict)));
     const record = this.record(written.length > 0 ? 'written' : 'unchanged', facts, written, verdict);
     // Announced only by the write that stored the change: a redelivered event, or one that lost to a
     // newer entry, finds nothing to announce.
-    return written.includes(key) && turnsDenied(previous?.verdict, verdict)
+    return judgedHere && turnsDenied(previous?.verdict, verdict)
       ? { ...record, ...(await this.announce(facts, verdict.violations)) }
       : record;
   }

@@ -149,7 +149,7 @@ export const FUNCTION_ACTIONS: Record<DeployedFunction, FunctionActions> = {
    * that turned denied is looked up in the admitted inventory (its index) and announced.
    */
   Refresh: uses({
-    store: ['getMany', 'put', 'deleteImage', 'listImagesOfRepository', 'listInventory'],
+    store: ['getMany', 'put', 'updateVerdict', 'deleteImage', 'listImagesOfRepository', 'listInventory'],
     ecr: FACTS_READS,
     idempotency: true,
     announcesExposure: true,

@@ -13,7 +13,7 @@ import { EventsUnavailableError } from '../../src/domain/errors';
 import type { ExposureEvent, ExposureEvents } from '../../src/domain/exposure';
 import { parsePolicy } from '../../src/domain/policy';
 import { parseAdmissionReview } from '../../src/http/admission-review';
-import { createAdmissionService } from '../../src/wiring/admission';
+import { createAdmissionService, liveFactsSource } from '../../src/wiring/admission';
 import { runWorkflowLocally } from '../../src/wiring/local-workflow';
 import { createRefreshService } from '../../src/wiring/refresh';
 import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
@@ -206,6 +206,25 @@ describe('exposure: an admitted image that turns denied (issue 15)', () => {
       },
     ]);
     const key = { registryId: OWN, region: REGION, repositoryName: 'team/api', digest: API };
+    const stored = (await store.getMany([key])).get(lookupKey(key));
+    expect(stored?.verdict?.violatingSince).toBe(SCANNED_AT.toISOString());
+  });
+
+  test('When an admission cached the same new facts first (no verdict), the refresh still stores the verdict and announces once.', async () => {
+    const { admission, announcements, run, store, at } = await setup();
+    await admission().review(request(replicaPod(`${HOST}/team/api:1.0`)), { cluster: 'prod' });
+    ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
+    at(SCANNED_AT);
+    // Another process's admission missed its cache and wrote the rescanned facts through, no verdict.
+    const key = { registryId: OWN, region: REGION, repositoryName: 'team/api', digest: API };
+    const live = await liveFactsSource({ policy: parsePolicy({}), ownAccountId: OWN }).lookup(key);
+    if (live.status !== 'found') throw new Error(`no facts: ${live.status}`);
+    await store.put({ facts: { ...live.facts, gatheredAt: SCANNED_AT.toISOString() } });
+
+    const exposed = await run(scanEvent('team/api', API, 'scan-after-admission'));
+
+    expect(exposed.records.map((r) => r.exposure)).toEqual([{ workloads: 1 }]);
+    expect(announcements.events).toHaveLength(1);
     const stored = (await store.getMany([key])).get(lookupKey(key));
     expect(stored?.verdict?.violatingSince).toBe(SCANNED_AT.toISOString());
   });
