@@ -16,7 +16,8 @@ export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
 /** Kubernetes objects are at most about 1.5 MiB in etcd; a review carries the object and the old one. */
 export const MAX_REVIEW_BYTES = 6 * 1024 * 1024;
 
-const reviewSchema = z.object({
+/** The review's schema at the boundary (exported for the test that holds the fast path to it). */
+export const reviewSchema = z.object({
   apiVersion: z.enum(ADMISSION_API_VERSIONS, {
     error: (issue) =>
       issue.input === undefined
@@ -58,7 +59,7 @@ function optionalString(value: unknown): boolean {
  * fields are all of the right type (what the apiserver sends) is taken as the schema would return it;
  * anything else goes to the schema, which says what is wrong. It accepts nothing the schema refuses.
  */
-function wellFormed(value: unknown): WireReview | undefined {
+export function wellFormed(value: unknown): WireReview | undefined {
   if (!isRecord(value) || !API_VERSIONS.has(value.apiVersion) || value.kind !== 'AdmissionReview') return;
   const request = value.request;
   if (!isRecord(request) || typeof request.uid !== 'string' || request.uid === '') return;

@@ -10,6 +10,8 @@ import {
   formatAdmissionResponse,
   MAX_REVIEW_BYTES,
   parseAdmissionReview,
+  reviewSchema,
+  wellFormed,
 } from '../../src/http/admission-review';
 import { handleWebhookRequest } from '../../src/http/webhook';
 import { podReview } from '../helpers/reviews';
@@ -182,6 +184,75 @@ describe('parseAdmissionReview', () => {
         operation,
       );
     }
+  });
+});
+
+describe('the fast path for well-formed reviews', () => {
+  // Each field mostly well-formed, so that the fast path answers often enough to be compared, and
+  // sometimes a value the schema refuses.
+  const mostly = <T>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<unknown>) =>
+    fc.oneof({ arbitrary: good, weight: 12 }, { arbitrary: bad, weight: 1 });
+  const wrong = fc.oneof(fc.constant(null), fc.integer(), fc.constant(''), fc.array(fc.string()));
+  const maybeString = mostly(fc.option(fc.string({ minLength: 1 }), { nil: undefined }), wrong);
+  const arbitraryReview = fc.record(
+    {
+      apiVersion: mostly(fc.constantFrom('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'), fc.string()),
+      kind: mostly(fc.constant('AdmissionReview'), fc.string()),
+      request: mostly(
+        fc.record(
+          {
+            uid: mostly(fc.string({ minLength: 1 }), wrong),
+            kind: mostly(
+              fc.record(
+                {
+                  group: maybeString,
+                  version: maybeString,
+                  kind: mostly(fc.string({ minLength: 1 }), wrong),
+                },
+                { requiredKeys: ['kind'] },
+              ),
+              wrong,
+            ),
+            subResource: maybeString,
+            name: maybeString,
+            namespace: maybeString,
+            operation: mostly(fc.constantFrom('CREATE', 'UPDATE', 'DELETE', 'CONNECT'), fc.string()),
+            object: fc.option(fc.jsonValue(), { nil: undefined }),
+            oldObject: fc.option(fc.jsonValue(), { nil: undefined }),
+            dryRun: mostly(
+              fc.option(fc.boolean(), { nil: undefined }),
+              fc.oneof(fc.constant('true'), fc.integer()),
+            ),
+          },
+          { requiredKeys: ['uid', 'kind', 'operation'] },
+        ),
+        wrong,
+      ),
+    },
+    { requiredKeys: [] },
+  );
+  /** What a review means to the code after it: absent and undefined keys alike. */
+  const meaning = (review: unknown) => JSON.parse(JSON.stringify(review));
+
+  test('accepts nothing the schema refuses, and means what the schema means', () => {
+    let answered = 0;
+    fc.assert(
+      fc.property(arbitraryReview, (value) => {
+        const fast = wellFormed(value);
+        if (!fast) return;
+        answered++;
+        const schema = reviewSchema.safeParse(value);
+        expect(schema.success).toBe(true);
+        expect(meaning(fast)).toEqual(meaning(schema.data));
+      }),
+      { numRuns: 2_000 },
+    );
+    // Both paths were compared, many times.
+    expect(answered).toBeGreaterThan(200);
+  });
+
+  test('takes every review the apiserver sends in the tests', () => {
+    expect(wellFormed(podReview({ containers: ['a'] }))).toBeDefined();
   });
 });
 
