@@ -214,6 +214,25 @@ const scheduledEvent = z.object({ ...envelope });
 const REPOSITORY_SETTINGS = new Set<string>(REPOSITORY_SETTING_CALLS);
 const REGISTRY_SETTINGS = new Set<string>(REGISTRY_SETTING_CALLS);
 
+/** The image an ECR event names (its repository and tag), in the account and region it is delivered to. */
+function imageOf(
+  e: {
+    account: string;
+    region: string;
+    detail: { 'repository-name': string; 'image-tag'?: string | undefined };
+  },
+  imageDigest: string,
+): ImageTarget {
+  const tag = e.detail['image-tag'];
+  return {
+    registryId: e.account,
+    region: e.region,
+    repositoryName: e.detail['repository-name'],
+    digest: imageDigest,
+    tags: tag ? [tag] : [],
+  };
+}
+
 function parse<T extends z.ZodType>(schema: T, event: unknown, what: string): z.output<T> {
   const result = schema.safeParse(event);
   if (!result.success)
@@ -314,13 +333,7 @@ function parseTrigger(event: unknown): TriggerBody {
       if (e.detail.result !== 'SUCCESS') {
         return { kind: 'ignore', reason: `a failed ${e.detail['action-type']}`, eventTime: e.time };
       }
-      const image: ImageTarget = {
-        registryId: e.account,
-        region: e.region,
-        repositoryName: e.detail['repository-name'],
-        digest: e.detail['image-digest'],
-        tags: e.detail['image-tag'] ? [e.detail['image-tag']] : [],
-      };
+      const image = imageOf(e, e.detail['image-digest']);
       switch (e.detail['action-type']) {
         case 'PUSH':
           return { kind: 'refresh-image', image, reason: 'ECR Image Action PUSH', eventTime: e.time };
@@ -345,13 +358,7 @@ function parseTrigger(event: unknown): TriggerBody {
       // Delivered in the destination's account and region: the replica is judged where it is.
       return {
         kind: 'refresh-image',
-        image: {
-          registryId: e.account,
-          region: e.region,
-          repositoryName: e.detail['repository-name'],
-          digest: e.detail['image-digest'],
-          tags: e.detail['image-tag'] ? [e.detail['image-tag']] : [],
-        },
+        image: imageOf(e, e.detail['image-digest']),
         reason: `${DETAIL_TYPE.replicationAction} ${REPLICATE}`,
         eventTime: e.time,
       };
@@ -371,13 +378,7 @@ function parseTrigger(event: unknown): TriggerBody {
       // The image is in the cache: judged now (its scan, if the registry scans on push, follows).
       return {
         kind: 'refresh-image',
-        image: {
-          registryId: e.account,
-          region: e.region,
-          repositoryName: e.detail['repository-name'],
-          digest: synced.data,
-          tags: e.detail['image-tag'] ? [e.detail['image-tag']] : [],
-        },
+        image: imageOf(e, synced.data),
         reason: `${DETAIL_TYPE.pullThroughCacheAction} ${status}`,
         eventTime: e.time,
       };

@@ -16,8 +16,8 @@ import { parseAdmissionReview } from '../../src/http/admission-review';
 import { createAdmissionService, liveFactsSource } from '../../src/wiring/admission';
 import { runWorkflowLocally } from '../../src/wiring/local-workflow';
 import { createRefreshService } from '../../src/wiring/refresh';
-import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
-import { type LocalEcr, type RawSnapshot, sdkEnvironment, startLocalEcr } from '../helpers/local-ecr';
+import { useLocalAws } from '../helpers/local-aws';
+import type { RawSnapshot } from '../helpers/local-ecr';
 import { review, workload } from '../helpers/reviews';
 import type { JsonObject } from '../helpers/snapshot-builder';
 
@@ -122,29 +122,10 @@ function replicaPod(image: string): JsonObject {
 }
 
 describe('exposure: an admitted image that turns denied (issue 15)', () => {
-  let dynamo: DynamoLocal;
-  let ecr: LocalEcr;
-  let tables = 0;
-  const saved = { ...process.env };
-
-  beforeAll(async () => {
-    dynamo = await startDynamoLocal();
-    ecr = await startLocalEcr(snapshot(), { ownAccountId: OWN });
-    Object.assign(process.env, sdkEnvironment(ecr, REGION), { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
-  });
-  afterAll(async () => {
-    process.env = saved;
-    await ecr?.close();
-    await dynamo?.stop();
-  });
-  beforeEach(() => {
-    ecr.setSnapshot(snapshot());
-    ecr.reset();
-  });
+  const local = useLocalAws(snapshot, { ownAccountId: OWN }, REGION);
 
   async function setup(policyDocument: object = {}) {
-    const tableName = `exposure-${++tables}`;
-    await createDecisionTable(dynamo.client(), tableName);
+    const tableName = await local.newTable('exposure');
     const policy = parsePolicy(policyDocument);
     let clock = ADMITTED_AT;
     const now = () => clock;
@@ -161,7 +142,7 @@ describe('exposure: an admitted image that turns denied (issue 15)', () => {
     });
     const run = (event: unknown) => runWorkflowLocally(workflow, event, { retryIntervalMs: 1 });
     const store = new DynamoDecisionStore({ tableName, client: new DynamoDBClient({}) });
-    return { admission, announcements, run, store, at: (date: Date) => (clock = date) };
+    return { admission, announcements, run, store, tableName, at: (date: Date) => (clock = date) };
   }
 
   const request = (object: JsonObject, operation: 'CREATE' | 'UPDATE' = 'CREATE') =>
@@ -177,7 +158,7 @@ describe('exposure: an admitted image that turns denied (issue 15)', () => {
     expect((await run(scanEvent('team/idle', IDLE, 'clean-idle'))).status).toBe('SUCCEEDED');
 
     // Act: the rescans find a CRITICAL in both images.
-    ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
+    local.ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
     at(SCANNED_AT);
     const exposed = await run(scanEvent('team/api', API, 'scan-1'));
     const idle = await run(scanEvent('team/idle', IDLE, 'scan-2'));
@@ -213,7 +194,7 @@ describe('exposure: an admitted image that turns denied (issue 15)', () => {
   test('When an admission cached the same new facts first (no verdict), the refresh still stores the verdict and announces once.', async () => {
     const { admission, announcements, run, store, at } = await setup();
     await admission().review(request(replicaPod(`${HOST}/team/api:1.0`)), { cluster: 'prod' });
-    ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
+    local.ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
     at(SCANNED_AT);
     // Another process's admission missed its cache and wrote the rescanned facts through, no verdict.
     const key = { registryId: OWN, region: REGION, repositoryName: 'team/api', digest: API };
@@ -230,7 +211,7 @@ describe('exposure: an admitted image that turns denied (issue 15)', () => {
   });
 
   test('A policy change that denies a running image announces it from the Rejudge task, once.', async () => {
-    const { admission, announcements, run } = await setup();
+    const { admission, announcements, run, tableName } = await setup();
     await admission().review(request(replicaPod(`${HOST}/team/api:1.0`)), { cluster: 'prod' });
     expect((await run(scanEvent('team/api', API, 'clean'))).records.map((r) => r.exposure)).toEqual([
       undefined,
@@ -239,7 +220,7 @@ describe('exposure: an admitted image that turns denied (issue 15)', () => {
     // Act: the same cache judged again by a workflow whose policy allows no MEDIUM finding.
     const stricter = createRefreshService({
       policy: parsePolicy({ rules: { maxSeverityCounts: { MEDIUM: 0 } } }),
-      tableName: `exposure-${tables}`,
+      tableName,
       region: REGION,
       ownAccountId: OWN,
       now: () => SCANNED_AT,
@@ -275,7 +256,7 @@ describe('exposure: an admitted image that turns denied (issue 15)', () => {
     });
     const image = `${HOST}/team/api:1.0`;
     await admission().review(request(replicaPod(image)), { cluster: 'prod' });
-    ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
+    local.ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
     at(SCANNED_AT);
     await run(scanEvent('team/api', API, 'scan-1'));
     expect(announcements.events).toHaveLength(1);
@@ -302,18 +283,18 @@ describe('exposure: an admitted image that turns denied (issue 15)', () => {
   });
 
   test('With no publisher (the refresh command), the record says where the image runs and that nothing was published.', async () => {
-    const { admission } = await setup();
+    const { admission, tableName } = await setup();
     await admission().review(request(replicaPod(`${HOST}/team/api:1.0`)), { cluster: 'prod' });
-    ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
-    const local = createRefreshService({
+    local.ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
+    const unpublished = createRefreshService({
       policy: parsePolicy({}),
-      tableName: `exposure-${tables}`,
+      tableName,
       region: REGION,
       ownAccountId: OWN,
       now: () => SCANNED_AT,
     });
 
-    const result = await runWorkflowLocally(local, scanEvent('team/api', API, 'scan-1'), {
+    const result = await runWorkflowLocally(unpublished, scanEvent('team/api', API, 'scan-1'), {
       retryIntervalMs: 1,
     });
 
@@ -323,7 +304,7 @@ describe('exposure: an admitted image that turns denied (issue 15)', () => {
   test('When publishing fails the verdict is still stored, and the failure is in the record for the handler to count.', async () => {
     const { admission, announcements, run, store, at } = await setup();
     await admission().review(request(replicaPod(`${HOST}/team/api:1.0`)), { cluster: 'prod' });
-    ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
+    local.ecr.setSnapshot(snapshot({ CRITICAL: 1 }));
     at(SCANNED_AT);
     announcements.refuse = true;
 

@@ -19,14 +19,8 @@ import { parseAdmissionReview } from '../../src/http/admission-review';
 import { createAdmissionService } from '../../src/wiring/admission';
 import { runWorkflowLocally } from '../../src/wiring/local-workflow';
 import { createRefreshService } from '../../src/wiring/refresh';
-import { createDecisionTable, type DynamoLocal, startDynamoLocal } from '../helpers/dynamodb-local';
-import {
-  type LocalEcr,
-  type RawImage,
-  type RawSnapshot,
-  sdkEnvironment,
-  startLocalEcr,
-} from '../helpers/local-ecr';
+import { useLocalAws } from '../helpers/local-aws';
+import type { RawImage, RawSnapshot } from '../helpers/local-ecr';
 import { podReview, review, workload } from '../helpers/reviews';
 
 jest.setTimeout(60_000);
@@ -155,32 +149,14 @@ const podRequest = (image: string, options: { dryRun?: boolean } = {}) =>
   parseAdmissionReview(podReview({ containers: [image] }, options)).request;
 
 describe('images the workflow prepares ahead of their Pods (issue 16)', () => {
-  let dynamo: DynamoLocal;
-  let ecr: LocalEcr;
-  let tables = 0;
-  const saved = { ...process.env };
-
-  beforeAll(async () => {
-    dynamo = await startDynamoLocal();
-    ecr = await startLocalEcr(snapshot(), {
-      ownAccountId: OWN,
-      upstream: { 'library/nginx': [upstreamNginx] },
-    });
-    Object.assign(process.env, sdkEnvironment(ecr, REGION), { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
-  });
-  afterAll(async () => {
-    process.env = saved;
-    await ecr?.close();
-    await dynamo?.stop();
-  });
-  beforeEach(() => {
-    ecr.setSnapshot(snapshot());
-    ecr.reset();
-  });
+  const local = useLocalAws(
+    snapshot,
+    { ownAccountId: OWN, upstream: { 'library/nginx': [upstreamNginx] } },
+    REGION,
+  );
 
   async function setup(policyDocument: object = {}) {
-    const tableName = `prepare-${++tables}`;
-    await createDecisionTable(dynamo.client(), tableName);
+    const tableName = await local.newTable('prepare');
     const policy = parsePolicy(policyDocument);
     const bus = new Bus();
     const now = () => NOW;
@@ -243,7 +219,7 @@ describe('images the workflow prepares ahead of their Pods (issue 16)', () => {
       'import-started',
       'already-asked',
     ]);
-    expect(ecr.imports('docker-hub/library/nginx', NGINX)).toBe(1);
+    expect(local.ecr.imports('docker-hub/library/nginx', NGINX)).toBe(1);
 
     // The import's scan on push ends; its event caches the facts.
     const scanned = await run(
@@ -288,7 +264,7 @@ describe('images the workflow prepares ahead of their Pods (issue 16)', () => {
       'already-asked',
       'restore-started',
     ]);
-    expect(ecr.calls.get('UpdateImageStorageClass')).toBe(1);
+    expect(local.ecr.calls.get('UpdateImageStorageClass')).toBe(1);
 
     // The restore ends: ECR's UPDATE_STORAGE_CLASS event caches the image, and the next Pod is admitted.
     const restored = await run(
