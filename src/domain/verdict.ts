@@ -98,6 +98,23 @@ export function shortWarning(code: string, image: string, clause: string): strin
 
 const DAY_MS = 86_400_000;
 const EXPIRY_WARNING_DAYS = 7;
+
+/**
+ * The clock as a judgement reads it: the instant judged at, and the first later instant at which the
+ * same facts, reference and policy may be judged otherwise (an exception's end or warning day, a scan's
+ * or a finding's age crossing a limit, the next day of a message's "known N days" or of the date its
+ * advice names). Every read of the clock in a judgement goes through one, so that a verdict can be
+ * reused until then, and never past it.
+ */
+class Moment {
+  /** Epoch ms; judgements at any instant in [t, until) are the same. */
+  until = Number.POSITIVE_INFINITY;
+  constructor(readonly t: number) {}
+  /** The judgement read something that holds until `at` (epoch ms) and no longer. */
+  changesAt(at: number): void {
+    if (at > this.t && at < this.until) this.until = at;
+  }
+}
 const SCANNED_STATUSES = new Set(['COMPLETE', 'ACTIVE']);
 const SCANNING_FREQUENCIES = new Set(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN']);
 
@@ -296,6 +313,61 @@ export function withoutPreparation(verdict: Verdict): Verdict {
 
 /** Rules 2 to 4 on gathered facts, for the tag the object references, the current policy and clock. */
 export function judgeFacts(facts: Facts, ref: ImageReference, policy: Policy, now: Date): Verdict {
+  // The same facts, reference and policy give the same verdict until the clock crosses the first
+  // instant the judgement read (never per calendar day): judged once, reused by every review until then.
+  let byPolicy = verdictMemo.get(facts);
+  if (!byPolicy) {
+    byPolicy = new WeakMap();
+    verdictMemo.set(facts, byPolicy);
+  }
+  let byImage = byPolicy.get(policy);
+  if (!byImage) {
+    byImage = new Map();
+    byPolicy.set(policy, byImage);
+  }
+  const t = now.getTime();
+  const memo = byImage.get(ref.raw);
+  if (memo && t >= memo.from && t < memo.until && memo.tag === ref.tag && memo.digest === ref.digest) {
+    return memo.verdict;
+  }
+  const judged = judgeFactsUntil(facts, ref, policy, now);
+  if (byImage.size >= MAX_REFERENCES_PER_FACTS) byImage.clear();
+  byImage.set(ref.raw, { ...judged, from: t, tag: ref.tag, digest: ref.digest });
+  return judged.verdict;
+}
+
+/** Verdicts reused per facts, policy and reference, each until its first instant of change. */
+const verdictMemo = new WeakMap<
+  Facts,
+  WeakMap<
+    Policy,
+    Map<string, { verdict: Verdict; from: number; until: number; tag?: string; digest?: string }>
+  >
+>();
+
+/** References to one image judged under one policy (tags and digests as written): few in practice. */
+const MAX_REFERENCES_PER_FACTS = 64;
+
+/**
+ * `judgeFacts` without reuse: the verdict at `now` (frozen, as it is shared), and the first instant
+ * (epoch ms, or infinity) at which the same facts, reference and policy may be judged otherwise.
+ */
+export function judgeFactsUntil(
+  facts: Facts,
+  ref: ImageReference,
+  policy: Policy,
+  now: Date,
+): { verdict: Verdict; until: number } {
+  const moment = new Moment(now.getTime());
+  const verdict = judgeFactsAt(facts, ref, policy, moment);
+  for (const violation of verdict.violations) Object.freeze(violation);
+  Object.freeze(verdict.violations);
+  Object.freeze(verdict.warnings);
+  Object.freeze(verdict.notes);
+  return { verdict: Object.freeze(verdict), until: moment.until };
+}
+
+function judgeFactsAt(facts: Facts, ref: ImageReference, policy: Policy, now: Moment): Verdict {
   const statuses = [facts.image.scan?.status, ...(facts.image.platforms ?? []).map((p) => p.scan?.status)];
   const { violations, warnings, notes } = judgeRepository(facts.repository, ref, policy, statuses);
   const image = ref.raw;
@@ -469,7 +541,7 @@ function judgeScan(
   image: string,
   platform: string | undefined,
   policy: Policy,
-  now: Date,
+  now: Moment,
   violations: Violation[],
   warnings: string[],
 ): void {
@@ -487,8 +559,10 @@ function judgeScan(
 
   if (rules.maxScanAgeDays > 0) {
     const completed = scan.completedAt ? Date.parse(scan.completedAt) : Number.NaN;
-    const ageDays = (now.getTime() - completed) / DAY_MS;
+    const ageDays = (now.t - completed) / DAY_MS;
     if (Number.isNaN(completed) || ageDays > rules.maxScanAgeDays) {
+      // Too old from then on; the message's "N days old" changes with each day.
+      if (!Number.isNaN(completed)) now.changesAt(completed + (Math.floor(ageDays) + 1) * DAY_MS);
       const when = Number.isNaN(completed) ? 'has no completion time' : `is ${Math.floor(ageDays)} days old`;
       violations.push({
         code: 'SCAN_TOO_OLD',
@@ -496,6 +570,9 @@ function judgeScan(
         message: `${on}the last scan ${when}, more than the ${rules.maxScanAgeDays} days allowed; rescan the image`,
         ...at,
       });
+    } else {
+      // Too old from the first millisecond past the limit.
+      now.changesAt(completed + rules.maxScanAgeDays * DAY_MS + 1);
     }
   }
 
@@ -543,7 +620,7 @@ function offendingFindings(
   severities: readonly Severity[],
   judged: ReadonlyMap<Finding, FindingJudgement> | undefined,
   countOnly: CountOnly | undefined,
-  now: Date,
+  now: Moment,
 ): JudgedFinding[] {
   const seen = new Set<string>();
   const rank = (f: Finding) => SEVERITIES.indexOf(normaliseSeverity(f.severity));
@@ -561,7 +638,7 @@ function offendingFindings(
 }
 
 /** One finding in a denial: "CVE-2026-1111 CRITICAL, fix available (openssl 3.0.15), known 21 days". */
-export function describeFinding(f: JudgedFinding, now: Date): string {
+function describeFinding(f: JudgedFinding, now: Moment): string {
   const parts = [`${f.id} ${normaliseSeverity(f.severity)}`];
   if (f.score !== undefined) parts.push(`score ${f.score}`);
   const pkg = f.package ? `${f.package}${f.fixedInVersion ? ` ${f.fixedInVersion}` : ''}` : undefined;
@@ -574,17 +651,22 @@ export function describeFinding(f: JudgedFinding, now: Date): string {
   return parts.join(', ');
 }
 
-function ageDays(f: Finding, now: Date): number | undefined {
+function ageDays(f: Finding, now: Moment): number | undefined {
   const first = f.firstObservedAt ? Date.parse(f.firstObservedAt) : Number.NaN;
-  return Number.isNaN(first) ? undefined : Math.max(0, Math.floor((now.getTime() - first) / DAY_MS));
+  if (Number.isNaN(first)) return undefined;
+  const days = Math.max(0, Math.floor((now.t - first) / DAY_MS));
+  now.changesAt(first + (days + 1) * DAY_MS);
+  return days;
 }
 
 /**
  * The policy lines of an exception for these findings, in flow style so that they fit one line of a
  * denial (YAML takes them as they are under `rules:`), expiring in 30 days.
  */
-export function exceptionLines(ids: readonly string[], now: Date): string {
-  const expires = new Date(now.getTime() + EXCEPTION_DAYS * DAY_MS).toISOString().slice(0, 10);
+function exceptionLines(ids: readonly string[], now: Moment): string {
+  const expires = new Date(now.t + EXCEPTION_DAYS * DAY_MS).toISOString().slice(0, 10);
+  // The date named is a UTC day: the next one from the next midnight.
+  now.changesAt((Math.floor(now.t / DAY_MS) + 1) * DAY_MS);
   const items = ids.map((id) => `{ id: ${id}, expires: ${expires}, reason: "..." }`);
   return `ignoreFindings: [${items.join(', ')}]`;
 }
@@ -603,7 +685,7 @@ export interface FindingJudgement {
 export type JudgedFinding = Finding & FindingJudgement;
 
 /** `countOnly`'s keys on one finding, in order; the first that leaves it out says why. */
-function judgeFinding(f: Finding, countOnly: CountOnly | undefined, now: Date): FindingJudgement {
+function judgeFinding(f: Finding, countOnly: CountOnly | undefined, now: Moment): FindingJudgement {
   if (!countOnly) return { counted: true, why: 'counted: every finding counts' };
   const reasons: string[] = [];
   if (countOnly.fixAvailable) {
@@ -634,7 +716,9 @@ function judgeFinding(f: Finding, countOnly: CountOnly | undefined, now: Date): 
   }
   if (countOnly.minAgeDays !== undefined) {
     const first = f.firstObservedAt ? Date.parse(f.firstObservedAt) : Number.NaN;
-    if (!Number.isNaN(first) && now.getTime() - first < countOnly.minAgeDays * DAY_MS) {
+    if (!Number.isNaN(first) && now.t - first < countOnly.minAgeDays * DAY_MS) {
+      // Counted from the instant it is old enough.
+      now.changesAt(first + countOnly.minAgeDays * DAY_MS);
       return {
         counted: false,
         why: `not counted: first observed ${f.firstObservedAt}, less than ${countOnly.minAgeDays} days ago (countOnly.minAgeDays)`,
@@ -664,7 +748,13 @@ function exceptionImages(patterns: readonly string[]): Matcher {
  * reports none) minus the findings under an exception. With it: the findings that count; and findings
  * ECR counts but did not list (nothing is known of them) count too, never less.
  */
-function countFindings(scan: ScanFacts, rules: Rules, now: Date, image: string, warnings: string[]): Counted {
+function countFindings(
+  scan: ScanFacts,
+  rules: Rules,
+  now: Moment,
+  image: string,
+  warnings: string[],
+): Counted {
   const reported = Object.keys(scan.severityCounts).length > 0;
   if (reported && !rules.countOnly && rules.ignoreFindings.length === 0) {
     return countAt(scan, rules, now, image, []);
@@ -682,15 +772,17 @@ function countFindings(scan: ScanFacts, rules: Rules, now: Date, image: string, 
     byImage = new Map();
     byRules.set(rules, byImage);
   }
-  const t = now.getTime();
+  const t = now.t;
   let memo = byImage.get(image);
   if (!memo || t < memo.from || t >= memo.until) {
     const said: string[] = [];
-    const counted = countAt(scan, rules, now, image, said);
-    memo = { ...counted, warnings: said, from: t, until: counted.until ?? Number.POSITIVE_INFINITY };
+    const counting = new Moment(t);
+    const counted = countAt(scan, rules, counting, image, said);
+    memo = { ...counted, warnings: said, from: t, until: counting.until };
     if (byImage.size >= MAX_FILTER_MATCHERS) byImage.clear();
     byImage.set(image, memo);
   }
+  now.changesAt(memo.until);
   warnings.push(...memo.warnings);
   return memo;
 }
@@ -698,8 +790,6 @@ function countFindings(scan: ScanFacts, rules: Rules, now: Date, image: string, 
 interface Counted {
   readonly counts: ReadonlyMap<Severity, number>;
   readonly judged?: ReadonlyMap<Finding, FindingJudgement>;
-  /** The first time (epoch ms) at which the same facts and rules may count differently. */
-  readonly until?: number;
 }
 
 const countMemo = new WeakMap<
@@ -707,13 +797,8 @@ const countMemo = new WeakMap<
   WeakMap<Rules, Map<string, Counted & { warnings: readonly string[]; from: number; until: number }>>
 >();
 
-function countAt(scan: ScanFacts, rules: Rules, now: Date, image: string, warnings: string[]): Counted {
+function countAt(scan: ScanFacts, rules: Rules, now: Moment, image: string, warnings: string[]): Counted {
   const counts = new Map<Severity, number>();
-  const t = now.getTime();
-  let until = Number.POSITIVE_INFINITY;
-  const threshold = (at: number) => {
-    if (at > t && at < until) until = at;
-  };
   const reported = Object.keys(scan.severityCounts).length > 0;
   const active = activeExceptions(rules.ignoreFindings, now, image);
   if (!rules.countOnly && active.size === 0) {
@@ -740,13 +825,13 @@ function countAt(scan: ScanFacts, rules: Rules, now: Date, image: string, warnin
     const applied = active.get(finding.id);
     if (applied) {
       const { exception, end } = applied;
-      threshold(end);
-      threshold(end - EXPIRY_WARNING_DAYS * DAY_MS);
+      // Warned of from its warning day on (its end is read where it is found active).
+      now.changesAt(end - EXPIRY_WARNING_DAYS * DAY_MS);
       judged.set(finding, {
         counted: false,
         why: `excepted until ${exception.expires}${ticketOf(exception)}`,
       });
-      if (end - now.getTime() <= EXPIRY_WARNING_DAYS * DAY_MS && !warned.has(exception.id)) {
+      if (end - now.t <= EXPIRY_WARNING_DAYS * DAY_MS && !warned.has(exception.id)) {
         warned.add(exception.id);
         warnings.push(
           shortWarning(
@@ -761,9 +846,6 @@ function countAt(scan: ScanFacts, rules: Rules, now: Date, image: string, warnin
     const judgement = judgeFinding(finding, rules.countOnly, now);
     judged.set(finding, judgement);
     if (judgement.counted) counts.set(key, (counts.get(key) ?? 0) + 1);
-    else if (rules.countOnly?.minAgeDays !== undefined && finding.firstObservedAt) {
-      threshold(Date.parse(finding.firstObservedAt) + rules.countOnly.minAgeDays * DAY_MS);
-    }
   }
   // Counted by ECR, never listed: unknown, so they count (an exception names a listed finding).
   // ECR's keys totalled per severity as judged first (UNTRIAGED and UNDEFINED are both UNDEFINED).
@@ -778,7 +860,7 @@ function countAt(scan: ScanFacts, rules: Rules, now: Date, image: string, warnin
     const unlisted = count - (listed.get(key) ?? 0);
     if (unlisted > 0) counts.set(key, (counts.get(key) ?? 0) + unlisted);
   }
-  return { counts, judged, until };
+  return { counts, judged };
 }
 
 function ticketOf(exception: IgnoredFinding): string {
@@ -792,7 +874,7 @@ function ticketOf(exception: IgnoredFinding): string {
  */
 function activeExceptions(
   exceptions: readonly IgnoredFinding[],
-  now: Date,
+  now: Moment,
   image: string,
 ): Map<string, { exception: IgnoredFinding; end: number }> {
   const active = new Map<string, { exception: IgnoredFinding; end: number }>();
@@ -800,7 +882,10 @@ function activeExceptions(
     if (exception.namespaces) continue;
     if (exception.images && !exceptionImages(exception.images)(image)) continue;
     const end = Date.parse(`${exception.expires}T00:00:00Z`) + DAY_MS;
-    if (now.getTime() < end) active.set(exception.id, { exception, end });
+    if (now.t < end) {
+      now.changesAt(end);
+      active.set(exception.id, { exception, end });
+    }
   }
   return active;
 }
