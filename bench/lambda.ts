@@ -16,7 +16,7 @@ import { BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
 import { loadAdmissionConfig } from '../src/adapters/config';
-import { decisionTableClient } from '../src/adapters/dynamodb-store';
+import { CACHE_READ_PROJECTION, decisionTableClient } from '../src/adapters/dynamodb-store';
 import { loadPolicyFile } from '../src/adapters/files';
 import { handleWebhookRequest } from '../src/http/webhook';
 import { createAdmissionService } from '../src/wiring/admission';
@@ -224,7 +224,7 @@ async function tableHitFigures(tableName: string): Promise<Figure[]> {
   const bare = async () => {
     const out = await client.send(
       new BatchGetItemCommand({
-        RequestItems: { [tableName]: { Keys: keys, ProjectionExpression: 'pk, facts, verdict, expiresAt' } },
+        RequestItems: { [tableName]: { Keys: keys, ProjectionExpression: CACHE_READ_PROJECTION } },
       }),
     );
     assertBench(out.Responses?.[tableName]?.length === keys.length, 'the bare read missed an item');

@@ -133,7 +133,8 @@ export function itemBytes(item: Record<string, AttributeValue>): number {
   }
   return bytes;
 }
-const PROJECTION = 'pk, facts, verdict, expiresAt';
+/** What a cache read asks of each item (the benches' bare read asks the same). */
+export const CACHE_READ_PROJECTION = 'pk, facts, verdict, expiresAt, fingerprint, gatheredAt';
 const LIST_PROJECTION = 'pk, facts, verdict, expiresAt, kind';
 
 export interface DynamoStoreOptions {
@@ -177,6 +178,13 @@ export class DynamoDecisionStore implements DecisionStore, Claims, InventoryStor
   private readonly inventoryTtlSeconds: number;
   private readonly maxAttempts: number;
   private readonly now: () => number;
+  /**
+   * Entries read before, by content (fingerprint and gathering time): an item read again is not decoded
+   * again, and its facts are the same object, so the judgement made of them is reused too (issue 17).
+   * The read still goes to the table: only the decoding of what it returned is saved.
+   */
+  private readonly decoded = new Map<string, Decoded>();
+  private decodedBytes = 0;
 
   constructor(options: DynamoStoreOptions) {
     this.client = options.client ?? decisionTableClient();
@@ -239,13 +247,53 @@ export class DynamoDecisionStore implements DecisionStore, Claims, InventoryStor
     const nowSeconds = Math.floor(this.now() / 1000);
     await Promise.all(
       chunks.map((chunk) =>
-        this.getChunk(chunk, PROJECTION, 'the decision cache', (pk, item) => {
-          const entry = decode(item, nowSeconds);
+        this.getChunk(chunk, CACHE_READ_PROJECTION, 'the decision cache', (pk, item) => {
+          const entry = this.decodeRead(item, nowSeconds);
           if (entry) found.set(pk, entry);
         }),
       ),
     );
     return found;
+  }
+
+  /** `decode`, once per content: the facts and verdict of an item read before are the objects decoded then. */
+  private decodeRead(item: Record<string, AttributeValue>, nowSeconds: number): CachedImage | undefined {
+    const fingerprint = item.fingerprint?.S;
+    const gatheredAt = item.gatheredAt?.S;
+    if (!fingerprint || !gatheredAt) return decode(item, nowSeconds);
+    const expiresAt = Number(item.expiresAt?.N ?? 0);
+    if (expiresAt <= nowSeconds) return undefined;
+    const key = `${fingerprint}\n${gatheredAt}`;
+    const known = this.decoded.get(key);
+    if (known) {
+      if (sameAttribute(known.verdictAttribute, item.verdict)) {
+        return { facts: known.facts, ...(known.verdict && { verdict: known.verdict }), expiresAt };
+      }
+      const verdict = decodeVerdict(item.verdict);
+      if (verdict === null) return undefined;
+      known.verdictAttribute = item.verdict;
+      known.verdict = verdict;
+      return { facts: known.facts, ...(verdict && { verdict }), expiresAt };
+    }
+    const entry = decode(item, nowSeconds);
+    if (!entry) return undefined;
+    // Bounded by the JSON it holds (a compressed attribute counted at a typical ratio), oldest out first.
+    const bytes = item.facts?.S?.length ?? (item.facts?.B?.byteLength ?? 0) * COMPRESSION_RATIO;
+    for (const [oldest, held] of this.decoded) {
+      if (this.decodedBytes + bytes <= DECODED_BYTES) break;
+      this.decoded.delete(oldest);
+      this.decodedBytes -= held.bytes;
+    }
+    if (bytes <= DECODED_BYTES) {
+      this.decoded.set(key, {
+        facts: entry.facts,
+        verdict: entry.verdict,
+        verdictAttribute: item.verdict,
+        bytes,
+      });
+      this.decodedBytes += bytes;
+    }
+    return entry;
   }
 
   /** One BatchGetItem of at most BATCH_GET_LIMIT keys, its unprocessed keys retried within the attempts. */
@@ -725,11 +773,39 @@ function decode(item: Record<string, AttributeValue>, nowSeconds: number): Cache
   try {
     const { layout, ...facts } = decodeJson(item.facts) as Facts & { layout?: number };
     if (layout !== FACTS_LAYOUT) return undefined;
-    const verdict = decodeJson(item.verdict) as CachedImage['verdict'];
+    const verdict = decodeVerdict(item.verdict);
+    if (verdict === null) return undefined;
     return { facts, ...(verdict && { verdict }), expiresAt };
   } catch {
     return undefined;
   }
+}
+
+/** The JSON of the entries a store remembers decoded (their objects take about twice as much). */
+const DECODED_BYTES = 32 * 1024 * 1024;
+/** A compressed attribute counts as this many times its size. */
+const COMPRESSION_RATIO = 16;
+
+interface Decoded {
+  readonly facts: Facts;
+  readonly bytes: number;
+  verdict: CachedImage['verdict'];
+  verdictAttribute: AttributeValue | undefined;
+}
+
+/** A stored verdict; null when it cannot be decoded (the entry is then a miss, as a whole). */
+function decodeVerdict(attribute: AttributeValue | undefined): CachedImage['verdict'] | null {
+  try {
+    return decodeJson(attribute) as CachedImage['verdict'];
+  } catch {
+    return null;
+  }
+}
+
+function sameAttribute(a: AttributeValue | undefined, b: AttributeValue | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.S !== undefined) return a.S === b.S;
+  return a.B !== undefined && b.B !== undefined && Buffer.compare(a.B, b.B) === 0;
 }
 
 /** A listing's position, opaque to callers. */

@@ -176,6 +176,33 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     );
   });
 
+  it('decodes an entry read again only when it has changed: the same facts come back as the same object', async () => {
+    const store = await newStore();
+    const digest = { ...REPO, digest: digestOf(1) };
+    const key = lookupKey(digest);
+    await store.put({ facts: facts({ tags: ['1.0.0'] }) });
+
+    const first = (await store.getMany([digest, { ...REPO, tag: '1.0.0' }])).get(key);
+    const again = await store.getMany([digest, { ...REPO, tag: '1.0.0' }]);
+    proxy.reset();
+    await store.updateVerdict(
+      { facts: facts({ tags: ['1.0.0'] }) },
+      { violations: [], policyHash: 'p', judgedAt: LATER },
+    );
+    const judged = (await store.getMany([digest])).get(key);
+    await store.put({ facts: facts({ tags: ['1.0.0'], critical: 2, gatheredAt: LATER }) });
+    const newer = (await store.getMany([digest])).get(key);
+
+    // Every read went to the table; the tag's entry and the digest's hold the same facts, decoded once.
+    expect(proxy.calls.get('BatchGetItem')).toBe(2);
+    expect(again.get(key)?.facts).toBe(first?.facts);
+    expect(again.get(lookupKey({ ...REPO, tag: '1.0.0' }))?.facts).toBe(first?.facts);
+    expect(judged?.facts).toBe(first?.facts);
+    expect(judged?.verdict).toEqual({ violations: [], policyHash: 'p', judgedAt: LATER });
+    expect(newer?.facts).not.toBe(first?.facts);
+    expect(newer?.facts.image.scan?.severityCounts).toEqual({ CRITICAL: 2 });
+  });
+
   describe('an image with very many findings', () => {
     const scanOf = (findings: Finding[]) => ({
       status: 'ACTIVE',
