@@ -11,7 +11,7 @@ import { AdmissionService } from '../src/application/admission-service';
 import type { Facts } from '../src/domain/facts';
 import { handleWebhookRequest } from '../src/http/webhook';
 import { createAdmissionService } from '../src/wiring/admission';
-import { assertBench, type Figure, figure, medians, percentile } from './lib/figures';
+import { assertBench, type Figure, figure, medians, percentile, reference } from './lib/figures';
 import {
   deploymentReviewBody,
   NOW,
@@ -159,9 +159,9 @@ async function measure(label: string, bodies: readonly string[], expectedHits: n
       'x',
       '<= 1.5',
     ),
-    figure(`core, cache hit: ${label} review p50`, m.p50 * 1000, 'µs', '< 1000'),
-    figure(`core, cache hit: ${label} review p99`, m.p99 * 1000, 'µs', '< 1000'),
-    figure(`core, cache hit: ${label} reviews per second (1 core)`, m.perSecond, '/s', '>= 10000'),
+    reference(`core, cache hit: ${label} review p50`, m.p50 * 1000, 'µs'),
+    reference(`core, cache hit: ${label} review p99`, m.p99 * 1000, 'µs'),
+    reference(`core, cache hit: ${label} reviews per second (1 core)`, m.perSecond, '/s'),
   ];
 }
 

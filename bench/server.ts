@@ -14,7 +14,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeSelfSignedTls } from '../src/http/tls';
-import { assertBench, type Figure, figure, median } from './lib/figures';
+import { assertBench, type Figure, figure, median, reference } from './lib/figures';
 import { POD_IMAGES, POLICY_FILE, podReviewBody, REPO_ROOT, SNAPSHOT_FILE } from './lib/workloads';
 
 const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
@@ -75,8 +75,9 @@ function startMinimal(tls: { cert: string; key: string }): Promise<Served> {
 
 async function listening(child: ChildProcess): Promise<Served> {
   let stderr = '';
+  // Only the tail, for the message of a server that exits: under load `serve` logs megabytes a second.
   child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
+    stderr = (stderr + chunk.toString()).slice(-16_384);
   });
   const url = await new Promise<string>((resolve, reject) => {
     let stdout = '';
@@ -179,13 +180,12 @@ export async function serverFigures(): Promise<Figure[]> {
     for (let i = 0; i < RUNS; i++) runs.push(await load(url, bodyFile, caFile, SECONDS));
     const rss = peakRssMb(child.pid as number);
     return [
-      figure(
+      reference(
         `server: requests per second (${CONNECTIONS} keep-alive connections, ${SECONDS} s)`,
         median(runs.map((r) => r.perSecond)),
         '/s',
-        '>= 3000',
       ),
-      figure('server: p99 latency', median(runs.map((r) => r.p99)), 'ms', '< 25'),
+      reference('server: p99 latency', median(runs.map((r) => r.p99)), 'ms'),
       figure('server: peak RSS', rss, 'MB', '< 200'),
       ...(await comparedWithMinimal(body, bodyFile)),
     ];

@@ -7,13 +7,24 @@ export interface Figure {
   readonly name: string;
   readonly value: number;
   readonly unit: string;
-  /** A comparison and a bound, e.g. `"<= 400"`. */
+  /** A comparison and a bound, e.g. `"<= 400"`; empty for a figure printed for reference. */
   readonly target: string;
-  readonly met: boolean;
+  /** Absent for a figure printed for reference. */
+  readonly met?: boolean;
 }
 
+/** A figure held to a target. Targets are set on what the machine's load cannot move: ratios measured side by side, counts, sizes, bounds with a wide margin. */
 export function figure(name: string, value: number, unit: string, target: string): Figure {
   return { name, value: round(value), unit, target, met: meets(value, target) };
+}
+
+/**
+ * A figure printed for reference, with no target: an absolute latency or rate, which moves with the
+ * shared machine's load (issue 17: a target on it cannot tell a regression from noise). The ratio it
+ * sits beside carries the target.
+ */
+export function reference(name: string, value: number, unit: string): Figure {
+  return { name, value: round(value), unit, target: '' };
 }
 
 function round(value: number): number {
@@ -68,7 +79,12 @@ export function assertBench(condition: unknown, message: string): asserts condit
 }
 
 export function formatTable(figures: readonly Figure[]): string {
-  const rows = figures.map((f) => [f.name, `${f.value} ${f.unit}`, f.target, f.met ? 'yes' : 'NO']);
+  const rows = figures.map((f) => [
+    f.name,
+    `${f.value} ${f.unit}`,
+    f.target || '(reference)',
+    f.met === undefined ? '-' : f.met ? 'yes' : 'NO',
+  ]);
   const header = ['figure', 'value', 'target', 'met'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: readonly string[]) =>
