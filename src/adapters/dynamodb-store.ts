@@ -116,9 +116,10 @@ export function encodeJson(value: unknown): AttributeValue {
   };
 }
 
-function decodeJson(attribute: AttributeValue | undefined): unknown {
-  if (attribute?.S !== undefined) return JSON.parse(attribute.S);
-  if (attribute?.B !== undefined) return JSON.parse(brotliDecompressSync(attribute.B).toString('utf8'));
+/** A JSON attribute's text: as stored, or decompressed. */
+function jsonText(attribute: AttributeValue | undefined): string | undefined {
+  if (attribute?.S !== undefined) return attribute.S;
+  if (attribute?.B !== undefined) return brotliDecompressSync(attribute.B).toString('utf8');
   return undefined;
 }
 
@@ -146,6 +147,8 @@ export interface DynamoStoreOptions {
   readonly inventoryTtlSeconds?: number;
   /** Attempts at keys that DynamoDB leaves unprocessed. */
   readonly maxBatchAttempts?: number;
+  /** The JSON text of the entries remembered decoded, at most (32 MB). */
+  readonly decodedMaxBytes?: number;
   readonly now?: () => number;
 }
 
@@ -185,6 +188,7 @@ export class DynamoDecisionStore implements DecisionStore, Claims, InventoryStor
    */
   private readonly decoded = new Map<string, Decoded>();
   private decodedBytes = 0;
+  private readonly decodedMaxBytes: number;
 
   constructor(options: DynamoStoreOptions) {
     this.client = options.client ?? decisionTableClient();
@@ -192,6 +196,7 @@ export class DynamoDecisionStore implements DecisionStore, Claims, InventoryStor
     this.ttlSeconds = options.ttlSeconds ?? STORE_DEFAULTS.cacheTtlSeconds;
     this.inventoryTtlSeconds = options.inventoryTtlSeconds ?? STORE_DEFAULTS.inventoryTtlSeconds;
     this.maxAttempts = options.maxBatchAttempts ?? 5;
+    this.decodedMaxBytes = options.decodedMaxBytes ?? DECODED_BYTES;
     this.now = options.now ?? Date.now;
   }
 
@@ -265,35 +270,32 @@ export class DynamoDecisionStore implements DecisionStore, Claims, InventoryStor
     if (expiresAt <= nowSeconds) return undefined;
     const key = `${fingerprint}\n${gatheredAt}`;
     const known = this.decoded.get(key);
-    if (known) {
-      if (sameAttribute(known.verdictAttribute, item.verdict)) {
-        return { facts: known.facts, ...(known.verdict && { verdict: known.verdict }), expiresAt };
-      }
-      const verdict = decodeVerdict(item.verdict);
-      if (verdict === null) return undefined;
-      known.verdictAttribute = item.verdict;
-      known.verdict = verdict;
-      return { facts: known.facts, ...(verdict && { verdict }), expiresAt };
+    if (known && sameAttribute(known.verdictAttribute, item.verdict)) {
+      return { facts: known.facts, ...(known.verdict && { verdict: known.verdict }), expiresAt };
     }
-    const entry = decode(item, nowSeconds);
-    if (!entry) return undefined;
-    // Bounded by the JSON it holds (a compressed attribute counted at a typical ratio), oldest out first.
-    const bytes = item.facts?.S?.length ?? (item.facts?.B?.byteLength ?? 0) * COMPRESSION_RATIO;
+    if (known) {
+      // The same facts under another verdict (the workflow's updateVerdict): remembered anew.
+      this.decoded.delete(key);
+      this.decodedBytes -= known.bytes;
+    }
+    const decoded = decodeSized(item, nowSeconds);
+    if (!decoded) return undefined;
+    const { entry, bytes } = decoded;
+    // Bounded by the JSON text it holds (facts and verdict, decompressed), the oldest out first.
+    if (bytes > this.decodedMaxBytes) return entry;
     for (const [oldest, held] of this.decoded) {
-      if (this.decodedBytes + bytes <= DECODED_BYTES) break;
+      if (this.decodedBytes + bytes <= this.decodedMaxBytes) break;
       this.decoded.delete(oldest);
       this.decodedBytes -= held.bytes;
     }
-    if (bytes <= DECODED_BYTES) {
-      this.decoded.set(key, {
-        facts: entry.facts,
-        verdict: entry.verdict,
-        verdictAttribute: item.verdict,
-        bytes,
-      });
-      this.decodedBytes += bytes;
-    }
-    return entry;
+    this.decoded.set(key, {
+      facts: known?.facts ?? entry.facts,
+      verdict: entry.verdict,
+      verdictAttribute: item.verdict,
+      bytes,
+    });
+    this.decodedBytes += bytes;
+    return known ? { ...entry, facts: known.facts } : entry;
   }
 
   /** One BatchGetItem of at most BATCH_GET_LIMIT keys, its unprocessed keys retried within the attempts. */
@@ -767,39 +769,41 @@ function decodeRecord(item: Record<string, AttributeValue>, nowSeconds: number):
 }
 
 function decode(item: Record<string, AttributeValue>, nowSeconds: number): CachedImage | undefined {
+  return decodeSized(item, nowSeconds)?.entry;
+}
+
+/** An entry as stored, and the length of the JSON text it was decoded from (facts and verdict). */
+function decodeSized(
+  item: Record<string, AttributeValue>,
+  nowSeconds: number,
+): { entry: CachedImage; bytes: number } | undefined {
   // DynamoDB deletes expired items lazily (within days): an expired entry is a miss.
   const expiresAt = Number(item.expiresAt?.N ?? 0);
   if (expiresAt <= nowSeconds || !(item.facts?.S ?? item.facts?.B)) return undefined;
   try {
-    const { layout, ...facts } = decodeJson(item.facts) as Facts & { layout?: number };
+    const factsText = jsonText(item.facts) ?? '';
+    const { layout, ...facts } = JSON.parse(factsText) as Facts & { layout?: number };
     if (layout !== FACTS_LAYOUT) return undefined;
-    const verdict = decodeVerdict(item.verdict);
-    if (verdict === null) return undefined;
-    return { facts, ...(verdict && { verdict }), expiresAt };
+    const verdictText = jsonText(item.verdict);
+    const verdict =
+      verdictText === undefined ? undefined : (JSON.parse(verdictText) as CachedImage['verdict']);
+    return {
+      entry: { facts, ...(verdict && { verdict }), expiresAt },
+      bytes: factsText.length + (verdictText?.length ?? 0),
+    };
   } catch {
     return undefined;
   }
 }
 
-/** The JSON of the entries a store remembers decoded (their objects take about twice as much). */
+/** The JSON text of the entries a store remembers decoded (their objects take a few times as much). */
 const DECODED_BYTES = 32 * 1024 * 1024;
-/** A compressed attribute counts as this many times its size. */
-const COMPRESSION_RATIO = 16;
 
 interface Decoded {
   readonly facts: Facts;
   readonly bytes: number;
-  verdict: CachedImage['verdict'];
-  verdictAttribute: AttributeValue | undefined;
-}
-
-/** A stored verdict; null when it cannot be decoded (the entry is then a miss, as a whole). */
-function decodeVerdict(attribute: AttributeValue | undefined): CachedImage['verdict'] | null {
-  try {
-    return decodeJson(attribute) as CachedImage['verdict'];
-  } catch {
-    return null;
-  }
+  readonly verdict: CachedImage['verdict'];
+  readonly verdictAttribute: AttributeValue | undefined;
 }
 
 function sameAttribute(a: AttributeValue | undefined, b: AttributeValue | undefined): boolean {

@@ -360,7 +360,12 @@ export function judgeFactsUntil(
 ): { verdict: Verdict; until: number } {
   const moment = new Moment(now.getTime());
   const verdict = judgeFactsAt(facts, ref, policy, moment);
-  for (const violation of verdict.violations) Object.freeze(violation);
+  for (const violation of verdict.violations) {
+    if (violation.findings) for (const finding of violation.findings) Object.freeze(finding);
+    Object.freeze(violation.findings);
+    Object.freeze(violation.preparation);
+    Object.freeze(violation);
+  }
   Object.freeze(verdict.violations);
   Object.freeze(verdict.warnings);
   Object.freeze(verdict.notes);

@@ -203,6 +203,33 @@ describe('DynamoDecisionStore against DynamoDB Local', () => {
     expect(newer?.facts.image.scan?.severityCounts).toEqual({ CRITICAL: 2 });
   });
 
+  it('remembers decoded entries within its bound, the oldest out first, and never one larger than the bound', async () => {
+    const tableName = `decisions-${++tableCount}`;
+    await createDecisionTable(dynamo.client(), tableName);
+    const writer = new DynamoDecisionStore({ tableName, client });
+    const one = facts({ digest: digestOf(1), tags: [] });
+    const bytes = JSON.stringify({ ...one, layout: FACTS_LAYOUT }).length;
+    // Room for two entries of this size, not three.
+    const store = new DynamoDecisionStore({ tableName, client, decodedMaxBytes: 2 * bytes + bytes / 2 });
+    const at = (n: number) => ({ ...REPO, digest: digestOf(n) });
+    const read = async (n: number) => (await store.getMany([at(n)])).get(lookupKey(at(n)))?.facts;
+    for (const n of [1, 2, 3]) await writer.put({ facts: facts({ digest: digestOf(n), tags: [] }) });
+    const big = facts({ digest: digestOf(4), tags: [], findings: manyFindings(200) });
+    await writer.put({ facts: big });
+
+    const first = await read(1);
+    const second = await read(2);
+    expect(await read(1)).toBe(first);
+    await read(3);
+    // The third pushed the oldest out: read again, the first is decoded again; the second stayed.
+    expect(await read(2)).toBe(second);
+    expect(await read(1)).not.toBe(first);
+    // An entry larger than the bound is answered, and pushes nothing out.
+    const third = await read(3);
+    expect((await read(4))?.image.scan?.findings).toHaveLength(200);
+    expect(await read(3)).toBe(third);
+  });
+
   describe('an image with very many findings', () => {
     const scanOf = (findings: Finding[]) => ({
       status: 'ACTIVE',

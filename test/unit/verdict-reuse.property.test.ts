@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import type { Facts, Finding } from '../../src/domain/facts';
-import { parseImageReference } from '../../src/domain/image-ref';
+import { type ImageReference, parseImageReference } from '../../src/domain/image-ref';
 import { type Policy, parsePolicy } from '../../src/domain/policy';
 import { judgeFacts, judgeFactsUntil, type Verdict } from '../../src/domain/verdict';
 
@@ -14,11 +14,15 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const BASE = Date.parse('2026-11-27T12:34:56.789Z');
 const IMAGE = '111122223333.dkr.ecr.us-east-1.amazonaws.com/team/app:1.0';
-const REF = (() => {
-  const parsed = parseImageReference(IMAGE);
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+function refOf(image: string): ImageReference {
+  const parsed = parseImageReference(image);
   if (!parsed.ok) throw new Error(parsed.error);
   return parsed.ref;
-})();
+}
+const REF = refOf(IMAGE);
+/** By tag or by digest: each reference is judged, and remembered, on its own. */
+const reference = fc.constantFrom(REF, refOf(`${IMAGE.replace(':1.0', '')}@${DIGEST}`));
 
 /** An instant within `days` of BASE, to the millisecond. */
 const instant = (days: number) => fc.integer({ min: -days * DAY, max: days * DAY }).map((ms) => BASE + ms);
@@ -43,23 +47,69 @@ const policyDocument = fc.record(
     maxScanAgeDays: fc.integer({ min: 0, max: 20 }),
     countOnly: fc.record({ minAgeDays: fc.integer({ min: 0, max: 20 }) }),
     ignoreFindings: fc.array(
-      fc.record({ id: ids, expires: instant(20).map((t) => new Date(t).toISOString().slice(0, 10)) }),
+      fc.record(
+        {
+          id: ids,
+          expires: instant(20).map((t) => new Date(t).toISOString().slice(0, 10)),
+          images: fc.constantFrom(['*/team/app:*'], ['*/team/app@*'], ['*/other/*']),
+        },
+        { requiredKeys: ['id', 'expires'] },
+      ),
       { maxLength: 3 },
     ),
+    unscanned: fc.constantFrom('deny', 'warn', 'allow'),
   },
   { requiredKeys: [] },
 );
 
-const scan = fc.record({
-  completedAt: instant(30).map((t) => new Date(t).toISOString()),
-  findings: fc.array(finding, { maxLength: 6 }),
-  reported: fc.boolean(),
+interface GeneratedScan {
+  status: string;
+  completedAt?: string;
+  findings: Finding[];
+  reported: boolean;
+}
+
+const oneScan: fc.Arbitrary<GeneratedScan> = fc.record(
+  {
+    status: fc.constantFrom('COMPLETE', 'COMPLETE', 'ACTIVE', 'IN_PROGRESS'),
+    completedAt: instant(30).map((t) => new Date(t).toISOString()),
+    findings: fc.array(finding, { maxLength: 6 }),
+    reported: fc.boolean(),
+  },
+  { requiredKeys: ['status', 'findings', 'reported'] },
+);
+
+interface GeneratedImage {
+  image: GeneratedScan;
+  /** An image index of two platform images, each with its own scan. */
+  platforms?: [GeneratedScan, GeneratedScan] | undefined;
+}
+
+const scan: fc.Arbitrary<GeneratedImage> = fc.record({
+  image: oneScan,
+  platforms: fc.option(fc.tuple(oneScan, oneScan), { nil: undefined }),
 });
 
-function factsOf(s: { completedAt: string; findings: Finding[]; reported: boolean }): Facts {
+function scanFacts(s: GeneratedScan) {
   const severityCounts: Record<string, number> = {};
-  if (s.reported)
+  if (s.reported) {
     for (const f of s.findings) severityCounts[f.severity] = (severityCounts[f.severity] ?? 0) + 1;
+  }
+  return {
+    status: s.status,
+    ...(s.completedAt && { completedAt: s.completedAt }),
+    severityCounts,
+    findings: s.findings,
+  };
+}
+
+function factsOf(generated: GeneratedImage): Facts {
+  const platforms = generated.platforms?.map((s, i) => ({
+    platform: i === 0 ? 'linux/amd64' : 'linux/arm64',
+    digest: `sha256:${String(i + 1).repeat(64)}`,
+    found: true,
+    scan: scanFacts(s),
+  }));
   return {
     repository: {
       registryId: '111122223333',
@@ -71,19 +121,19 @@ function factsOf(s: { completedAt: string; findings: Finding[]; reported: boolea
       repositoryScanning: { scanOnPush: true, scanFrequency: 'SCAN_ON_PUSH' },
     },
     image: {
-      digest: `sha256:${'a'.repeat(64)}`,
+      digest: DIGEST,
       tags: ['1.0'],
-      scan: { status: 'COMPLETE', completedAt: s.completedAt, severityCounts, findings: s.findings },
+      ...(platforms ? { platforms } : { scan: scanFacts(generated.image) }),
     },
     gatheredAt: new Date(BASE).toISOString(),
   };
 }
 
 /** Judged with nothing remembered: copies of the facts and policy no judgement has seen. */
-function afresh(facts: Facts, policy: Policy, t: number): Verdict {
+function afresh(facts: Facts, ref: ImageReference, policy: Policy, t: number): Verdict {
   return judgeFactsUntil(
     structuredClone(facts),
-    REF,
+    ref,
     { ...policy, rules: structuredClone(policy.rules) },
     new Date(t),
   ).verdict;
@@ -94,18 +144,19 @@ test('a verdict holds, word for word, at every instant before the first change i
     fc.property(
       scan,
       policyDocument,
+      reference,
       instant(30),
       fc.array(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), { minLength: 1, maxLength: 6 }),
-      (s, rules, t, fractions) => {
+      (s, rules, ref, t, fractions) => {
         const facts = factsOf(s);
         const policy = parsePolicy({ rules });
-        const { verdict, until } = judgeFactsUntil(facts, REF, policy, new Date(t));
+        const { verdict, until } = judgeFactsUntil(facts, ref, policy, new Date(t));
         expect(until).toBeGreaterThan(t);
         // Past 200 days nothing generated here can change: an unbounded verdict is checked that far.
         const end = Math.min(until, t + 200 * DAY);
         const probes = [end - 1, ...fractions.map((f) => t + Math.floor(f * (end - t)))];
         for (const probe of probes) {
-          expect(afresh(facts, policy, probe)).toEqual(verdict);
+          expect(afresh(facts, ref, policy, probe)).toEqual(verdict);
         }
       },
     ),
@@ -118,12 +169,12 @@ test('judgeFacts, reusing its verdicts, answers as judging afresh does, whicheve
     fc.property(
       scan,
       policyDocument,
-      fc.array(instant(40), { minLength: 2, maxLength: 12 }),
+      fc.array(fc.tuple(instant(40), reference), { minLength: 2, maxLength: 12 }),
       (s, rules, times) => {
         const facts = factsOf(s);
         const policy = parsePolicy({ rules });
-        for (const t of times) {
-          expect(judgeFacts(facts, REF, policy, new Date(t))).toEqual(afresh(facts, policy, t));
+        for (const [t, ref] of times) {
+          expect(judgeFacts(facts, ref, policy, new Date(t))).toEqual(afresh(facts, ref, policy, t));
         }
       },
     ),
@@ -133,11 +184,14 @@ test('judgeFacts, reusing its verdicts, answers as judging afresh does, whicheve
 
 test('the same facts are judged once for a reference until their first change, and shared verdicts cannot be changed', () => {
   const facts = factsOf({
-    completedAt: new Date(BASE - DAY).toISOString(),
-    findings: [
-      { id: 'CVE-1', severity: 'CRITICAL', firstObservedAt: new Date(BASE - 3 * DAY + HOUR).toISOString() },
-    ],
-    reported: true,
+    image: {
+      status: 'COMPLETE',
+      completedAt: new Date(BASE - DAY).toISOString(),
+      findings: [
+        { id: 'CVE-1', severity: 'CRITICAL', firstObservedAt: new Date(BASE - 3 * DAY + HOUR).toISOString() },
+      ],
+      reported: true,
+    },
   });
   const policy = parsePolicy({});
   const first = judgeFacts(facts, REF, policy, new Date(BASE));
@@ -150,7 +204,11 @@ test('the same facts are judged once for a reference until their first change, a
   expect(next.violations[0]?.message).toContain('known 3 days');
   expect(() => (first.violations as unknown[]).push({})).toThrow(TypeError);
   // Another reference to the same image is its own judgement.
-  const other = parseImageReference(`${IMAGE.replace(':1.0', '')}@${facts.image.digest}`);
-  if (!other.ok) throw new Error(other.error);
-  expect(judgeFacts(facts, other.ref, policy, new Date(BASE)).violations[0]?.image).toBe(other.ref.raw);
+  const other = refOf(`${IMAGE.replace(':1.0', '')}@${DIGEST}`);
+  expect(judgeFacts(facts, other, policy, new Date(BASE)).violations[0]?.image).toBe(other.raw);
+  // Shared findings cannot be changed either.
+  const findings = first.violations[0]?.findings as unknown[] | undefined;
+  expect(findings).toHaveLength(1);
+  expect(() => findings?.push({})).toThrow(TypeError);
+  expect(() => Object.assign(findings?.[0] ?? {}, { severity: 'LOW' })).toThrow(TypeError);
 });
