@@ -24,7 +24,7 @@ const CONNECTIONS = 50;
 /** The side-by-side comparison with the minimal server (issue 17's goal row). */
 const COMPARED_CONNECTIONS = 32;
 const COMPARED_SECONDS = 5;
-const COMPARED_RUNS = 3;
+const COMPARED_RUNS = 5;
 const SECONDS = 10;
 const RUNS = 5;
 const WARMUP_SECONDS = 3;
@@ -110,6 +110,8 @@ function post(url: string, body: string, ca: string): Promise<{ status: number; 
 interface Load {
   readonly perSecond: number;
   readonly p99: number;
+  /** Requests answered in the run. */
+  readonly total: number;
 }
 
 async function load(
@@ -138,7 +140,7 @@ async function load(
     { env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile }, maxBuffer: 16 * 1024 * 1024 },
   );
   const result = JSON.parse(stdout) as {
-    requests: { average: number };
+    requests: { average: number; total: number };
     latency: { p99: number };
     errors: number;
     timeouts: number;
@@ -149,7 +151,14 @@ async function load(
     result.errors === 0 && result.timeouts === 0 && result.non2xx === 0 && result['2xx'] > 0,
     `autocannon saw errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}`,
   );
-  return { perSecond: result.requests.average, p99: result.latency.p99 };
+  return { perSecond: result.requests.average, p99: result.latency.p99, total: result.requests.total };
+}
+
+/** CPU time a process has used, user and system, in µs (`/proc/<pid>/stat`, in clock ticks of 10 ms). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // After the command: state is field 3, utime 14 and stime 15 (1-based), so 11 and 12 here.
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 function peakRssMb(pid: number): number {
@@ -219,9 +228,27 @@ async function comparedWithMinimal(body: string, bodyFile: string): Promise<Figu
       await load(server.url, bodyFile, caFile, WARMUP_SECONDS, COMPARED_CONNECTIONS);
     }
     const ratios: number[] = [];
+    const cpu = { serve: [] as number[], minimal: [] as number[] };
     for (let i = 0; i < COMPARED_RUNS; i++) {
-      const ours = await load(serve.url, bodyFile, caFile, COMPARED_SECONDS, COMPARED_CONNECTIONS);
-      const floor = await load(minimal.url, bodyFile, caFile, COMPARED_SECONDS, COMPARED_CONNECTIONS);
+      // Each first in turn, so that neither always meets the machine as the other left it. The server's
+      // CPU per request is counted too: what each costs, whichever of the two processes limits the rate.
+      const run = async (url: string) => {
+        const server = url === serve.url ? serve : minimal;
+        const before = cpuMicros(server.child.pid as number);
+        const loaded = await load(url, bodyFile, caFile, COMPARED_SECONDS, COMPARED_CONNECTIONS);
+        const perRequest = (cpuMicros(server.child.pid as number) - before) / loaded.total;
+        (server === serve ? cpu.serve : cpu.minimal).push(perRequest);
+        return loaded;
+      };
+      let ours: Load;
+      let floor: Load;
+      if (i % 2 === 0) {
+        ours = await run(serve.url);
+        floor = await run(minimal.url);
+      } else {
+        floor = await run(minimal.url);
+        ours = await run(serve.url);
+      }
       ratios.push(ours.perSecond / floor.perSecond);
     }
     return [
@@ -231,6 +258,8 @@ async function comparedWithMinimal(body: string, bodyFile: string): Promise<Figu
         'x',
         '>= 0.85',
       ),
+      reference('server: CPU per request, serve', median(cpu.serve), 'µs'),
+      reference('server: CPU per request, minimal HTTPS server', median(cpu.minimal), 'µs'),
     ];
   } finally {
     await Promise.all([stop(serve.child), stop(minimal.child)]);
