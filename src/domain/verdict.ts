@@ -1,7 +1,8 @@
 /**
  * The judgement: a pure, cheap function of (reference, facts, policy, clock) into a verdict, a list of
  * violations (empty means the image passes). Used alike by the admission path, the refresh workflow,
- * the CLI and the server.
+ * the CLI and the server. A verdict is remembered per facts, policy and reference until the first
+ * instant its answer could change (docs/adr/0015-reuse-a-verdict-until-its-first-change.md).
  */
 import type {
   Facts,
@@ -98,6 +99,8 @@ export function shortWarning(code: string, image: string, clause: string): strin
 
 const DAY_MS = 86_400_000;
 const EXPIRY_WARNING_DAYS = 7;
+const SCANNED_STATUSES = new Set(['COMPLETE', 'ACTIVE']);
+const SCANNING_FREQUENCIES = new Set(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN']);
 
 /**
  * The clock as a judgement reads it: the instant judged at, and the first later instant at which the
@@ -115,8 +118,6 @@ class Moment {
     if (at > this.t && at < this.until) this.until = at;
   }
 }
-const SCANNED_STATUSES = new Set(['COMPLETE', 'ACTIVE']);
-const SCANNING_FREQUENCIES = new Set(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN']);
 
 function deny(image: string, code: ViolationCode, message: string): Verdict {
   return { violations: [{ code, image, message }], warnings: [], notes: [] };
