@@ -249,6 +249,7 @@ async function tableHitFigures(tableName: string): Promise<Figure[]> {
   };
 
   await pairedP50(TABLE_WARMUP, admit, bare);
+  await pairedP50(TABLE_WARMUP, admit, bareThenReview);
   const runs: Pair[] = [];
   const floors: Pair[] = [];
   for (let run = 0; run < RUNS; run++) {

@@ -147,7 +147,7 @@ export interface DynamoStoreOptions {
   readonly inventoryTtlSeconds?: number;
   /** Attempts at keys that DynamoDB leaves unprocessed. */
   readonly maxBatchAttempts?: number;
-  /** The JSON text of the entries remembered decoded, at most (32 MB). */
+  /** The JSON text of the entries remembered decoded, at most, in characters (32 Mi). */
   readonly decodedMaxBytes?: number;
   readonly now?: () => number;
 }
