@@ -34,29 +34,10 @@ import {
 } from '../helpers/fault-scenarios';
 import { coldStart, lambdaContext } from '../helpers/lambda';
 import { type LocalEcr, startLocalEcr } from '../helpers/local-ecr';
+import { podReview } from '../helpers/reviews';
 
 jest.setTimeout(90_000);
 Object.assign(process.env, FAULT_ENV);
-
-function review(uid: string, images: string[]) {
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: 'shop',
-      operation: 'CREATE',
-      object: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: uid, namespace: 'shop' },
-        spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) },
-      },
-    },
-  };
-}
 
 describe('DynamoDB faults and the entry points', () => {
   let dynamo: DynamoLocal;
@@ -201,7 +182,7 @@ describe('DynamoDB faults and the entry points', () => {
     const post = (uid: string) => ({
       httpMethod: 'POST',
       path: '/validate',
-      body: JSON.stringify(review(uid, [GOOD_IMAGE])),
+      body: JSON.stringify(podReview({ containers: [GOOD_IMAGE] }, { uid, name: uid })),
       isBase64Encoded: false,
     });
 
@@ -266,7 +247,7 @@ describe('DynamoDB faults and the entry points', () => {
     test('review answers during an ECR hang by the failure mode and exits', async () => {
       ecr.faults = { hang: true };
       const result = await runCli(['review'], {
-        stdin: JSON.stringify(review('cli-hang', [GOOD_IMAGE])),
+        stdin: JSON.stringify(podReview({ containers: [GOOD_IMAGE] }, { uid: 'cli-hang', name: 'cli-hang' })),
         env: { ...FAULT_ENV, AWS_ENDPOINT_URL_ECR: ecr.url },
         timeoutMs: 20_000,
       });
@@ -281,10 +262,9 @@ describe('DynamoDB faults and the entry points', () => {
     });
 
     test('review of a deeply nested non-string image answers, with no stack trace', async () => {
-      const text = JSON.stringify(review('deep', ['__DEEP__'])).replace(
-        '"__DEEP__"',
-        `${'['.repeat(5000)}"x"${']'.repeat(5000)}`,
-      );
+      const text = JSON.stringify(
+        podReview({ containers: ['__DEEP__'] }, { uid: 'deep', name: 'deep' }),
+      ).replace('"__DEEP__"', `${'['.repeat(5000)}"x"${']'.repeat(5000)}`);
       const result = await runCli(['review'], { stdin: text, env: { ...FAULT_ENV } });
       expect(result.code).toBe(0);
       expect(result.stderr).toBe('');

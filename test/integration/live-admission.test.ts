@@ -16,6 +16,7 @@ import {
 } from '../helpers/dynamodb-local';
 import { coldStart, lambdaContext } from '../helpers/lambda';
 import { type LocalEcr, type RawSnapshot, startLocalEcr } from '../helpers/local-ecr';
+import { type AdmissionApiVersion, podReview as podReviewOf } from '../helpers/reviews';
 
 jest.setTimeout(60_000);
 
@@ -52,24 +53,9 @@ const SNAPSHOT: RawSnapshot = {
   ],
 };
 
-function podReview(uid: string, images: string[], apiVersion = 'admission.k8s.io/v1') {
-  return {
-    apiVersion,
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: 'shop',
-      operation: 'CREATE',
-      object: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: uid, namespace: 'shop' },
-        spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) },
-      },
-    },
-  };
+/** A Pod named `uid` running the images, reviewed under that uid. */
+function podReview(uid: string, images: string[], apiVersion?: AdmissionApiVersion) {
+  return podReviewOf({ containers: images }, { uid, name: uid, ...(apiVersion && { apiVersion }) });
 }
 
 describe('the live admission path', () => {
