@@ -8,6 +8,7 @@ import type { Facts, Finding } from '../../src/domain/facts';
 import { parseImageReference } from '../../src/domain/image-ref';
 import { type PolicyDocument, parsePolicy, policyFor } from '../../src/domain/policy';
 import { judgeFacts } from '../../src/domain/verdict';
+import { facts as imageFacts } from '../cases/replacement-cases';
 
 const NOW = new Date('2026-11-27T12:00:00Z');
 const IMAGE = '111122223333.dkr.ecr.us-east-1.amazonaws.com/team/app:1.0';
@@ -47,23 +48,12 @@ const countOnly = fc.record(
   { requiredKeys: [] },
 );
 
+/** The replacement cases' image of team/app, its scan listing these findings (ECR's counts absent). */
 function facts(findings: readonly Finding[]): Facts {
+  const base = imageFacts({ tags: ['1.0'], gatheredAt: NOW.toISOString() });
   return {
-    repository: {
-      registryId: '111122223333',
-      region: 'us-east-1',
-      repositoryName: 'team/app',
-      imageTagMutability: 'IMMUTABLE',
-      tagMutabilityExclusionFilters: [],
-      legacyScanOnPush: false,
-      repositoryScanning: { scanOnPush: true, scanFrequency: 'SCAN_ON_PUSH' },
-    },
-    image: {
-      digest: `sha256:${'a'.repeat(64)}`,
-      tags: ['1.0'],
-      scan: { status: 'COMPLETE', severityCounts: {}, findings },
-    },
-    gatheredAt: NOW.toISOString(),
+    ...base,
+    image: { ...base.image, scan: { status: 'COMPLETE', severityCounts: {}, findings: [...findings] } },
   };
 }
 

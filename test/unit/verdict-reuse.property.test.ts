@@ -9,6 +9,7 @@ import type { Facts, Finding } from '../../src/domain/facts';
 import { type ImageReference, parseImageReference } from '../../src/domain/image-ref';
 import { type Policy, parsePolicy } from '../../src/domain/policy';
 import { judgeFacts, judgeFactsUntil, type Verdict } from '../../src/domain/verdict';
+import { facts } from '../cases/replacement-cases';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -103,6 +104,7 @@ function scanFacts(s: GeneratedScan) {
   };
 }
 
+/** The replacement cases' image of team/app, its scan replaced by the generated one (or an index). */
 function factsOf(generated: GeneratedImage): Facts {
   const platforms = generated.platforms?.map((s, i) => ({
     platform: i === 0 ? 'linux/amd64' : 'linux/arm64',
@@ -110,22 +112,11 @@ function factsOf(generated: GeneratedImage): Facts {
     found: true,
     scan: scanFacts(s),
   }));
+  const base = facts({ digest: DIGEST, tags: ['1.0'], gatheredAt: new Date(BASE).toISOString() });
+  const { scan: _replaced, ...image } = base.image;
   return {
-    repository: {
-      registryId: '111122223333',
-      region: 'us-east-1',
-      repositoryName: 'team/app',
-      imageTagMutability: 'IMMUTABLE',
-      tagMutabilityExclusionFilters: [],
-      legacyScanOnPush: false,
-      repositoryScanning: { scanOnPush: true, scanFrequency: 'SCAN_ON_PUSH' },
-    },
-    image: {
-      digest: DIGEST,
-      tags: ['1.0'],
-      ...(platforms ? { platforms } : { scan: scanFacts(generated.image) }),
-    },
-    gatheredAt: new Date(BASE).toISOString(),
+    ...base,
+    image: { ...image, ...(platforms ? { platforms } : { scan: scanFacts(generated.image) }) },
   };
 }
 
